@@ -1,0 +1,5 @@
+"""The copy engine: plain Python, no Django.
+
+Sources read tables, queries and change windows; formats turn batches into bytes; sinks stage and
+commit files; ``changetracking.copy_table`` is the one change-tracking copy for every source.
+"""

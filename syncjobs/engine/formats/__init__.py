@@ -1,0 +1,33 @@
+"""Formats: batches in, bytes out.
+
+``delimited.py`` (ADF's DelimitedText) and ``parquet.py`` implement :class:`Format`. A format that a
+source can produce natively (DelimitedText from PostgreSQL's COPY) exposes ``native_options`` and
+``finish``; the row path and the native path then share ``finish`` (encoding, compression) and must
+give the same bytes for the same data and options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
+
+
+class Format(Protocol):
+    """A file format."""
+
+    extension: str
+    """The usual file extension, with its dot (".csv", ".csv.gz", ".parquet")."""
+    wants_text_values: bool
+    """Ask sources for their own text form of values (CSV) rather than typed values (Parquet)."""
+
+    def encode(self, batches: Iterable[Any]) -> Iterator[bytes]:
+        """Turn a stream of ``types.Batch`` into the file's bytes, in chunks."""
+        ...
+
+    def native_options(self) -> Any | None:
+        """Options a source may use to write this format itself, or None when it cannot."""
+        ...
+
+    def finish(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """Apply encoding and compression to natively produced UTF-8 bytes."""
+        ...

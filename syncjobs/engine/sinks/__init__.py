@@ -1,0 +1,71 @@
+"""Sinks: where files go.
+
+A sink is one module (``folder.py``, ``azureblob.py``) with a frozen ``<Name>Config`` and a
+``<Name>Sink`` implementing :class:`Sink`. Sinks stage, then commit: ``open(path)`` returns a
+:class:`SinkWriter`; nothing is visible under ``path`` until ``commit()`` returns, and ``abort()`` (or a
+crash) leaves nothing visible. Sinks see bytes, never rows: formats make the bytes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Protocol, runtime_checkable
+
+
+class SinkWriter(Protocol):
+    """One file being written."""
+
+    bytes_written: int
+
+    def write(self, data: bytes) -> None:
+        """Append bytes (may upload in the background; errors surface here or at commit)."""
+        ...
+
+    def commit(self) -> str:
+        """Make the file visible; return its path as the operator reads it."""
+        ...
+
+    def abort(self) -> None:
+        """Drop everything written; safe to call twice and after a failed commit."""
+        ...
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """A store that files are written to."""
+
+    def test_connection(self) -> None:
+        """Reach the store (and the container); raise an EngineError whose reason says what failed."""
+        ...
+
+    def open(self, path: str) -> SinkWriter:
+        """Start writing ``path`` (``folder/name``, relative to the sink's root or container)."""
+        ...
+
+    def read(self, path: str) -> bytes:
+        """Return a committed file's bytes (previews and tests)."""
+        ...
+
+    def list(self, prefix: str = "") -> list[str]:
+        """Committed file paths under ``prefix``, sorted."""
+        ...
+
+    def close(self) -> None:
+        """Release clients."""
+        ...
+
+
+REGISTRY: dict[str, str] = {
+    "FileServer": "syncjobs.engine.sinks.folder:FolderSink",
+    "AzureBlobStorage": "syncjobs.engine.sinks.azureblob:AzureBlobSink",
+    "AzureStorage": "syncjobs.engine.sinks.azureblob:AzureBlobSink",
+}
+
+
+def sink_class(type_name: str) -> type:
+    """Import and return the sink class registered for an ADF linked-service type."""
+    try:
+        module_name, class_name = REGISTRY[type_name].split(":")
+    except KeyError:
+        raise KeyError(f"no sink for linked service type {type_name!r}") from None
+    return getattr(importlib.import_module(module_name), class_name)
