@@ -1,0 +1,333 @@
+"""The Azure Blob Storage sink: blocks are staged in the background, then committed as one blob."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import threading
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ServiceRequestError, ServiceResponseError
+from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings, ExponentialRetry
+
+from syncjobs.engine.errors import EngineError, TerminalError, TransientError
+from syncjobs.engine.secret import Secret
+
+MIB = 1024 * 1024
+CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$|^\$root$|^\$web$")
+
+
+@dataclass(frozen=True)
+class AzureBlobConfig:
+    """How to reach a storage account: a connection string, an account URL and key, or a SAS URL.
+
+    ``container`` fixes the container; paths are then ``folder/name``. Without it, a path's first
+    segment is the container (``container/folder/name``). A container-level ``sas_url`` fixes it too.
+    """
+
+    connection_string: Secret = field(default_factory=lambda: Secret(""))
+    account_url: str = ""
+    account_key: Secret = field(default_factory=lambda: Secret(""))
+    sas_url: Secret = field(default_factory=lambda: Secret(""))
+    container: str = ""
+    create_container: bool = False
+    max_concurrency: int = 4
+    block_size: int = 8 * MIB
+    retries: int = 3
+    connect_timeout: float = 20.0
+    read_timeout: float = 120.0
+
+    def __post_init__(self) -> None:
+        if sum(bool(x) for x in (self.connection_string, self.account_url, self.sas_url)) != 1:
+            raise TerminalError("invalid_config", "give exactly one of connection string, account URL or SAS URL")
+        if self.account_url and not self.account_key:
+            raise TerminalError("invalid_config", "an account URL needs an account key")
+        if self.max_concurrency < 1 or self.block_size < 1:
+            raise TerminalError("invalid_config", "max_concurrency and block_size must be positive")
+
+    @classmethod
+    def from_connection_string(cls, connection_string: str | Secret, **options: Any) -> AzureBlobConfig:
+        """Build a config from a storage connection string (``UseDevelopmentStorage=true`` is Azurite)."""
+        secret = connection_string if isinstance(connection_string, Secret) else Secret(connection_string)
+        return cls(connection_string=secret, **options)
+
+    @property
+    def endpoint(self) -> str:
+        """The account or container URL, safe to show (no key, no SAS signature)."""
+        if self.account_url:
+            return self.account_url
+        if self.sas_url:
+            return without_signature(self.sas_url.reveal())
+        settings = dict(
+            part.split("=", 1) for part in self.connection_string.reveal().split(";") if "=" in part.strip()
+        )
+        settings = {key.strip().lower(): value for key, value in settings.items()}
+        if settings.get("usedevelopmentstorage", "").lower() == "true":
+            return "http://127.0.0.1:10000/devstoreaccount1"
+        if "blobendpoint" in settings:
+            return without_signature(settings["blobendpoint"])
+        suffix = settings.get("endpointsuffix", "core.windows.net")
+        return f"{settings.get('defaultendpointsprotocol', 'https')}://{settings.get('accountname', '?')}.blob.{suffix}"
+
+
+def without_signature(url: str) -> str:
+    """Drop the query (a SAS token, whose ``sig=`` is a secret) from a URL before showing it."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def scrub(text: str) -> str:
+    """Remove SAS signatures and account keys from a driver message."""
+    text = re.sub(r"(?i)(sig=)[^&\s;\"']+", r"\1***", text)
+    return re.sub(r"(?i)(AccountKey=)[^;\s\"']+", r"\1***", text)
+
+
+def engine_error(exc: Exception, action: str) -> EngineError:
+    """Map an azure-storage-blob exception to an engine error with a reason code."""
+    if isinstance(exc, EngineError):
+        return exc
+    detail = scrub(str(exc))[:2000]
+    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
+        code, status = exc.error_code or "", exc.status_code
+        if code == "ContainerNotFound":
+            return TerminalError("container_missing", f"{action}: the container does not exist", detail=detail)
+        if status in (401, 403):
+            return TerminalError("auth_failed", f"{action}: access denied ({code or status})", detail=detail)
+        if status == 404:
+            return TerminalError("not_found", f"{action}: not found ({code or status})", detail=detail)
+        if status in (408, 504) or code == "OperationTimedOut":
+            return TransientError("timeout", f"{action}: the service timed out ({code or status})", detail=detail)
+        if status in (429, 500, 503):
+            return TransientError("throttled", f"{action}: the service is busy ({code or status})", detail=detail)
+        return TerminalError("storage_error", f"{action}: the service refused ({code or status})", detail=detail)
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        if "timed out" in detail.lower() or "timeout" in type(exc).__name__.lower():
+            return TransientError("timeout", f"{action}: the connection timed out", detail=detail)
+        return TransientError("refused", f"{action}: cannot reach the storage account", detail=detail)
+    if isinstance(exc, ValueError):
+        return TerminalError("invalid_config", f"{action}: {scrub(str(exc))}")
+    return TerminalError("storage_error", f"{action}: {type(exc).__name__}", detail=detail)
+
+
+class AzureBlobWriter:
+    """One blob being written: full blocks upload in the background while the caller keeps writing.
+
+    Memory stays under ``block_size * (max_concurrency + 1)``: one block filling, at most
+    ``max_concurrency`` uploading. Nothing is visible until ``commit`` puts the block list.
+    """
+
+    def __init__(self, blob: Any, display_path: str, config: AzureBlobConfig) -> None:
+        self.bytes_written = 0
+        self._blob = blob
+        self._path = display_path
+        self._block_size = config.block_size
+        self._buffer = bytearray()
+        self._block_ids: list[str] = []
+        self._prefix = uuid.uuid4().hex  # block ids of two writers of one blob never collide
+        self._slots = threading.BoundedSemaphore(config.max_concurrency)
+        self._pool = ThreadPoolExecutor(config.max_concurrency, thread_name_prefix="blob-stage")
+        self._futures: list[Future[None]] = []
+        self._failure: EngineError | None = None
+        self._done = False
+
+    def write(self, data: bytes) -> None:
+        """Append bytes; full blocks are staged in the background (a failed upload raises here)."""
+        self._check_open()
+        view = memoryview(data)
+        while view:
+            room = self._block_size - len(self._buffer)
+            self._buffer += view[:room]
+            view = view[room:]
+            if len(self._buffer) >= self._block_size:
+                self._stage_buffer()
+        self.bytes_written += len(data)
+
+    def commit(self) -> str:
+        """Stage the last block, wait for every upload, then commit the block list in order."""
+        self._check_open()
+        if self._buffer:
+            self._stage_buffer()
+        for future in self._futures:
+            future.exception()  # wait; failures are recorded by _stage
+        self._pool.shutdown(wait=True)
+        if self._failure is not None:
+            self._done = True
+            raise self._failure
+        content_type = mimetypes.guess_type(self._path)[0] or "application/octet-stream"
+        try:
+            self._blob.commit_block_list(self._block_ids, content_settings=ContentSettings(content_type=content_type))
+        except Exception as exc:  # every driver failure becomes an engine error
+            self._done = True
+            raise engine_error(exc, f"cannot commit {self._path}") from None
+        self._done = True
+        return self._path
+
+    def abort(self) -> None:
+        """Stop further uploads; staged blocks are never committed and expire on their own."""
+        self._done = True
+        self._buffer = bytearray()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _check_open(self) -> None:
+        if self._failure is not None:
+            self.abort()
+            raise self._failure
+        if self._done:
+            raise TerminalError("writer_closed", f"{self._path} was already committed or aborted")
+
+    def _stage_buffer(self) -> None:
+        block, self._buffer = bytes(self._buffer), bytearray()
+        block_id = f"{self._prefix}-{len(self._block_ids):08d}"
+        self._block_ids.append(block_id)
+        self._slots.acquire()  # the bound on memory: wait while max_concurrency blocks are in flight
+        if self._failure is not None:
+            self._slots.release()
+            self._check_open()
+        self._futures.append(self._pool.submit(self._stage, block_id, block))
+
+    def _stage(self, block_id: str, block: bytes) -> None:
+        try:
+            if self._failure is None and not self._done:
+                self._blob.stage_block(block_id, block, length=len(block))
+        except Exception as exc:  # recorded here, raised in the caller's thread
+            if self._failure is None:
+                self._failure = engine_error(exc, f"cannot upload {self._path}")
+        finally:
+            self._slots.release()
+
+
+class AzureBlobSink:
+    """Writes blobs to an Azure Storage account (or Azurite)."""
+
+    supports_append = False
+    """Blobs are written whole; a second commit of a path replaces the blob."""
+    supports_background_upload = True
+    """Blocks upload while the source is still being read."""
+
+    def __init__(self, config: AzureBlobConfig) -> None:
+        self.config = config
+        self._service: BlobServiceClient | None = None
+        self._fixed: ContainerClient | None = None
+        self._created: set[str] = set()
+        self._lock = threading.Lock()
+        options: dict[str, Any] = {
+            "retry_policy": ExponentialRetry(initial_backoff=1, increment_base=3, retry_total=config.retries),
+            "connection_timeout": config.connect_timeout,
+            "read_timeout": config.read_timeout,
+        }
+        try:
+            if config.connection_string:
+                self._service = BlobServiceClient.from_connection_string(config.connection_string.reveal(), **options)
+            elif config.account_url:
+                self._service = BlobServiceClient(config.account_url, config.account_key.reveal(), **options)
+            elif _sas_container(config.sas_url.reveal()):
+                self._fixed = ContainerClient.from_container_url(config.sas_url.reveal(), **options)
+            else:
+                self._service = BlobServiceClient(config.sas_url.reveal(), **options)
+        except Exception as exc:  # the SDK raises ValueError on malformed input
+            raise engine_error(exc, f"cannot use the storage account {config.endpoint}") from None
+        self._default_container = self._fixed.container_name if self._fixed else config.container
+
+    def test_connection(self) -> None:
+        """List one blob of the container (or one container of the account)."""
+        try:
+            if self._fixed is not None or self._default_container:
+                client = self._container(self._default_container)
+                next(iter(client.list_blobs(results_per_page=1).by_page()), None)
+            else:
+                assert self._service is not None
+                next(iter(self._service.list_containers(results_per_page=1).by_page()), None)
+        except Exception as exc:
+            raise engine_error(exc, f"cannot reach {self.config.endpoint}") from None
+
+    def open(self, path: str) -> AzureBlobWriter:
+        """Start writing ``path`` (``container/folder/name``, or ``folder/name`` under a fixed container)."""
+        container, name = self._split(path)
+        client = self._container(container)
+        if self.config.create_container and container not in self._created:
+            self._create(client, container)
+        return AzureBlobWriter(client.get_blob_client(name), f"{container}/{name}", self.config)
+
+    def read(self, path: str) -> bytes:
+        """Return a committed blob's bytes."""
+        container, name = self._split(path)
+        try:
+            return self._container(container).get_blob_client(name).download_blob().readall()
+        except Exception as exc:
+            raise engine_error(exc, f"cannot read {container}/{name}") from None
+
+    def list(self, prefix: str = "") -> list[str]:
+        """Committed blob paths starting with ``prefix``, in the form ``open`` takes, sorted."""
+        if self._default_container:
+            return sorted(self._names(self._default_container, prefix, ""))
+        container, _, name_prefix = prefix.partition("/")
+        if "/" in prefix:
+            return sorted(self._names(container, name_prefix, f"{container}/"))
+        assert self._service is not None
+        try:
+            containers = [c.name for c in self._service.list_containers(name_starts_with=container)]
+        except Exception as exc:
+            raise engine_error(exc, f"cannot list containers of {self.config.endpoint}") from None
+        return sorted(path for c in containers for path in self._names(c, "", f"{c}/"))
+
+    def close(self) -> None:
+        """Close the HTTP clients."""
+        for client in (self._service, self._fixed):
+            if client is not None:
+                client.close()
+
+    def _names(self, container: str, name_prefix: str, shown_prefix: str) -> list[str]:
+        try:
+            blobs = self._container(container).list_blobs(name_starts_with=name_prefix or None)
+            return [shown_prefix + blob.name for blob in blobs]
+        except Exception as exc:
+            raise engine_error(exc, f"cannot list {container}/{name_prefix}") from None
+
+    def _split(self, path: str) -> tuple[str, str]:
+        parts = _blob_parts(path)
+        if self._default_container:
+            return self._default_container, "/".join(parts)
+        if len(parts) < 2:
+            raise TerminalError("invalid_path", f"path must be container/folder/name: {path!r}")
+        return parts[0], "/".join(parts[1:])
+
+    def _container(self, container: str) -> ContainerClient:
+        if not CONTAINER_NAME.match(container):
+            raise TerminalError("invalid_path", f"not a valid container name: {container!r}")
+        if self._fixed is not None:
+            return self._fixed
+        assert self._service is not None
+        return self._service.get_container_client(container)
+
+    def _create(self, client: ContainerClient, container: str) -> None:
+        with self._lock:
+            try:
+                client.create_container()
+            except ResourceExistsError:
+                pass
+            except Exception as exc:
+                raise engine_error(exc, f"cannot create container {container}") from None
+            self._created.add(container)
+
+
+def _blob_parts(path: str) -> list[str]:
+    """Split a blob path into segments; reject absolute paths, empty segments and ``..``."""
+    if not path or path.startswith(("/", "\\")) or "\\" in path or "\x00" in path:
+        raise TerminalError("invalid_path", f"path must be relative, with / between folders: {path!r}")
+    parts = [part for part in path.split("/") if part != "."]
+    if any(part in ("", "..") for part in parts) or len(path.encode()) > 1024:
+        raise TerminalError("invalid_path", f"path has an empty or '..' segment, or is too long: {path!r}")
+    return parts
+
+
+def _sas_container(sas_url: str) -> str:
+    """The container a SAS URL is scoped to, or "" for an account SAS (Azurite URLs hold the account first)."""
+    segments = [s for s in urlsplit(sas_url).path.split("/") if s]
+    host = urlsplit(sas_url).hostname or ""
+    if re.match(r"^[\d.]+$|^localhost$", host):  # IP-style (emulator) URL: /account/container
+        segments = segments[1:]
+    return segments[0] if segments else ""
