@@ -70,17 +70,17 @@ def _reinit_reason(snapshot: Snapshot, watermark: Watermark, current: int, min_v
             f"the source's current version {current} is below the stored watermark {watermark.version}: "
             "the database was restored or re-created",
         )
-    if watermark.database_identity and snapshot.database_identity(watermark.version) != watermark.database_identity:
-        return (
-            "identity_changed",
-            f"the database's history at version {watermark.version} is not the one last synced: "
-            "it was restored or re-created",
-        )
     if watermark.version < min_valid:
         return (
             "min_version_expired",
             f"the watermark {watermark.version} is older than the table's minimum valid version {min_valid}: "
             "change information was cleaned up",
+        )
+    if watermark.database_identity and snapshot.database_identity(watermark.version) != watermark.database_identity:
+        return (
+            "identity_changed",
+            f"the database's history at version {watermark.version} is not the one last synced: "
+            "it was restored or re-created",
         )
     return None
 

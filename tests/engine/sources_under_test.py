@@ -76,8 +76,10 @@ class SqliteUnderTest(SourceUnderTest):
 
     def backup(self) -> None:
         self.source.close()
-        with sqlite3.connect(self.path) as src, sqlite3.connect(str(self.path) + ".bak") as dst:
-            src.backup(dst)
+        src, dst = sqlite3.connect(self.path), sqlite3.connect(str(self.path) + ".bak")
+        src.backup(dst)
+        src.close()
+        dst.close()
 
     def restore(self) -> None:
         self.source.close()

@@ -6,6 +6,8 @@ Every assertion is on the bytes of the file the copy wrote, or on the watermark 
 
 from __future__ import annotations
 
+import csv as csvmodule
+
 import pytest
 
 from syncjobs.engine.changetracking import copy_rows, copy_table
@@ -63,7 +65,7 @@ class Syncer:
         return result
 
     def lines(self, result) -> list[str]:
-        return self.sink.read(result.files[0].path).decode().splitlines()
+        return self.sink.read(f"out/{self.table.name}-{self.runs}.csv").decode().splitlines()
 
 
 def test_a_plain_copy_of_the_tutorial_table_is_the_tutorials_full_copy_file(under_test, folder_sink):
@@ -171,8 +173,8 @@ def test_column_tracking_names_the_columns_an_update_changed(under_test, folder_
         f"UPDATE {t} SET {q('Age')} = 30 WHERE {q('PersonID')} = 2",
         f"INSERT INTO {t} ({q('PersonID')}, {q('Name')}, {q('Age')}) VALUES (6, 'new', 50)",
     )
-    body = [line.rsplit(",", 1) for line in sync.lines(sync.copy())[1:]]
-    assert [(row[0].split(",")[0], row[1]) for row in body] == [("1", '"Name,Age"'), ("2", '"Age"'), ("6", "")]
+    body = list(csvmodule.reader(sync.lines(sync.copy())[1:], escapechar="\\", doublequote=False))
+    assert [(row[0], row[-1]) for row in body] == [("1", "Name,Age"), ("2", "Age"), ("6", "")]
 
 
 def test_an_expired_watermark_reinitializes_with_a_full_copy(under_test, folder_sink):
@@ -332,7 +334,7 @@ def test_names_with_spaces_quotes_brackets_semicolons_and_accents_are_quoted(und
     sync.copy()
     under_test.run(f"UPDATE {under_test.qt(ODD_TABLE)} SET {q('Ñame')} = 'é' WHERE {q('Person ID')} = 1")
     body = sync.lines(sync.copy())
-    assert body[0] == '"Person ID","na\\"me",[br],semi;colon,Ñame,SYS_CHANGE_VERSION,SYS_CHANGE_OPERATION'
+    assert body[0] == 'Person ID,"na\\"me",[br],semi;colon,Ñame,SYS_CHANGE_VERSION,SYS_CHANGE_OPERATION'
     assert body[1].startswith('1,"a","b","c","é",')
 
 

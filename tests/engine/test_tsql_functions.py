@@ -47,7 +47,7 @@ def test_quoted_and_bracketed_table_names_are_understood():
 
 
 def test_nested_expressions_in_the_version_argument_are_rewritten_too():
-    sql = "SELECT * FROM CHANGETABLE(CHANGES t, coalesce((select max(v) from w), CHANGE_TRACKING_CURRENT_VERSION())) AS CT"
+    sql = "SELECT * FROM CHANGETABLE(CHANGES t, coalesce((select max(v) from w), CHANGE_TRACKING_CURRENT_VERSION())) CT"
     assert "AFTER (coalesce((select max(v) from w), (CV)))" in rewrite(sql, Dialect())
 
 

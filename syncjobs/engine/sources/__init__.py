@@ -133,7 +133,9 @@ class Source(Protocol):
         """Run a statement in its own committed transaction; return the rows of its last result set."""
         ...
 
-    def change_tracking_statements(self, name: TableName, *, track_columns: bool = True, retention_days: int = 2) -> list[str]:
+    def change_tracking_statements(
+        self, name: TableName, *, track_columns: bool = True, retention_days: int = 2
+    ) -> list[str]:
         """The statements that enable change tracking on the database and the table, for the operator to read."""
         ...
 

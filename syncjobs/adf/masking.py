@@ -1,0 +1,130 @@
+"""Secrets in linked-service JSON: split them out behind ADF's mask, and put them back for a run.
+
+A secret is the value of a ``{"type": "SecureString", "value": ...}`` object, a plain string under a
+secret-named key (``password``, ``accountKey``...; it becomes a SecureString), a ``Password``/``Pwd``/
+``AccountKey``/``SharedAccessSignature`` part of a ``connectionString``, or the ``sig`` of a ``sasUri``.
+Each is stored under an id: its JSON path, plus ``#part`` for a piece of a string. A value equal to
+the mask means "keep what is stored", which makes secrets write-only.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from syncjobs.adf.findings import WARNING, Finding, is_expression
+from syncjobs.secrets import MASK
+
+_STRING_SECRET_PARTS = {"password", "pwd", "accountkey", "sharedaccesssignature"}
+_SECRET_FIELDS = {"password", "accountKey", "sasToken", "servicePrincipalKey", "servicePrincipalCredential"}
+_SAS_SIG = re.compile(r"([?&]sig=)([^&#]*)", re.IGNORECASE)
+
+Replace = Callable[[str, str], str]
+
+
+def mask_secrets(
+    definition: dict[str, Any], stored: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str], list[Finding]]:
+    """Split secrets out of ``definition``.
+
+    Returns the definition with every secret masked, the secrets to store (a masked value takes the
+    ``stored`` one), and warnings for masked values that have nothing stored behind them.
+    """
+    secrets: dict[str, str] = {}
+    findings: list[Finding] = []
+
+    def take(secret_id: str, value: str) -> str:
+        if value != MASK:
+            secrets[secret_id] = value
+        elif secret_id in stored:
+            secrets[secret_id] = stored[secret_id]
+        else:
+            findings.append(
+                Finding(
+                    secret_id,
+                    "secret not set: the value is the mask and nothing is stored; enter it before running",
+                    WARNING,
+                )
+            )
+        return MASK
+
+    masked = copy.deepcopy(definition)
+    _walk(masked.get("properties"), "properties", take, coerce=True)
+    return masked, secrets, findings
+
+
+def reveal_secrets(definition: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
+    """A copy of a masked definition with the stored secrets put back (for the engine only)."""
+
+    def put_back(secret_id: str, value: str) -> str:
+        return secrets.get(secret_id, value) if value == MASK else value
+
+    revealed = copy.deepcopy(definition)
+    _walk(revealed.get("properties"), "properties", put_back, coerce=False)
+    return revealed
+
+
+def _walk(node: Any, path: str, replace: Replace, *, coerce: bool) -> None:
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            _walk(item, f"{path}[{i}]", replace, coerce=coerce)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in list(node.items()):
+        here = f"{path}.{key}"
+        if isinstance(value, dict) and value.get("type") == "SecureString":
+            value["value"] = replace(here, str(value.get("value", "")))
+        elif isinstance(value, str) and key in _SECRET_FIELDS and coerce and not is_expression(value):
+            node[key] = {"type": "SecureString", "value": replace(here, value)}
+        elif isinstance(value, str) and key.lower() == "connectionstring":
+            node[key] = _replace_parts(value, here, replace)
+        elif isinstance(value, str) and key.lower() == "sasuri":
+            node[key] = _SAS_SIG.sub(lambda m, h=here: m.group(1) + replace(f"{h}#sig", m.group(2)), value)
+        else:
+            _walk(value, here, replace, coerce=coerce)
+
+
+def _replace_parts(text: str, path: str, replace: Replace) -> str:
+    pieces = []
+    last = 0
+    for key, start, end in connection_string_parts(text):
+        part = key.lower().replace(" ", "")
+        if part in _STRING_SECRET_PARTS:
+            pieces.append(text[last:start])
+            pieces.append(replace(f"{path}#{part}", text[start:end]))
+            last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def connection_string_parts(text: str) -> Iterator[tuple[str, int, int]]:
+    """``(key, value_start, value_end)`` for each ``key=value`` of a ``;``-separated connection string.
+
+    Values may be quoted with ``'``, ``"`` or ``{}`` (ADO.NET and ODBC), so a quoted password can hold
+    a ``;``; an unquoted value runs to the next ``;`` and may itself hold ``=`` (base64 keys, SAS tokens).
+    """
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] in " \t;":
+            i += 1
+        eq = text.find("=", i)
+        if i >= n or eq < 0:
+            return
+        key = text[i:eq].strip()
+        start = eq + 1
+        while start < n and text[start] in " \t":
+            start += 1
+        if start < n and text[start] in "{'\"":
+            close = text.find("}" if text[start] == "{" else text[start], start + 1)
+            end = n if close < 0 else close + 1
+        else:
+            semi = text.find(";", start)
+            end = n if semi < 0 else semi
+            while end > start and text[end - 1] in " \t":
+                end -= 1
+        yield key, start, end
+        semi = text.find(";", end)
+        i = n if semi < 0 else semi + 1

@@ -1,0 +1,308 @@
+"""A SQLite snapshot: one read transaction that describes and reads; also the T-SQL rewriter's dialect.
+
+Column kinds come from the declared type, in SQLite's own affinity order:
+
+=====================================  ==========  =========================================
+declared type                          kind        value
+=====================================  ==========  =========================================
+contains INT (INTEGER, BIGINT...)      int         as stored
+BOOLEAN, BOOL                          bool        as stored (0/1)
+contains REAL, FLOA, DOUB              float       as stored
+NUMERIC, DECIMAL, (p, s) if given      decimal     Decimal, padded to the scale when exact
+DATETIME, TIMESTAMP...                 datetime    as stored (usually ISO text)
+DATE                                   date        as stored (usually ISO text)
+BLOB                                   binary      as stored
+JSON, JSONB                            json        as stored (text)
+anything else, or no type              string      as stored
+=====================================  ==========  =========================================
+
+"As stored" is what sqlite3 returns: int, float, str, bytes or None, since SQLite keeps whatever a
+row was given. Query results have no declared types: their kinds come from the first batch's values.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from syncjobs.engine.errors import EngineError, TerminalError, TransientError
+from syncjobs.engine.sources import Changes, FullTable, Query, RowSet
+from syncjobs.engine.sources import sqlite_tracking as ct
+from syncjobs.engine.sources.tsql_functions import rewrite
+from syncjobs.engine.sqlnames import quote_ansi
+from syncjobs.engine.types import (
+    SYS_CHANGE_COLUMNS,
+    SYS_CHANGE_CREATION_VERSION,
+    SYS_CHANGE_OPERATION,
+    SYS_CHANGE_VERSION,
+    Batch,
+    Column,
+    Table,
+    TableName,
+)
+
+_CHANGE_KINDS = {
+    SYS_CHANGE_VERSION: "int",
+    SYS_CHANGE_CREATION_VERSION: "int",
+    SYS_CHANGE_OPERATION: "string",
+    SYS_CHANGE_COLUMNS: "string",
+}
+_ERRORS = {
+    "BUSY": ("locked", True),
+    "LOCKED": ("locked", True),
+    "IOERR": ("io_error", True),
+    "CANTOPEN": ("database_missing", False),
+    "NOTADB": ("not_a_database", False),
+    "CORRUPT": ("corrupt", False),
+    "READONLY": ("read_only", False),
+    "FULL": ("disk_full", False),
+    "PERM": ("permission_denied", False),
+    "AUTH": ("permission_denied", False),
+    "CONSTRAINT": ("constraint", False),
+    "INTERRUPT": ("cancelled", False),
+}
+_TYPE = re.compile(r"^\s*([^(]*?)\s*(?:\(\s*([+-]?\d+)\s*(?:,\s*([+-]?\d+)\s*)?\))?\s*$")
+TABLES_SQL = (
+    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+    "AND name NOT LIKE '\\_ctportal\\_%' ESCAPE '\\' AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%' ORDER BY name"
+)
+
+
+def engine_error(exc: sqlite3.Error, database: str) -> EngineError:
+    """Map a sqlite3 error to a terminal or transient engine error with a reason code."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    reason, transient = _ERRORS.get(name.split("_")[1] if name.count("_") else "", ("", False))
+    text = str(exc) or exc.__class__.__name__
+    if not reason:
+        reason = "table_not_found" if text.startswith("no such table") else "invalid_query"
+        reason = reason if name in ("SQLITE_ERROR", "") else "query_failed"
+    return (TransientError if transient else TerminalError)(reason, f"SQLite {database}: {text}")
+
+
+def column_kind(declared: str) -> tuple[str, int | None, int | None]:
+    """The kind, precision and scale of a declared column type (see the module's table)."""
+    match = _TYPE.match(declared)
+    base = (match.group(1) if match else declared).upper()
+    precision = int(match.group(2)) if match and match.group(2) else None
+    scale = int(match.group(3)) if match and match.group(3) else (0 if precision is not None else None)
+    if "INT" in base:
+        return "int", None, None
+    if base in ("BOOLEAN", "BOOL"):
+        return "bool", None, None
+    if any(word in base for word in ("REAL", "FLOA", "DOUB")):
+        return "float", None, None
+    if base.startswith(("NUMERIC", "DECIMAL")):
+        return "decimal", precision, scale
+    kinds = {"DATE": "date", "DATETIME": "datetime", "BLOB": "binary", "JSON": "json", "JSONB": "json"}
+    return ("datetime" if base.startswith("TIMESTAMP") else kinds.get(base, "string")), None, None
+
+
+def _as_decimal(value: Any, scale: int | None) -> Any:
+    """A stored number or numeric text as a Decimal; padded to ``scale`` only when no digit is lost."""
+    if value is None or isinstance(value, bytes):
+        return value
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if scale is not None and number.is_finite() and number.as_tuple().exponent >= -scale:
+            number = number.quantize(Decimal(1).scaleb(-scale))
+    except (InvalidOperation, ValueError):
+        return value  # SQLite keeps any text in any column; pass it on as it is
+    return number
+
+
+def _converted(columns: Sequence[Column], rows: list[tuple]) -> list[tuple]:
+    decimals = [(i, c.scale) for i, c in enumerate(columns) if c.kind == "decimal"]
+    if not decimals:
+        return rows
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, scale in decimals:
+            values[i] = _as_decimal(values[i], scale)
+        out.append(tuple(values))
+    return out
+
+
+def _result_columns(description: Sequence[Any], rows: list[tuple]) -> tuple[Column, ...]:
+    """A query's columns: kinds from the first non-NULL value of each in the first batch."""
+    kinds = {int: "int", float: "float", bytes: "binary", bool: "bool"}
+    columns = []
+    for i, d in enumerate(description):
+        value = next((row[i] for row in rows if row[i] is not None), None)
+        columns.append(Column(d[0], kinds.get(type(value), "string")))
+    return tuple(columns)
+
+
+class SqliteSnapshot:
+    """One read transaction on one connection; also the T-SQL rewriter's dialect."""
+
+    def __init__(self, conn: sqlite3.Connection, database: str) -> None:
+        self._conn = conn
+        self._database = database
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Run a query in this transaction and fetch its (small) result."""
+        try:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise engine_error(exc, self._database) from None
+
+    def tracking_installed(self) -> bool:
+        """Whether enable_change_tracking ever installed the side tables here."""
+        return bool(self.rows("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_ctportal_tables'"))
+
+    def table_name(self, name: TableName) -> str:
+        """The table's name as stored (SQLite names are case-insensitive); raises table_not_found."""
+        if name.schema not in (None, "main") and name.schema.lower() != "main":
+            raise TerminalError("table_not_found", f"table {name} does not exist: SQLite has only the schema main")
+        found = self.rows(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE", (name.name,)
+        )
+        if not found:
+            raise TerminalError("table_not_found", f"table {name} does not exist in {self._database}")
+        return found[0][0]
+
+    def registration(self, table: str) -> tuple[int, bool, bool] | None:
+        """(registry id, track_columns, triggers intact) of a tracked table, or None."""
+        if not self.tracking_installed():
+            return None
+        found = self.rows(f"SELECT id, track_columns FROM {ct.TABLES} WHERE table_name = ?", (table,))
+        if not found:
+            return None
+        table_id, track_columns = found[0]
+        names = ct.trigger_names(table_id)
+        present = self.rows(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name IN (?, ?, ?) AND tbl_name = ?",
+            (*names, table),
+        )[0][0]
+        return table_id, bool(track_columns), present == len(names)
+
+    def _row_estimate(self, table: str) -> int:
+        if self.rows("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'"):
+            stat = self.rows("SELECT stat FROM sqlite_stat1 WHERE tbl = ? LIMIT 1", (table,))
+            if stat and str(stat[0][0]).split(" ")[0].isdigit():
+                return int(str(stat[0][0]).split(" ")[0])
+        return self.rows(f"SELECT count(*) FROM {quote_ansi(table)}")[0][0]
+
+    def describe(self, name: TableName) -> Table:
+        """Columns with kinds, primary key in key order, change-tracking state, row estimate."""
+        table = self.table_name(name)
+        info = self.rows(
+            'SELECT name, type, "notnull", pk FROM pragma_table_xinfo(?) WHERE hidden <> 1 ORDER BY cid', (table,)
+        )
+        key = tuple(n for n, _, _, pk in sorted(info, key=lambda r: r[3]) if pk)
+        columns = []
+        for col, declared, not_null, pk in info:
+            kind, precision, scale = column_kind(declared or "")
+            rowid = pk and len(key) == 1 and (declared or "").upper() == "INTEGER"
+            columns.append(Column(col, kind, declared or "", not (not_null or rowid), precision, scale))
+        tracked = self.registration(table)
+        return Table(
+            name=TableName(table),
+            columns=tuple(columns),
+            primary_key=key,
+            change_tracking=bool(tracked and tracked[2]),
+            track_columns=bool(tracked and tracked[2] and tracked[1]),
+            row_estimate=self._row_estimate(table),
+        )
+
+    def current_version(self) -> int:
+        """CHANGE_TRACKING_CURRENT_VERSION() as this snapshot sees it (0 before tracking is installed)."""
+        return self.rows(f"SELECT {ct.current_version_sql()}")[0][0] if self.tracking_installed() else 0
+
+    def _tracked_id(self, name: TableName) -> int:
+        table = self.table_name(name)
+        tracked = self.registration(table)
+        if not tracked or not tracked[2]:
+            raise TerminalError(
+                "change_tracking_disabled",
+                f"change tracking is not enabled on table {table}; enable it with enable_change_tracking "
+                "(the linked service's change-tracking page) before a change-tracking copy",
+            )
+        return tracked[0]
+
+    def min_valid_version(self, table: Table) -> int:
+        """The table's minimum valid version (raises change_tracking_disabled)."""
+        table_id = self._tracked_id(table.name)
+        return self.rows(f"SELECT min_valid_version FROM {ct.TABLES} WHERE id = ?", (table_id,))[0][0]
+
+    def database_identity(self, version: int) -> str:
+        """``<database id>:<nonce of the newest version at or below version>``; differs after a restore."""
+        if not self.tracking_installed():
+            return ""
+        database_id, nonce = self.rows(ct.identity_sql(), (version,))[0]
+        return f"{database_id}:{0 if version <= 0 else nonce or 'expired'}"
+
+    # The T-SQL rewriter's dialect (tsql_functions.ChangeTrackingDialect).
+    def current_version_sql(self) -> str:
+        """CHANGE_TRACKING_CURRENT_VERSION() in SQL (NULL before tracking is installed, as on SQL Server)."""
+        return ct.current_version_sql() if self.tracking_installed() else "CAST(NULL AS INTEGER)"
+
+    def min_valid_version_sql(self, table: TableName) -> str:
+        """CHANGE_TRACKING_MIN_VALID_VERSION(OBJECT_ID('t')) in SQL."""
+        real = self.table_name(table)
+        return ct.min_valid_version_sql(real) if self.tracking_installed() else "CAST(NULL AS INTEGER)"
+
+    def changetable_sql(self, table: TableName, after_sql: str) -> str:
+        """CHANGETABLE(CHANGES t, after) as a parenthesized subquery (raises change_tracking_disabled)."""
+        described = self.describe(table)
+        table_id = self._tracked_id(table)
+        names = [c.name for c in described.columns] if described.track_columns else None
+        return ct.changes_sql(table_id, described.primary_key, names, after_sql, None)
+
+    def select_sql(self, rows: RowSet) -> tuple[str, Sequence[Any], tuple[Column, ...] | None]:
+        """The SELECT behind ``rows``, its parameters, and its columns when known without running it."""
+        if isinstance(rows, Query):
+            return rewrite(rows.sql.strip().rstrip(";"), self), tuple(rows.parameters), None
+        table = rows.table
+        if isinstance(rows, FullTable):
+            names = [quote_ansi(c.name) for c in table.columns]
+            columns = table.columns
+            if rows.with_change_columns:
+                names += [f"NULL AS {quote_ansi(SYS_CHANGE_VERSION)}", f"NULL AS {quote_ansi(SYS_CHANGE_OPERATION)}"]
+                columns += (Column(SYS_CHANGE_VERSION, "int"), Column(SYS_CHANGE_OPERATION, "string"))
+            return f"SELECT {', '.join(names)} FROM {quote_ansi(table.name.name)}", (), columns
+        return self._changes_select(rows)
+
+    def _changes_select(self, rows: Changes) -> tuple[str, Sequence[Any], tuple[Column, ...]]:
+        table = rows.table
+        if not table.primary_key:
+            raise TerminalError("no_primary_key", f"table {table.name} has no primary key")
+        table_id = self._tracked_id(table.name)
+        names = [c.name for c in table.columns] if table.track_columns else None
+        changes = ct.changes_sql(table_id, table.primary_key, names, str(int(rows.window.after)), rows.window.upto)
+        picks = [f"{'ct' if c.name in table.primary_key else 't'}.{quote_ansi(c.name)}" for c in table.columns]
+        columns = list(table.columns)
+        for name in rows.change_columns:
+            if name not in _CHANGE_KINDS:
+                raise TerminalError("invalid_request", f"{name!r} is not a change-tracking column")
+            picks.append(f"ct.{quote_ansi(name)}")
+            columns.append(Column(name, _CHANGE_KINDS[name]))
+        on = " AND ".join(f"t.{quote_ansi(k)} IS ct.{quote_ansi(k)}" for k in table.primary_key)
+        order = ", ".join(f"ct.{quote_ansi(k)}" for k in table.primary_key)
+        source = f"{changes} AS ct LEFT JOIN {quote_ansi(table.name.name)} AS t ON {on}"
+        return f"SELECT {', '.join(picks)} FROM {source} ORDER BY {order}", (), tuple(columns)
+
+    def read(self, rows: RowSet, *, batch_rows: int = 10_000, text_values: bool = False) -> Iterator[Batch]:
+        """Stream rows with ``fetchmany``, ``batch_rows`` at a time (one empty batch for no rows).
+
+        SQLite has no text form of its own, so ``text_values`` is ignored: values come typed.
+        """
+        sql, params, known = self.select_sql(rows)
+        size = max(1, batch_rows)
+        try:
+            cursor = self._conn.execute(sql, tuple(params))
+            batch = cursor.fetchmany(size)
+            columns = known or _result_columns(cursor.description or (), batch)
+            yield Batch(columns, _converted(columns, batch))  # even when empty: a header needs the columns
+            while len(batch) == size and (batch := cursor.fetchmany(size)):
+                yield Batch(columns, _converted(columns, batch))
+        except sqlite3.Error as exc:
+            raise engine_error(exc, self._database) from None
+
+    def export_delimited(self, rows: RowSet, options: Any) -> Iterator[bytes]:
+        """SQLite cannot write DelimitedText itself: always raises not_supported."""
+        raise TerminalError("not_supported", "SQLite cannot write DelimitedText itself; use the row path")

@@ -1,0 +1,399 @@
+"""SQL Server source (ADF's SqlServer / AzureSqlDatabase) on pyodbc, with SQL Server's own change tracking.
+
+Values, by SQL Server type (``Batch`` rows hold these; ``Column.kind`` in brackets):
+
+- tinyint, smallint, int, bigint: int [int]
+- decimal, numeric, money, smallmoney: Decimal, exact [decimal]
+- float, real: float [float]
+- bit: bool [bool]
+- date: datetime.date [date]
+- time: text ``10:15:03.1234567`` [time]; datetime, smalldatetime, datetime2: text
+  ``2024-10-03 10:15:03.1234567`` [datetime]; always 7 digits, keeping the 100 ns digit Python drops
+- datetimeoffset: text ``2024-10-03 10:15:03.1234567 +02:00``, local time and offset as stored [datetimetz]
+- uniqueidentifier: text in SQL Server's upper-case form ``6F9619FF-8B86-D011-B42D-00C04FC964FF`` [uuid]
+- char, varchar, nchar, nvarchar, text, ntext (incl. max), xml, sysname: str [string]; sql_variant: the
+  value of its underlying type [string]
+- binary, varbinary (incl. max), image, rowversion, hierarchyid, geometry, geography: bytes [binary]
+
+A query's column kinds come from pyodbc's description, the converted types by their values' text.
+
+Snapshots: with snapshot isolation allowed, ``SET TRANSACTION ISOLATION LEVEL SNAPSHOT; BEGIN TRAN``.
+SQL Server fixes the snapshot at the transaction's first read of data, not at BEGIN TRAN, and catalogue
+views are not versioned, so reading ``sys.objects`` pins nothing: ``describe`` first reads one row of
+the described table itself (``pin_sql``), before the change-tracking functions run; a query read
+without a describe is its own first read. Otherwise the seed's documented fallback: READ COMMITTED,
+the window bounded on both sides (``CHANGETABLE(CHANGES t, after) ... WHERE SYS_CHANGE_VERSION <=
+upto``) and ``recheck_min_valid_version`` after reading; ``is_snapshot_isolation`` says which.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyodbc
+
+from syncjobs.engine.errors import EngineError, TerminalError, TransientError
+from syncjobs.engine.secret import Secret
+from syncjobs.engine.sources import FullTable, Query, RowSet
+from syncjobs.engine.sources import sqlserver_sql as tsql
+from syncjobs.engine.types import Batch, Column, Table, TableName
+
+PREFERRED_DRIVERS = ("ODBC Driver 18 for SQL Server", "ODBC Driver 17 for SQL Server", "FreeTDS")
+
+
+@dataclass(frozen=True)
+class SqlServerConfig:
+    """ADF's SqlServer linked service: a connection string, or server, database, user and password."""
+
+    server: str = ""
+    database: str = ""
+    user: str = ""
+    password: Secret = field(default_factory=lambda: Secret(""))
+    port: int = 1433
+    encrypt: bool = True
+    trust_server_certificate: bool = False
+    driver: str | None = None  # None: ODBC Driver 18 for SQL Server if installed, else 17, else FreeTDS
+    login_timeout: int = 15
+    connection_string: Secret | None = None  # raw ODBC, or ADO.NET as ADF writes it
+
+
+def choose_driver(config: SqlServerConfig) -> str:
+    """The configured driver, or the best installed one (raises driver_missing)."""
+    fields = tsql.connection_fields(config.connection_string.reveal()) if config.connection_string else {}
+    if "DRIVER" in fields or "DSN" in fields:
+        return fields.get("DRIVER", "")  # an ODBC connection string goes to its own driver, as written
+    installed = pyodbc.drivers()
+    if config.driver:
+        if "/" in config.driver or config.driver in installed:
+            return config.driver
+        raise TerminalError(
+            "driver_missing", f"ODBC driver {config.driver!r} is not installed (installed: {', '.join(installed)})"
+        )
+    found = next((d for d in PREFERRED_DRIVERS if d in installed), None)
+    if not found:
+        raise TerminalError("driver_missing", "no SQL Server ODBC driver is installed (ODBC Driver 18 or FreeTDS)")
+    return found
+
+
+def odbc_connection_string(config: SqlServerConfig, driver: str) -> tuple[Secret, int]:
+    """The ODBC connection string for ``driver`` and the login timeout in seconds."""
+    if config.connection_string:
+        text, timeout = tsql.ado_to_odbc(config.connection_string.reveal(), driver, config.login_timeout)
+        return Secret(text), timeout
+    ado = [("Server", f"tcp:{config.server},{config.port}"), ("Database", config.database), ("UID", config.user),
+           ("PWD", config.password.reveal()), ("Encrypt", "yes" if config.encrypt else "no"),
+           ("TrustServerCertificate", "yes" if config.trust_server_certificate else "no")]  # fmt: skip
+    text, timeout = tsql.ado_to_odbc(tsql.format_connection_string(ado), driver, config.login_timeout)
+    return Secret(text), timeout
+
+
+def _target(config: SqlServerConfig) -> tuple[str, str]:
+    """``host`` and ``server/database`` for messages (never a password)."""
+    if not config.connection_string:
+        return config.server, f"{config.server},{config.port}/{config.database}"
+    fields = tsql.connection_fields(config.connection_string.reveal())
+    server = fields.get("SERVER", "")
+    host = server.removeprefix("tcp:").partition(",")[0].partition("\\")[0]
+    port = f",{fields['PORT']}" if fields.get("PORT") else ""
+    return host, f"{server}{port}/{fields.get('DATABASE', '')}"
+
+
+_NATIVE = {
+    4060: ("database_missing", False), 18456: ("login_failed", False), 1205: ("deadlock", True),
+    3960: ("snapshot_conflict", True), 3961: ("snapshot_conflict", True), 20003: ("timeout", True),
+    20009: ("refused", True), 10061: ("refused", True), 11001: ("name_resolution", False),
+    208: ("table_not_found", False), 229: ("permission_denied", False), 40613: ("unavailable", True),
+    40501: ("throttled", True), 40197: ("unavailable", True), 49918: ("throttled", True),
+}  # fmt: skip
+_STATES = {
+    "IM002": ("driver_missing", False), "28000": ("login_failed", False), "HYT00": ("timeout", True),
+    "HYT01": ("timeout", True), "40001": ("deadlock", True), "42S02": ("table_not_found", False),
+}  # fmt: skip
+_TEXTS = [
+    ("can't open lib", "driver_missing", False), ("data source name not found", "driver_missing", False),
+    ("ssl", "tls", False), ("certificate", "tls", False), ("tls", "tls", False),
+    ("0x2af9", "name_resolution", False), ("getaddrinfo", "name_resolution", False),
+    ("name or service not known", "name_resolution", False), ("unknown host", "name_resolution", False),
+    ("0x274d", "refused", True), ("refused", "refused", True),
+    ("timeout expired", "timeout", True), ("timed out", "timeout", True),
+]  # fmt: skip
+
+
+def _message(exc: BaseException, secrets: Sequence[str]) -> str:
+    raw = exc.args[-1] if exc.args and isinstance(exc.args[-1], str) else str(exc)
+    parts = [re.sub(r"^(\[[^\]]*\]\s*)+", "", p.strip()) for p in raw.split("; [")]
+    text = " ".join(re.sub(r"\s*\((\d+|SQL\w+)\)", "", p) for p in parts).strip() or type(exc).__name__
+    for secret in secrets:
+        text = text.replace(secret, "***") if secret else text
+    return text
+
+
+def _classify(state: str, natives: set[int], lowered: str) -> tuple[str, bool]:
+    found = next((_NATIVE[n] for n in _NATIVE if n in natives), None) or _STATES.get(state)
+    if found:
+        return found
+    if state.startswith("42"):
+        return "invalid_query", False
+    found = next(((r, t) for text, r, t in _TEXTS if text in lowered), None)
+    return found or (("connection_lost", True) if state == "08S01" else ("query_failed", False))
+
+
+def engine_error(exc: pyodbc.Error, config: SqlServerConfig, connecting: bool = False) -> EngineError:
+    """Map a pyodbc error to a terminal or transient engine error by SQLSTATE and native number."""
+    secrets = [config.password.reveal()]
+    if config.connection_string:
+        secrets.append(tsql.connection_fields(config.connection_string.reveal()).get("PWD", ""))
+    message = _message(exc, secrets)
+    state = str(exc.args[0]) if len(exc.args) > 1 else ""
+    raw = str(exc.args[-1]) if exc.args else ""
+    natives = {int(n) for n in re.findall(r"\((\d+)\)", raw)}
+    reason, transient = _classify(state, natives, raw.lower())
+    host, target = _target(config)
+    if connecting and reason in ("query_failed", "connection_lost"):
+        reason, transient = ("name_resolution", False) if host and not _resolves(host) else ("connect_failed", True)
+    if connecting:
+        message = f"cannot connect to SQL Server {target}: {message}"
+        if reason == "name_resolution":
+            message += f" (the host name {host!r} does not resolve)"
+    return (TransientError if transient else TerminalError)(reason, message)
+
+
+def _resolves(host: str) -> bool:
+    try:
+        socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    return True
+
+
+def _fetch(cur: pyodbc.Cursor, size: int = 1000) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    while batch := cur.fetchmany(size):
+        rows.extend(tuple(r) for r in batch)
+    return rows
+
+
+class SqlServerSnapshot:
+    """One snapshot (or, without snapshot isolation, READ COMMITTED) transaction on one connection."""
+
+    def __init__(self, conn: pyodbc.Connection, config: SqlServerConfig, is_snapshot_isolation: bool) -> None:
+        self._conn = conn
+        self._config = config
+        self.is_snapshot_isolation = is_snapshot_isolation
+        self._pinned = False
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a small query in this transaction and return its rows."""
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute(sql, *params)
+                return _fetch(cur)
+        except pyodbc.Error as exc:
+            raise engine_error(exc, self._config) from None
+
+    def _object_id(self, name: TableName) -> int:
+        found = self.rows(tsql.OBJECT_ID_SQL, (tsql.qualified(name),))[0][0]
+        if found is None:
+            raise TerminalError("table_not_found", f"table {tsql.qualified(name)} does not exist (or is not visible)")
+        return int(found)
+
+    def describe(self, name: TableName) -> Table:
+        """Columns with kinds, primary key in key order, change-tracking state, row estimate."""
+        object_id = self._object_id(name)
+        if not self._pinned:
+            self.rows(tsql.pin_sql(name))
+            self._pinned = True
+        schema, table, tracked_id, track_columns, estimate = self.rows(tsql.TABLE_SQL, (object_id,))[0]
+        return Table(
+            name=TableName(table, schema),
+            columns=tuple(tsql.column_of(*row) for row in self.rows(tsql.COLUMNS_SQL, (object_id,))),
+            primary_key=tuple(row[0] for row in self.rows(tsql.KEY_SQL, (object_id,))),
+            change_tracking=tracked_id is not None,
+            track_columns=bool(track_columns),
+            row_estimate=None if estimate is None else int(estimate),
+        )
+
+    def current_version(self) -> int:
+        """CHANGE_TRACKING_CURRENT_VERSION() (raises change_tracking_disabled when the database has it off)."""
+        version = self.rows(tsql.CURRENT_VERSION_SQL)[0][0]
+        if version is None:
+            database = self.rows(tsql.DATABASE_NAME_SQL)[0][0]
+            raise TerminalError(
+                "change_tracking_disabled",
+                f"change tracking is not enabled on database {database}; enable it with: "
+                f"{tsql.enable_database_sql(database, 2)}",
+            )
+        return int(version)
+
+    def min_valid_version(self, table: Table) -> int:
+        """CHANGE_TRACKING_MIN_VALID_VERSION(OBJECT_ID(N'...')) (raises change_tracking_disabled)."""
+        version = self.rows(tsql.min_valid_version_sql(table.name))[0][0]
+        if version is None:
+            database = self.rows(tsql.DATABASE_NAME_SQL)[0][0]
+            statements = "; ".join(tsql.enable_statements(database, table.name, True, 2))
+            raise TerminalError(
+                "change_tracking_disabled",
+                f"change tracking is not enabled on table {tsql.qualified(table.name)}; enable it with: {statements}",
+            )
+        return int(version)
+
+    def recheck_min_valid_version(self, table: Table) -> int:
+        """The minimum valid version read again after the changes (the fallback without snapshot isolation)."""
+        return self.min_valid_version(table)
+
+    def database_identity(self, version: int) -> str:
+        """``<recovery fork guid>:<create date>``: both change when the database is restored or re-created."""
+        fork, created = self.rows(tsql.IDENTITY_SQL)[0]
+        return f"{fork or ''}:{created}"
+
+    def _select(self, rows: RowSet) -> tuple[str, tuple[Any, ...], tuple[Column, ...] | None]:
+        if isinstance(rows, Query):
+            return rows.sql, tuple(rows.parameters), None
+        if isinstance(rows, FullTable):
+            sql, columns = tsql.full_select(rows.table, rows.with_change_columns)
+            return sql, (), columns
+        table = rows.table
+        if not table.primary_key:
+            raise TerminalError("no_primary_key", f"table {table.name} has no primary key")
+        self.min_valid_version(table)
+        sql, columns = tsql.changes_select(table, rows.change_columns)
+        return sql, (int(rows.window.after), int(rows.window.upto)), columns
+
+    def read(self, rows: RowSet, *, batch_rows: int = 10_000, text_values: bool = False) -> Iterator[Batch]:
+        """Stream rows with fetchmany, ``batch_rows`` at a time (one empty batch when there are none)."""
+        sql, params, known = self._select(rows)
+        cur = self._conn.cursor()
+        try:
+            cur.execute(sql, *params)
+            while cur.description is None and cur.nextset():
+                pass  # a query's leading statements without results (SET, DECLARE...)
+            if cur.description is None:
+                yield Batch(known or (), [])
+                return
+            batch = [tuple(r) for r in cur.fetchmany(batch_rows)]
+            columns = known or tsql.query_columns(cur.description, batch)
+            yield Batch(columns, batch)
+            while len(batch) == batch_rows and (batch := [tuple(r) for r in cur.fetchmany(batch_rows)]):
+                yield Batch(columns, batch)
+        except pyodbc.Error as exc:
+            raise engine_error(exc, self._config) from None
+        finally:
+            cur.close()
+
+    def export_delimited(self, rows: RowSet, options: Any) -> Iterator[bytes]:
+        """Not supported: SQL Server has no COPY; the row path writes DelimitedText."""
+        raise TerminalError("not_supported", "SQL Server cannot write DelimitedText itself; use the row path")
+
+
+class SqlServerSource:
+    """SQL Server or Azure SQL Database through pyodbc (ODBC Driver 18, or FreeTDS)."""
+
+    supports_change_tracking = True
+    """SQL Server's own change tracking: CHANGETABLE, CHANGE_TRACKING_CURRENT_VERSION()..."""
+    supports_native_csv = False
+    """SQL Server cannot stream DelimitedText to a client; rows go through the format."""
+    supports_text_values = False
+    """Values are typed (the datetime2, datetimeoffset, time and uniqueidentifier texts aside)."""
+
+    def __init__(self, config: SqlServerConfig) -> None:
+        self.config = config
+
+    def _connect(self) -> pyodbc.Connection:
+        driver = choose_driver(self.config)
+        text, timeout = odbc_connection_string(self.config, driver)
+        try:
+            conn = pyodbc.connect(text.reveal(), autocommit=True, timeout=timeout)
+        except pyodbc.Error as exc:
+            raise engine_error(exc, self.config, connecting=True) from None
+        for sql_type, converter in tsql.OUTPUT_CONVERTERS.items():
+            conn.add_output_converter(sql_type, converter)
+        return conn
+
+    def test_connection(self) -> None:
+        """Connect and run SELECT 1."""
+        with self.snapshot() as snap:
+            snap.rows("SELECT 1")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[SqlServerSnapshot]:
+        """SNAPSHOT when the database allows it, else READ COMMITTED; COMMIT (ROLLBACK on error) on leaving."""
+        conn = self._connect()
+        try:
+            allowed = conn.execute(tsql.SNAPSHOT_STATE_SQL).fetchone()[0] == 1
+            conn.execute(f"SET TRANSACTION ISOLATION LEVEL {'SNAPSHOT' if allowed else 'READ COMMITTED'}; BEGIN TRAN;")
+            yield SqlServerSnapshot(conn, self.config, allowed)
+            conn.execute("IF @@TRANCOUNT > 0 COMMIT TRAN")
+        except BaseException as exc:
+            with suppress(pyodbc.Error):
+                conn.execute("IF @@TRANCOUNT > 0 ROLLBACK TRAN")
+            if isinstance(exc, pyodbc.Error):
+                raise engine_error(exc, self.config) from None
+            raise
+        finally:
+            conn.close()
+
+    def catalogue(self) -> list[Table]:
+        """Every user table, described."""
+        with self.snapshot() as snap:
+            return [snap.describe(TableName(name, schema)) for schema, name in snap.rows(tsql.TABLES_SQL)]
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run T-SQL as written (``EXEC proc`` or ``{CALL proc (?)}`` too) in autocommit, as SSMS would, so
+        ALTER DATABASE and BACKUP work; return the rows of the last result set."""
+        conn = self._connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, *parameters)
+                rows: list[dict[str, Any]] = []
+                while True:
+                    if cur.description:
+                        names = [d[0] for d in cur.description]
+                        rows = [dict(zip(names, row, strict=True)) for row in _fetch(cur)]
+                    if not cur.nextset():
+                        return rows
+        except pyodbc.Error as exc:
+            raise engine_error(exc, self.config) from None
+        finally:
+            conn.close()
+
+    def change_tracking_statements(
+        self, name: TableName, *, track_columns: bool = True, retention_days: int = 2
+    ) -> list[str]:
+        """The statements that enable change tracking on the database and the table, for the operator to read."""
+        database = self.config.database or self.execute(tsql.DATABASE_NAME_SQL + " AS name")[0]["name"]
+        return tsql.enable_statements(database, name, track_columns, retention_days)
+
+    def enable_change_tracking(self, name: TableName, *, track_columns: bool = True, retention_days: int = 2) -> None:
+        """Run the statements that are still needed (each is skipped when already in effect)."""
+        with self.snapshot() as snap:
+            table = snap.describe(name)
+            database = snap.rows(tsql.DATABASE_NAME_SQL)[0][0]
+            database_on = snap.rows(tsql.DATABASE_TRACKED_SQL)[0][0] > 0
+        if not table.primary_key:
+            raise TerminalError("no_primary_key", f"table {table.name} has no primary key; change tracking needs one")
+        if not database_on:
+            self.execute(tsql.enable_database_sql(database, retention_days))
+        if not snap.is_snapshot_isolation:
+            self.execute(tsql.allow_snapshot_sql(database))
+        if not table.change_tracking:
+            self.execute(tsql.enable_table_sql(table.name, track_columns))
+
+    def disable_change_tracking(self, name: TableName) -> None:
+        """ALTER TABLE ... DISABLE CHANGE_TRACKING (when it is tracked)."""
+        with self.snapshot() as snap:
+            table = snap.describe(name)
+        if table.change_tracking:
+            self.execute(tsql.disable_table_sql(table.name))
+
+    def cleanup_change_tracking(self, now: datetime | None = None) -> int:
+        """Return 0: SQL Server's own auto cleanup purges change information after the retention."""
+        return 0
+
+    def close(self) -> None:
+        """Nothing to release: every call opens and closes its own connection."""

@@ -1,0 +1,227 @@
+"""Factory objects stored as ADF JSON: linked services, datasets, pipelines and triggers."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, ClassVar
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+
+from syncjobs.adf.findings import DefinitionError, Finding, KnownObjects, raise_for_errors
+from syncjobs.adf.masking import mask_secrets, reveal_secrets
+from syncjobs.adf.pipelines import pipeline_references
+from syncjobs.adf.validation import validate_definition
+from syncjobs.secrets import decrypt_mapping, encrypt_mapping
+
+_ARM_TYPES = {
+    "linkedService": "Microsoft.DataFactory/factories/linkedservices",
+    "dataset": "Microsoft.DataFactory/factories/datasets",
+    "pipeline": "Microsoft.DataFactory/factories/pipelines",
+    "trigger": "Microsoft.DataFactory/factories/triggers",
+}
+
+
+def known_objects() -> KnownObjects:
+    """Every stored object a definition may reference."""
+    known = KnownObjects()
+    for name, kind in LinkedService.objects.values_list("name", "type"):
+        known.linked_services[name.lower()] = kind
+    for name, kind, ls_name in Dataset.objects.values_list("name", "type", "linked_service__name"):
+        known.datasets[name.lower()] = (kind, ls_name)
+    known.pipelines.update(name.lower() for name in Pipeline.objects.values_list("name", flat=True))
+    return known
+
+
+class Definition(models.Model):
+    """An object kept as its ADF JSON (``{"name", "properties"}``), validated on every save."""
+
+    KIND: ClassVar[str] = ""
+
+    name = models.CharField(max_length=260)
+    definition = models.JSONField(default=dict)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+        # ADF names ignore case: "SourceDataset" and "sourcedataset" are one object.
+        constraints = [models.UniqueConstraint(Lower("name"), name="%(app_label)s_%(class)s_name_ci")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Validate, then save: an invalid definition is never stored.
+
+        ``set_definition`` runs again here (it is idempotent), so however ``definition`` was
+        assigned, derived fields follow it and no secret is ever saved inside the JSON.
+        """
+        self.set_definition(self.definition)
+        self.validate_definition()
+        super().save(*args, **kwargs)
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        """The definition's ``properties`` object."""
+        return self.definition.get("properties") or {}
+
+    def set_definition(self, definition: dict[str, Any]) -> list[Finding]:
+        """Take a new ADF definition (not yet saved); return warnings about it."""
+        self.definition = {"name": definition.get("name"), "properties": copy.deepcopy(definition.get("properties"))}
+        self.name = definition.get("name") or ""
+        return []
+
+    def validate_definition(self, known: KnownObjects | None = None) -> list[Finding]:
+        """Check the definition and its references; raise :class:`DefinitionError` on any error."""
+        findings = validate_definition(self.KIND, self.definition, known if known is not None else known_objects())
+        if self.definition.get("name") != self.name:
+            findings.append(Finding("name", f"must equal the object's name {self.name!r}"))
+        others = type(self).objects.filter(name__iexact=self.name).exclude(pk=self.pk)
+        if self.name and others.exists():
+            findings.append(
+                Finding("name", f"a {self.KIND} named {others[0].name!r} already exists (names ignore case)")
+            )
+        return raise_for_errors(findings)
+
+    def clean(self) -> None:
+        """Django's hook (admin, forms): findings become a ValidationError."""
+        self.set_definition(self.definition)
+        try:
+            self.validate_definition()
+        except DefinitionError as exc:
+            raise ValidationError([str(f) for f in exc.findings]) from exc
+
+    def to_adf(self) -> dict[str, Any]:
+        """The object as ADF serves and exports it (secrets masked)."""
+        return {"name": self.name, "type": _ARM_TYPES[self.KIND], "properties": copy.deepcopy(self.properties)}
+
+
+class LinkedService(Definition):
+    """A connection to a data store; its secrets live encrypted in ``encrypted_secrets``, never in JSON."""
+
+    KIND = "linkedService"
+
+    type = models.CharField(max_length=100)
+    encrypted_secrets = models.TextField(blank=True, default="", editable=False)
+
+    class Meta(Definition.Meta):
+        pass
+
+    def secrets(self) -> dict[str, str]:
+        """The stored secrets by id (JSON path, ``#part`` for a piece of a string)."""
+        return decrypt_mapping(self.encrypted_secrets)
+
+    def set_definition(self, definition: dict[str, Any]) -> list[Finding]:
+        """Take a new definition: secrets move out (encrypted); a masked secret keeps the stored one."""
+        masked, secrets, warnings = mask_secrets(definition, self.secrets())
+        super().set_definition(masked)
+        self.type = str(self.properties.get("type", ""))
+        self.encrypted_secrets = encrypt_mapping(secrets)
+        return warnings
+
+    def revealed_definition(self) -> dict[str, Any]:
+        """The definition with its secrets in place, for building an engine config; never show it."""
+        return reveal_secrets(self.definition, self.secrets())
+
+
+class Dataset(Definition):
+    """A named table or file location on a linked service."""
+
+    KIND = "dataset"
+
+    type = models.CharField(max_length=100)
+    # ADF refuses to delete a linked service that a dataset still uses.
+    linked_service = models.ForeignKey(LinkedService, on_delete=models.PROTECT, related_name="datasets")
+
+    class Meta(Definition.Meta):
+        pass
+
+    def set_definition(self, definition: dict[str, Any]) -> list[Finding]:
+        """Take a new definition and point ``linked_service`` at the one it names."""
+        super().set_definition(definition)
+        self.type = str(self.properties.get("type", ""))
+        ref = (self.properties.get("linkedServiceName") or {}).get("referenceName")
+        found = LinkedService.objects.filter(name__iexact=str(ref or "").strip()).first()
+        if found is not None:
+            self.linked_service = found
+        return []
+
+    def validate_definition(self, known: KnownObjects | None = None) -> list[Finding]:
+        """Check the definition; the linked service must exist in the database."""
+        known = known if known is not None else known_objects()
+        findings = super().validate_definition(known)
+        if self.linked_service_id is None:
+            raise DefinitionError(
+                [Finding("properties.linkedServiceName.referenceName", "the linked service does not exist")]
+            )
+        return findings
+
+
+class Pipeline(Definition):
+    """Activities run in dependency order."""
+
+    KIND = "pipeline"
+
+    class Meta(Definition.Meta):
+        pass
+
+    def snapshot(self) -> dict[str, Any]:
+        """The pipeline with the datasets and linked services it references, secrets masked.
+
+        A run freezes this at trigger time, so later edits never change what a run did.
+        """
+        refs = pipeline_references(self.definition)
+        datasets = [
+            d
+            for d in Dataset.objects.select_related("linked_service")
+            if d.name.lower() in {n.lower() for n in refs.datasets}
+        ]
+        ls_names = {n.lower() for n in refs.linked_services} | {d.linked_service.name.lower() for d in datasets}
+        linked = [ls for ls in LinkedService.objects.all() if ls.name.lower() in ls_names]
+        return {
+            "pipeline": copy.deepcopy(self.definition),
+            "datasets": {d.name: copy.deepcopy(d.definition) for d in datasets},
+            "linkedServices": {ls.name: copy.deepcopy(ls.definition) for ls in linked},
+        }
+
+
+class Trigger(Definition):
+    """Starts pipelines on a schedule; ``runtime_state`` is kept apart from the JSON, as ADF does."""
+
+    KIND = "trigger"
+
+    class RuntimeState(models.TextChoices):
+        STARTED = "Started"
+        STOPPED = "Stopped"
+
+    type = models.CharField(max_length=100)
+    runtime_state = models.CharField(max_length=10, choices=RuntimeState.choices, default=RuntimeState.STOPPED)
+
+    class Meta(Definition.Meta):
+        pass
+
+    def set_definition(self, definition: dict[str, Any]) -> list[Finding]:
+        """Take a new definition; a ``runtimeState`` in it is ignored (read-only, as in ADF: use start/stop)."""
+        super().set_definition(definition)
+        self.type = str(self.properties.get("type", ""))
+        self.properties.pop("runtimeState", None)
+        return []
+
+    def start(self) -> None:
+        """Start firing."""
+        self.runtime_state = self.RuntimeState.STARTED
+        self.save(update_fields=["runtime_state", "updated"])
+
+    def stop(self) -> None:
+        """Stop firing."""
+        self.runtime_state = self.RuntimeState.STOPPED
+        self.save(update_fields=["runtime_state", "updated"])
+
+    def to_adf(self) -> dict[str, Any]:
+        """The trigger as ADF serves it, ``runtimeState`` included."""
+        data = super().to_adf()
+        data["properties"]["runtimeState"] = self.runtime_state
+        return data

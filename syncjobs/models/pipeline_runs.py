@@ -1,0 +1,340 @@
+"""Pipeline runs and activity runs, shaped for the monitor and ADF's monitoring API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from syncjobs.models.definitions import Pipeline
+
+
+def adf_time(value: datetime | None) -> str | None:
+    """ADF's timestamp form: UTC with seven fractional digits, ``2024-10-03T10:15:42.1234567Z``."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond:06d}0Z"
+
+
+def _duration_ms(start: datetime | None, end: datetime | None) -> int | None:
+    return round((end - start).total_seconds() * 1000) if start and end else None
+
+
+class RunStatus(models.TextChoices):
+    """A pipeline run's status, in ADF's words."""
+
+    QUEUED = "Queued"
+    IN_PROGRESS = "InProgress"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELING = "Canceling"
+    CANCELLED = "Cancelled"
+
+
+ACTIVE = (RunStatus.QUEUED, RunStatus.IN_PROGRESS, RunStatus.CANCELING)
+FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+_RUNNING = (RunStatus.IN_PROGRESS, RunStatus.CANCELING)
+
+
+class PipelineRunQuerySet(models.QuerySet):
+    """Runs by state."""
+
+    def active(self) -> PipelineRunQuerySet:
+        """Queued, in progress or cancelling."""
+        return self.filter(status__in=ACTIVE)
+
+    def finished(self) -> PipelineRunQuerySet:
+        """Succeeded, failed or cancelled."""
+        return self.filter(status__in=FINISHED)
+
+    def queued(self) -> PipelineRunQuerySet:
+        """Waiting for a worker."""
+        return self.filter(status=RunStatus.QUEUED)
+
+    def in_progress(self) -> PipelineRunQuerySet:
+        """Running on a worker (cancelling ones included)."""
+        return self.filter(status__in=_RUNNING)
+
+    def succeeded(self) -> PipelineRunQuerySet:
+        """Succeeded."""
+        return self.filter(status=RunStatus.SUCCEEDED)
+
+    def failed(self) -> PipelineRunQuerySet:
+        """Failed."""
+        return self.filter(status=RunStatus.FAILED)
+
+    def cancelled(self) -> PipelineRunQuerySet:
+        """Cancelled."""
+        return self.filter(status=RunStatus.CANCELLED)
+
+    def latest_attempts(self) -> PipelineRunQuerySet:
+        """Only the newest run of each rerun group."""
+        return self.filter(is_latest=True)
+
+    def stalled(self, silent_for: timedelta) -> PipelineRunQuerySet:
+        """Running runs whose worker has not sent a heartbeat for ``silent_for``: the worker died."""
+        cutoff = timezone.now() - silent_for
+        return self.in_progress().filter(
+            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, run_start__lt=cutoff)
+        )
+
+    def updated_between(self, after: datetime, before: datetime) -> PipelineRunQuerySet:
+        """ADF's queryPipelineRuns window: lastUpdatedAfter <= last_updated < lastUpdatedBefore."""
+        return self.filter(last_updated__gte=after, last_updated__lt=before)
+
+
+class PipelineRun(models.Model):
+    """One run of a pipeline, with the definition it ran frozen at trigger time.
+
+    Status changes are conditional updates (``filter(pk, status__in=...).update(...)``): a worker,
+    a second delivery of the same task and a cancel can race, and only the change whose starting
+    state still holds may win. Each method returns whether it won.
+    """
+
+    Status = RunStatus
+
+    run_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    pipeline = models.ForeignKey(Pipeline, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    pipeline_name = models.CharField(max_length=260, db_index=True)  # kept when the pipeline is deleted
+    run_group_id = models.UUIDField(null=True, blank=True)  # the original's run id, shared by its reruns
+    parent_run = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
+    is_latest = models.BooleanField(default=True)
+    status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
+    invoked_by_type = models.CharField(max_length=40, default="Manual")  # Manual, ScheduleTrigger, ...
+    invoked_by_name = models.CharField(max_length=260, default="Manual")
+    invoked_by_id = models.CharField(max_length=64, blank=True, default="")
+    parameters = models.JSONField(default=dict, blank=True)
+    definition = models.JSONField(default=dict, blank=True)  # Pipeline.snapshot() at trigger time
+    triggered_at = models.DateTimeField(default=timezone.now)  # pipeline().TriggerTime
+    run_start = models.DateTimeField(null=True, blank=True, db_index=True)
+    run_end = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.BigIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True, default="")
+    last_updated = models.DateTimeField(default=timezone.now, db_index=True)
+    cancel_requested = models.BooleanField(default=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, default="")  # host:pid of the worker running it
+
+    objects = PipelineRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-triggered_at"]
+        indexes = [
+            models.Index(fields=["pipeline_name", "-run_start"], name="syncjobs_run_pipeline_start"),
+            models.Index(fields=["status", "last_updated"], name="syncjobs_run_status_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline_name} {self.run_id} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, keeping ``last_updated`` current (the monitor's lastUpdatedAfter filter reads it)."""
+        self.last_updated = timezone.now()
+        if self.run_group_id is None:
+            self.run_group_id = self.parent_run.run_group_id if self.parent_run else self.run_id
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "last_updated"}
+        super().save(*args, **kwargs)
+
+    @property
+    def is_active(self) -> bool:
+        """Queued, in progress or cancelling."""
+        return self.status in ACTIVE
+
+    def _transition(self, allowed: tuple[str, ...], **changes: Any) -> bool:
+        changes["last_updated"] = timezone.now()
+        touched = PipelineRun.objects.filter(pk=self.pk, status__in=allowed).update(**changes)
+        if touched == 1:
+            for field, value in changes.items():
+                setattr(self, field, value)
+        else:
+            self.refresh_from_db(fields=["status", "cancel_requested", "last_updated"])
+        return touched == 1
+
+    def _finish(self, allowed: tuple[str, ...], status: str, message: str) -> bool:
+        end = timezone.now()
+        return self._transition(
+            allowed, status=status, run_end=end, duration_ms=_duration_ms(self.run_start, end), message=message
+        )
+
+    def mark_in_progress(self, worker: str = "") -> bool:
+        """Claim a queued run for a worker; False if it was not queued (already taken or cancelled)."""
+        now = timezone.now()
+        return self._transition(
+            (RunStatus.QUEUED,), status=RunStatus.IN_PROGRESS, run_start=now, heartbeat_at=now, worker=worker
+        )
+
+    def succeed(self) -> bool:
+        """A running run ended well (a cancel that came too late does not undo that)."""
+        return self._finish(_RUNNING, RunStatus.SUCCEEDED, "")
+
+    def fail(self, message: str) -> bool:
+        """The run failed with ``message`` (no secrets in it)."""
+        return self._finish(ACTIVE, RunStatus.FAILED, message)
+
+    def request_cancel(self) -> bool:
+        """Cancel: a queued run is cancelled at once; a running one is asked to stop between batches."""
+        if self._finish((RunStatus.QUEUED,), RunStatus.CANCELLED, "Cancelled before it started"):
+            self.cancel_requested = True
+            PipelineRun.objects.filter(pk=self.pk).update(cancel_requested=True)
+            return True
+        return self._transition((RunStatus.IN_PROGRESS,), status=RunStatus.CANCELING, cancel_requested=True)
+
+    def mark_cancelled(self, message: str = "Cancelled by request") -> bool:
+        """The runner stopped after a cancel request."""
+        return self._finish(ACTIVE, RunStatus.CANCELLED, message)
+
+    def heartbeat(self) -> bool:
+        """Record that the worker is alive; return True if a cancel has been requested meanwhile."""
+        now = timezone.now()
+        PipelineRun.objects.filter(pk=self.pk, status__in=_RUNNING).update(heartbeat_at=now)
+        self.heartbeat_at = now
+        self.cancel_requested = PipelineRun.objects.filter(pk=self.pk).values_list("cancel_requested", flat=True).get()
+        return self.cancel_requested
+
+    def to_adf(self) -> dict[str, Any]:
+        """The run as ADF's ``PipelineRun`` object."""
+        return {
+            "runId": str(self.run_id),
+            "runGroupId": str(self.run_group_id),
+            "isLatest": self.is_latest,
+            "pipelineName": self.pipeline_name,
+            "parameters": dict(self.parameters),
+            "runDimensions": {},
+            "invokedBy": {
+                "name": self.invoked_by_name,
+                "id": self.invoked_by_id,
+                "invokedByType": self.invoked_by_type,
+            },
+            "lastUpdated": adf_time(self.last_updated),
+            "runStart": adf_time(self.run_start),
+            "runEnd": adf_time(self.run_end),
+            "durationInMs": self.duration_ms,
+            "status": self.status,
+            "message": self.message,
+        }
+
+
+class ActivityStatus(models.TextChoices):
+    """An activity run's status."""
+
+    QUEUED = "Queued"
+    IN_PROGRESS = "InProgress"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    SKIPPED = "Skipped"
+
+
+class ActivityRunQuerySet(models.QuerySet):
+    """Activity runs by state."""
+
+    def in_progress(self) -> ActivityRunQuerySet:
+        """Still running."""
+        return self.filter(status__in=(ActivityStatus.QUEUED, ActivityStatus.IN_PROGRESS))
+
+    def failed(self) -> ActivityRunQuerySet:
+        """Failed."""
+        return self.filter(status=ActivityStatus.FAILED)
+
+
+class ActivityRun(models.Model):
+    """One execution of one activity (each retry and each ForEach iteration is its own row)."""
+
+    Status = ActivityStatus
+
+    activity_run_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    pipeline_run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="activity_runs")
+    activity_name = models.CharField(max_length=260)
+    activity_type = models.CharField(max_length=60)
+    status = models.CharField(
+        max_length=12, choices=ActivityStatus.choices, default=ActivityStatus.IN_PROGRESS, db_index=True
+    )
+    run_start = models.DateTimeField(default=timezone.now)
+    run_end = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.BigIntegerField(null=True, blank=True)
+    input = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(default=dict, blank=True)
+    error = models.JSONField(default=dict, blank=True)
+    rows_read = models.BigIntegerField(null=True, blank=True)
+    rows_written = models.BigIntegerField(null=True, blank=True)
+    bytes_written = models.BigIntegerField(null=True, blank=True)
+    retry_attempt = models.PositiveIntegerField(default=0)
+    linked_service_name = models.CharField(max_length=260, blank=True, default="")
+
+    objects = ActivityRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["run_start"]
+
+    def __str__(self) -> str:
+        return f"{self.activity_name} ({self.status})"
+
+    def _finish(self, status: str, **fields: Any) -> None:
+        self.status = status
+        self.run_end = timezone.now()
+        self.duration_ms = _duration_ms(self.run_start, self.run_end)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.save(update_fields=["status", "run_end", "duration_ms", *fields])
+
+    def succeed(
+        self,
+        output: dict[str, Any],
+        *,
+        rows_read: int | None = None,
+        rows_written: int | None = None,
+        bytes_written: int | None = None,
+    ) -> None:
+        """The activity succeeded with ``output`` (and, for copies, its counts)."""
+        self._finish(
+            ActivityStatus.SUCCEEDED,
+            output=output,
+            rows_read=rows_read,
+            rows_written=rows_written,
+            bytes_written=bytes_written,
+        )
+
+    def fail(self, message: str, *, error_code: str = "", failure_type: str = "UserError", details: str = "") -> None:
+        """The activity failed; ``error`` takes ADF's error shape."""
+        error = {
+            "errorCode": error_code,
+            "message": message,
+            "failureType": failure_type,
+            "target": self.activity_name,
+            "details": details,
+        }
+        self._finish(ActivityStatus.FAILED, error=error)
+
+    def mark_cancelled(self) -> None:
+        """The activity stopped because its run was cancelled."""
+        self._finish(ActivityStatus.CANCELLED)
+
+    def skip(self) -> None:
+        """The activity did not run because its dependency conditions were not met."""
+        self._finish(ActivityStatus.SKIPPED)
+
+    def to_adf(self) -> dict[str, Any]:
+        """The activity run as ADF's ``ActivityRun`` object (as queryActivityruns returns it)."""
+        error = {"errorCode": "", "message": "", "failureType": "", "target": self.activity_name, "details": ""}
+        error.update(self.error or {})
+        return {
+            "activityName": self.activity_name,
+            "activityType": self.activity_type,
+            "activityRunId": str(self.activity_run_id),
+            "pipelineName": self.pipeline_run.pipeline_name,
+            "pipelineRunId": str(self.pipeline_run_id),
+            "linkedServiceName": self.linked_service_name,
+            "status": self.status,
+            "activityRunStart": adf_time(self.run_start),
+            "activityRunEnd": adf_time(self.run_end),
+            "durationInMs": self.duration_ms,
+            "input": self.input,
+            "output": self.output,
+            "error": error,
+        }

@@ -1,0 +1,60 @@
+"""App test set-up: paths to the ADF JSON test data and plain factory functions for definitions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncjobs.adf.repository import save_definition
+from syncjobs.models import Dataset, LinkedService, Pipeline, PipelineRun
+
+ADF_DATA = Path(__file__).resolve().parent.parent / "data" / "adf"
+
+
+@pytest.fixture
+def studio_folder() -> Path:
+    """The tutorial's objects as ADF Studio saves them."""
+    return ADF_DATA / "studio"
+
+
+@pytest.fixture
+def powershell_folder() -> Path:
+    """The tutorial's objects as the PowerShell edition publishes them (legacy form)."""
+    return ADF_DATA / "published-powershell"
+
+
+def make_linked_service(name: str = "SourceDb", **type_properties: Any) -> LinkedService:
+    """A Sqlite linked service, or any type with ``type=...`` and its type properties."""
+    kind = type_properties.pop("type", "Sqlite")
+    type_properties = type_properties or {"database": "/tmp/ctportal-test.sqlite3"}
+    return save_definition(
+        "linkedService", {"name": name, "properties": {"type": kind, "typeProperties": type_properties}}
+    )[0]
+
+
+def make_dataset(name: str = "SourceTable", linked_service: str = "SourceDb", **properties: Any) -> Dataset:
+    """A SqliteTable dataset on ``linked_service`` unless ``properties`` say otherwise."""
+    props = {"type": "SqliteTable", "typeProperties": {"table": "data_source_table"}, **properties}
+    props["linkedServiceName"] = {"referenceName": linked_service, "type": "LinkedServiceReference"}
+    return save_definition("dataset", {"name": name, "properties": props})[0]
+
+
+def make_pipeline(
+    name: str = "WaitPipeline", activities: list[dict[str, Any]] | None = None, **properties: Any
+) -> Pipeline:
+    """A pipeline (one Wait activity unless ``activities`` are given)."""
+    activities = (
+        activities
+        if activities is not None
+        else [{"name": "Pause", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 1}}]
+    )
+    return save_definition("pipeline", {"name": name, "properties": {"activities": activities, **properties}})[0]
+
+
+def make_run(pipeline: Pipeline | None = None, **overrides: Any) -> PipelineRun:
+    """A queued run of ``pipeline`` (a new Wait pipeline by default)."""
+    pipeline = pipeline or make_pipeline()
+    fields = {"pipeline": pipeline, "pipeline_name": pipeline.name, "definition": pipeline.snapshot(), **overrides}
+    return PipelineRun.objects.create(**fields)
