@@ -1,0 +1,92 @@
+"""What the pipeline runner needs from whoever runs it (the portal's worker, or a test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from syncjobs.engine.types import CopyResult, TableName, Watermark
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Who and what a pipeline run is: the values behind ``pipeline().RunId`` and friends."""
+
+    run_id: str
+    pipeline_name: str
+    trigger_time: datetime
+    trigger_type: str = "Manual"  # pipeline().TriggerType: Manual, ScheduleTrigger, ...
+    trigger_name: str = "Manual"
+    trigger_id: str = ""
+    group_id: str = ""  # the original run's id, shared by its reruns
+    parameters: dict[str, Any] = field(default_factory=dict)
+    data_factory: str = "ctportal"
+    # Rerun from a failed activity: outputs of activities that succeeded in the earlier run and are
+    # not re-run. Lookups are never taken from here (their state is re-read from the source).
+    reuse_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WatermarkKey:
+    """Which watermark a change-tracking copy reads and advances: one per source table and sink."""
+
+    linked_service: str  # the source linked service's name
+    table: TableName
+    sink_key: str  # the sink dataset's name (plus folder when it is parameterised)
+
+
+@dataclass(frozen=True)
+class PipelineOutcome:
+    """How a run ended: ``Succeeded``, ``Failed`` or ``Cancelled``, with ADF's error message."""
+
+    status: str
+    message: str = ""
+    activity_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class RunHost(Protocol):
+    """The runner's view of the portal. Every method may be called from the runner's thread only."""
+
+    def linked_service(self, name: str) -> dict[str, Any]:
+        """The linked service's ADF JSON with its secrets revealed (never logged, never stored in a run)."""
+        ...
+
+    def activity_started(self, name: str, activity_type: str, input: dict[str, Any], attempt: int) -> str:
+        """Record an activity run as InProgress; return its activity run id."""
+        ...
+
+    def activity_finished(
+        self, activity_run_id: str, status: str, output: dict[str, Any], error: dict[str, Any]
+    ) -> None:
+        """Record the end of an activity run: ``Succeeded``, ``Failed``, ``Skipped`` or ``Cancelled``.
+
+        ``error`` is ADF's shape: ``{"errorCode", "message", "failureType", "target", "details"}``.
+        Copy outputs carry ``rowsRead``, ``rowsCopied`` and ``dataWritten`` (``CopyResult.as_output``).
+        """
+        ...
+
+    def cancel_requested(self) -> bool:
+        """True once someone asked to cancel this run (also the runner's heartbeat; call it often)."""
+        ...
+
+    def claim_watermark(self, key: WatermarkKey) -> Watermark | None:
+        """Take the watermark for this run and return its stored value (None: never copied).
+
+        Raises ``engine.errors.TerminalError("watermark_busy", ...)`` when another active run holds it,
+        so two runs of one watermark never overlap.
+        """
+        ...
+
+    def advance_watermark(
+        self, key: WatermarkKey, previous: Watermark | None, result: CopyResult, activity_run_id: str
+    ) -> None:
+        """Store ``result.watermark`` (only after the sink committed) and record the window copied.
+
+        Conditional on the stored value still being ``previous``; raises TerminalError on conflict.
+        """
+        ...
+
+    def release_watermark(self, key: WatermarkKey) -> None:
+        """Give the watermark back (always called, after success or failure)."""
+        ...
