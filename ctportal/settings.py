@@ -14,6 +14,8 @@ DATA_DIR = Path(env_str("CTPORTAL_DATA_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("CTPORTAL_DEBUG", False)
 # The embedded default key is for a local portal only; production sets CTPORTAL_SECRET_KEY.
 SECRET_KEY = env_secret("CTPORTAL_SECRET_KEY", "ctportal-local-development-key-change-me-in-production")
+# Encrypts secrets stored in linked services; derived from SECRET_KEY when not set.
+FIELD_ENCRYPTION_KEY = env_secret("CTPORTAL_FIELD_ENCRYPTION_KEY", "") or None
 ALLOWED_HOSTS = env_list("CTPORTAL_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CTPORTAL_CSRF_TRUSTED_ORIGINS", [])
 
@@ -30,6 +32,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -75,6 +78,9 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise serves static files from the web process itself, with or without DEBUG.
+WHITENOISE_USE_FINDERS = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 
