@@ -14,6 +14,7 @@ from psycopg.types.string import TextLoader
 from syncjobs.engine.errors import EngineError, TerminalError
 from syncjobs.engine.sources import Changes, FullTable, Query, RowSet
 from syncjobs.engine.sources import postgres_tracking as ct
+from syncjobs.engine.sources.emulated import EmulatedTrackingSnapshot
 from syncjobs.engine.sources.postgres_copy import QUOTED_KINDS, RowEnds, copy_options, csv_export_possible, header_line
 from syncjobs.engine.sources.tsql_functions import rewrite
 from syncjobs.engine.sqlnames import quote_ansi
@@ -93,8 +94,11 @@ def _candidates(name: TableName) -> list[str]:
     return [exact] if folded == exact else [exact, folded]
 
 
-class PostgresSnapshot:
+class PostgresSnapshot(EmulatedTrackingSnapshot):
     """A REPEATABLE READ, READ ONLY transaction on one connection; also the T-SQL rewriter's dialect."""
+
+    _tracking = ct
+    _null_version = "CAST(NULL AS bigint)"
 
     def __init__(self, conn: psycopg.Connection, errors: ErrorMap) -> None:
         self._conn = conn
@@ -171,18 +175,6 @@ class PostgresSnapshot:
                 f"change tracking is not enabled on table {table.name}; enable it before a change-tracking copy",
             )
         return version
-
-    def database_identity(self, version: int) -> str:
-        """``<database id>:<nonce of the newest commit at or below version>``; differs after a restore."""
-        if not self.tracking_installed():
-            return ""
-        database_id, nonce = self.rows(ct.identity_sql(), (version,))[0]
-        return f"{database_id}:{0 if version <= 0 else nonce or 'expired'}"
-
-    # The T-SQL rewriter's dialect (tsql_functions.ChangeTrackingDialect).
-    def current_version_sql(self) -> str:
-        """CHANGE_TRACKING_CURRENT_VERSION() in SQL (NULL before tracking is installed, as on SQL Server)."""
-        return ct.current_version_sql() if self.tracking_installed() else "CAST(NULL AS bigint)"
 
     def min_valid_version_sql(self, table: TableName) -> str:
         """CHANGE_TRACKING_MIN_VALID_VERSION(OBJECT_ID('t')) in SQL."""

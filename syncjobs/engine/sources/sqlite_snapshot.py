@@ -31,6 +31,7 @@ from typing import Any
 from syncjobs.engine.errors import EngineError, TerminalError, TransientError
 from syncjobs.engine.sources import Changes, FullTable, Query, RowSet
 from syncjobs.engine.sources import sqlite_tracking as ct
+from syncjobs.engine.sources.emulated import EmulatedTrackingSnapshot
 from syncjobs.engine.sources.tsql_functions import rewrite
 from syncjobs.engine.sqlnames import quote_ansi
 from syncjobs.engine.types import (
@@ -136,8 +137,11 @@ def _result_columns(description: Sequence[Any], rows: list[tuple]) -> tuple[Colu
     return tuple(columns)
 
 
-class SqliteSnapshot:
+class SqliteSnapshot(EmulatedTrackingSnapshot):
     """One read transaction on one connection; also the T-SQL rewriter's dialect."""
+
+    _tracking = ct
+    _null_version = "CAST(NULL AS INTEGER)"
 
     def __init__(self, conn: sqlite3.Connection, database: str) -> None:
         self._conn = conn
@@ -228,18 +232,6 @@ class SqliteSnapshot:
         """The table's minimum valid version (raises change_tracking_disabled)."""
         table_id = self._tracked_id(table.name)
         return self.rows(f"SELECT min_valid_version FROM {ct.TABLES} WHERE id = ?", (table_id,))[0][0]
-
-    def database_identity(self, version: int) -> str:
-        """``<database id>:<nonce of the newest version at or below version>``; differs after a restore."""
-        if not self.tracking_installed():
-            return ""
-        database_id, nonce = self.rows(ct.identity_sql(), (version,))[0]
-        return f"{database_id}:{0 if version <= 0 else nonce or 'expired'}"
-
-    # The T-SQL rewriter's dialect (tsql_functions.ChangeTrackingDialect).
-    def current_version_sql(self) -> str:
-        """CHANGE_TRACKING_CURRENT_VERSION() in SQL (NULL before tracking is installed, as on SQL Server)."""
-        return ct.current_version_sql() if self.tracking_installed() else "CAST(NULL AS INTEGER)"
 
     def min_valid_version_sql(self, table: TableName) -> str:
         """CHANGE_TRACKING_MIN_VALID_VERSION(OBJECT_ID('t')) in SQL."""
