@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from syncjobs.engine.errors import EngineError, TerminalError, TransientError
+from syncjobs.engine.formats.delimited import DelimitedTextOptions
 from syncjobs.engine.secret import Secret
 from syncjobs.engine.sources import Changes, FullTable, Query
 from syncjobs.engine.sources.postgres import PostgresSource
@@ -29,21 +30,6 @@ from tests.fixtures.postgres import admin_connect, pg_connect
 PEOPLE = TableName("data_source_table", "public")
 TUTORIAL_ROWS = "(1, 'aaaa', 21), (2, 'bbbb', 24), (3, 'cccc', 20), (4, 'dddd', 26), (5, 'eeee', 22)"
 ALL_CHANGE_COLUMNS = (SYS_CHANGE_VERSION, SYS_CHANGE_OPERATION, SYS_CHANGE_CREATION_VERSION, SYS_CHANGE_COLUMNS)
-
-
-@dataclass(frozen=True)
-class CsvOptions:
-    """The fields of formats.delimited.DelimitedTextOptions that the COPY path reads, with its defaults."""
-
-    column_delimiter: str = ","
-    row_delimiter: str = "\r\n"
-    quote_char: str = '"'
-    escape_char: str = "\\"
-    first_row_as_header: bool = False
-    quote_all_text: bool = True
-    null_value: str = ""
-    encoding: str = "UTF-8"
-    compression: str | None = None
 
 
 @pytest.fixture
@@ -427,7 +413,7 @@ def test_copy_writes_postgresqls_csv_byte_for_byte(source, row_delimiter, quote_
     source.execute("CREATE TABLE awkward (id int PRIMARY KEY, s text, n int)")
     with pg_connect(source.config) as conn:
         conn.cursor().executemany("INSERT INTO awkward VALUES (%s, %s, %s)", AWKWARD)
-    options = CsvOptions(row_delimiter=row_delimiter, quote_all_text=quote_all_text, first_row_as_header=True)
+    options = DelimitedTextOptions(row_delimiter=row_delimiter, quote_all_text=quote_all_text, first_row_as_header=True)
     with source.snapshot() as snap:
         table = snap.describe(TableName("awkward"))
     data, count = export(source, Query("SELECT * FROM awkward ORDER BY id"), options)
@@ -443,38 +429,38 @@ def test_copy_takes_other_delimiters_quotes_and_null_strings(source):
     source.execute("CREATE TABLE awkward (id int PRIMARY KEY, s text, n int)")
     with pg_connect(source.config) as conn:
         conn.cursor().executemany("INSERT INTO awkward VALUES (%s, %s, %s)", AWKWARD)
-    options = CsvOptions(column_delimiter="\t", quote_char="'", escape_char="'", null_value="NULL")
+    options = DelimitedTextOptions(column_delimiter="\t", quote_char="'", escape_char="'", null_value="NULL")
     data, _ = export(source, Query("SELECT id, s, n FROM awkward ORDER BY id"), options)
     assert data == pg_csv(AWKWARD, options, forced=(1,))
 
 
 def test_the_header_quotes_names_that_need_it_with_either_escape():
     names = ["id", "Person ID", 'na"me', "semi;colon", "Ñame"]
-    assert header_line(names, CsvOptions()) == 'id,Person ID,"na\\"me",semi;colon,Ñame\r\n'
-    assert header_line(names, CsvOptions(escape_char='"', row_delimiter="\n")) == (
+    assert header_line(names, DelimitedTextOptions()) == 'id,Person ID,"na\\"me",semi;colon,Ñame\r\n'
+    assert header_line(names, DelimitedTextOptions(escape_char='"', row_delimiter="\n")) == (
         'id,Person ID,"na""me",semi;colon,Ñame\n'
     )
 
 
 def test_copy_refuses_what_it_cannot_write(source):
     for options in (
-        CsvOptions(column_delimiter="||"),
-        CsvOptions(quote_char=""),
-        CsvOptions(row_delimiter="\r"),
-        CsvOptions(null_value="a,b"),
-        CsvOptions(column_delimiter="¦"),
+        DelimitedTextOptions(column_delimiter="||"),
+        DelimitedTextOptions(quote_char=""),
+        DelimitedTextOptions(row_delimiter="\r"),
+        DelimitedTextOptions(null_value="a,b"),
+        DelimitedTextOptions(column_delimiter="¦"),
     ):
         assert not csv_export_possible(options)
     with source.snapshot() as snap:
         with pytest.raises(TerminalError) as caught:
-            next(snap.export_delimited(Query("SELECT 1"), CsvOptions(quote_char="")))
+            next(snap.export_delimited(Query("SELECT 1"), DelimitedTextOptions(quote_char="")))
     assert caught.value.reason == "not_supported"
 
 
 @pytest.mark.parametrize(("quote", "escape"), [('"', "\\"), ('"', '"')])
 def test_row_ends_become_crlf_across_any_chunking_but_quoted_line_breaks_stay(quote, escape):
     rows = [(str(i), ["x", "a\nb", 'q"\n\\', "", "\\", "\\\n", "end\\"][i % 7], None) for i in range(300)]
-    options = CsvOptions(quote_char=quote, escape_char=escape, row_delimiter="\n")
+    options = DelimitedTextOptions(quote_char=quote, escape_char=escape, row_delimiter="\n")
     lf = pg_csv(rows, options, forced=(1,))
     crlf = pg_csv(rows, replace(options, row_delimiter="\r\n"), forced=(1,))
     for size in (1, 2, 3, 5, 64, 4096):
@@ -488,7 +474,7 @@ def test_a_long_copy_with_scattered_line_breaks_keeps_every_row(source):
         "CREATE TABLE long AS SELECT i AS id, CASE WHEN i % 997 = 0 THEN 'two' || chr(10) || 'lines' "
         "ELSE 'value ' || i END AS s FROM generate_series(1, 30000) i"
     )
-    data, count = export(source, Query("SELECT id, s FROM long ORDER BY id"), CsvOptions())
+    data, count = export(source, Query("SELECT id, s FROM long ORDER BY id"), DelimitedTextOptions())
     expected = "".join(
         f'{i},"two\nlines"\r\n' if i % 997 == 0 else f'{i},"value {i}"\r\n' for i in range(1, 30001)
     ).encode()
