@@ -26,7 +26,7 @@ def under_test(request, tmp_path):
             pytest.skip(f"SQL Server conformance runs when {SQLSERVER_DSN_VARIABLE} holds an ODBC connection string")
         wrapped = SqlServerUnderTest(dsn)
     yield wrapped
-    wrapped.source.close()
+    wrapped.close()
 
 
 @pytest.fixture

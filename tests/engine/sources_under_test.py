@@ -59,6 +59,10 @@ class SourceUnderTest:
     def restore(self) -> None:
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Release the source (and drop what the test created where the database outlives it)."""
+        self.source.close()
+
 
 class SqliteUnderTest(SourceUnderTest):
     name = "sqlite"
@@ -170,6 +174,20 @@ class SqlServerUnderTest(SourceUnderTest):
 
     def _database(self) -> str:
         return self.source.execute("SELECT DB_NAME() AS name")[0]["name"]
+
+    def close(self) -> None:
+        """Drop the test's schema: the server is shared and outlives the test."""
+        tables = self.source.execute(
+            "SELECT t.name, CASE WHEN c.object_id IS NULL THEN 0 ELSE 1 END AS tracked FROM sys.tables t "
+            "LEFT JOIN sys.change_tracking_tables c ON c.object_id = t.object_id WHERE SCHEMA_NAME(t.schema_id) = ?",
+            (self.schema,),
+        )
+        for row in tables:
+            if row["tracked"]:
+                self.source.disable_change_tracking(self.table(row["name"]))
+            self.source.execute(f"DROP TABLE {self.qt(row['name'])}")
+        self.source.execute(f"DROP SCHEMA {quote_tsql(self.schema)}")
+        self.source.close()
 
     def backup(self) -> None:
         database = self._database()
