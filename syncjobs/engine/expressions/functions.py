@@ -1,0 +1,192 @@
+"""ADF's expression functions that take plain values (the context ones live in ``evaluator.py``)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from syncjobs.engine.expressions import datetimes
+
+
+class FunctionError(Exception):
+    """A function refused its arguments; the evaluator adds the expression and position."""
+
+
+def text(value: Any) -> str:
+    """A value as ADF's ``string()`` renders it: JSON for objects and arrays, lower-case booleans."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), default=str)
+    return str(value)
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value) if not isinstance(value, float) else int(value)
+    except (TypeError, ValueError):
+        raise FunctionError(f"int() cannot convert {value!r}") from None
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise FunctionError(f"float() cannot convert {value!r}") from None
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):
+        if value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise FunctionError(f"bool() cannot convert {value!r}")
+    return bool(value)
+
+
+def _number(value: Any, name: str) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FunctionError(f"{name}() needs numbers, got {value!r}")
+    return value
+
+
+def _arith(name: str, op: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    def apply(a: Any, b: Any) -> Any:
+        return op(_number(a, name), _number(b, name))
+
+    return apply
+
+
+def _div(a: Any, b: Any) -> Any:
+    a, b = _number(a, "div"), _number(b, "div")
+    if b == 0:
+        raise FunctionError("div() by zero")
+    return a // b if isinstance(a, int) and isinstance(b, int) else a / b
+
+
+def _length(value: Any) -> int:
+    if value is None or not hasattr(value, "__len__"):
+        raise FunctionError(f"length() needs a string or an array, got {value!r}")
+    return len(value)
+
+
+def _contains(collection: Any, item: Any) -> bool:
+    if isinstance(collection, dict | str | list):
+        return item in collection
+    raise FunctionError(f"contains() needs a string, an array or an object, got {collection!r}")
+
+
+def _json(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise FunctionError(f"json() cannot parse {value!r}: {exc.msg}") from None
+
+
+def _substring(value: str, start: int, length: int | None = None) -> str:
+    if start < 0 or start > len(value) or (length is not None and (length < 0 or start + length > len(value))):
+        raise FunctionError(f"substring() range {start}..{length} is outside a string of length {len(value)}")
+    return value[start:] if length is None else value[start : start + length]
+
+
+def _union(*collections: Any) -> Any:
+    if all(isinstance(c, dict) for c in collections):
+        merged: dict[str, Any] = {}
+        for c in collections:
+            merged.update(c)
+        return merged
+    out: list[Any] = []
+    for c in collections:
+        out.extend(x for x in c if x not in out)
+    return out
+
+
+def _timestamp(fn: Callable[..., str]) -> Callable[..., str]:
+    def wrapped(*args: Any) -> str:
+        try:
+            return fn(*args)
+        except ValueError as exc:
+            raise FunctionError(str(exc)) from None
+
+    return wrapped
+
+
+def _format(ts: str, fmt: str = "o") -> str:
+    value, ticks = datetimes.parse_timestamp(ts)
+    return datetimes.format_timestamp(value, fmt, ticks)
+
+
+def _utcnow(fmt: str = "o") -> str:
+    return datetimes.format_timestamp(datetimes.now(), fmt)
+
+
+def _adder(unit: str) -> Callable[..., str]:
+    def add(ts: str, amount: float, fmt: str | None = None) -> str:
+        return datetimes.shift(ts, fmt, **{unit: _number(amount, "add" + unit.title())})
+
+    return _timestamp(add)
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "concat": lambda *a: "".join(text(x) for x in a),
+    "string": text,
+    "int": _int,
+    "float": _float,
+    "bool": _bool,
+    "add": _arith("add", lambda a, b: a + b),
+    "sub": _arith("sub", lambda a, b: a - b),
+    "mul": _arith("mul", lambda a, b: a * b),
+    "div": _div,
+    "mod": _arith("mod", lambda a, b: a % b),
+    "min": lambda *a: min(a[0] if len(a) == 1 else a),
+    "max": lambda *a: max(a[0] if len(a) == 1 else a),
+    "range": lambda start, count: list(range(start, start + count)),
+    "equals": lambda a, b: a == b,
+    "not": lambda a: not _bool(a),
+    "greater": lambda a, b: a > b,
+    "greaterOrEquals": lambda a, b: a >= b,
+    "less": lambda a, b: a < b,
+    "lessOrEquals": lambda a, b: a <= b,
+    "empty": lambda a: a is None or len(a) == 0,
+    "length": _length,
+    "contains": _contains,
+    "startsWith": lambda s, p: str(s).lower().startswith(str(p).lower()),
+    "endsWith": lambda s, p: str(s).lower().endswith(str(p).lower()),
+    "substring": _substring,
+    "indexOf": lambda s, p: str(s).lower().find(str(p).lower()),
+    "lastIndexOf": lambda s, p: str(s).lower().rfind(str(p).lower()),
+    "split": lambda s, sep: str(s).split(sep),
+    "join": lambda items, sep: sep.join(text(x) for x in items),
+    "trim": lambda s: str(s).strip(),
+    "toUpper": lambda s: str(s).upper(),
+    "toLower": lambda s: str(s).lower(),
+    "replace": lambda s, old, new: str(s).replace(old, new),
+    "json": _json,
+    "createArray": lambda *a: list(a),
+    "first": lambda c: c[0] if len(c) else None,
+    "last": lambda c: c[-1] if len(c) else None,
+    "skip": lambda c, n: c[n:],
+    "take": lambda c, n: c[:n],
+    "union": _union,
+    "utcnow": _timestamp(_utcnow),
+    "utcNow": _timestamp(_utcnow),
+    "formatDateTime": _timestamp(_format),
+    "addDays": _adder("days"),
+    "addHours": _adder("hours"),
+    "addMinutes": _adder("minutes"),
+    "addSeconds": _adder("seconds"),
+    "guid": lambda fmt="D": str(uuid.uuid4()) if fmt.upper() == "D" else uuid.uuid4().hex,
+    "base64": lambda s: base64.b64encode(text(s).encode()).decode(),
+    "base64ToString": lambda s: base64.b64decode(s).decode(),
+}
+LAZY = ("if", "and", "or", "coalesce")
+"""Functions whose arguments are evaluated only as needed (``if`` never evaluates the branch it skips)."""
+CONTEXT = ("pipeline", "activity", "variables", "item", "dataset", "linkedService")
+"""Functions that read the run's context."""
+FUNCTION_NAMES = frozenset(FUNCTIONS) | frozenset(LAZY) | frozenset(CONTEXT)
