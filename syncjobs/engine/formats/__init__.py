@@ -31,3 +31,22 @@ class Format(Protocol):
     def finish(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         """Apply encoding and compression to natively produced UTF-8 bytes."""
         ...
+
+
+def format_for_dataset(
+    dataset_type: str, type_properties: dict[str, Any], write_settings: dict[str, Any] | None = None
+) -> Format:
+    """The format of a file dataset: ``DelimitedText`` or ``Parquet``, with its ADF options."""
+    from syncjobs.engine.errors import TerminalError
+
+    if dataset_type == "DelimitedText":
+        from syncjobs.engine.formats.delimited import DelimitedTextFormat, DelimitedTextOptions
+
+        return DelimitedTextFormat(DelimitedTextOptions.from_adf(type_properties, write_settings))
+    if dataset_type == "Parquet":
+        from syncjobs.engine.formats.parquet import ParquetFormat
+
+        return ParquetFormat.from_adf(type_properties)
+    raise TerminalError(
+        "unsupported_format", f"dataset type {dataset_type!r} is not a file format (DelimitedText or Parquet)"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.types import Batch
 
 QUOTED_KINDS = ("string",)
@@ -27,6 +29,53 @@ class DelimitedTextOptions:
     null_value: str = ""
     encoding: str = "UTF-8"
     compression: str | None = None
+    file_extension: str | None = None  # DelimitedTextWriteSettings.fileExtension
+
+    @classmethod
+    def from_adf(
+        cls, type_properties: dict[str, Any], write_settings: dict[str, Any] | None = None
+    ) -> DelimitedTextOptions:
+        """The options of a DelimitedText dataset's typeProperties and a copy sink's formatSettings."""
+        tp, ws = type_properties or {}, write_settings or {}
+        codec = str(tp.get("compressionCodec") or "none").lower()
+        if codec not in ("none", "gzip"):
+            raise TerminalError("bad_format_option", f"compressionCodec {codec!r} is not supported (none or gzip)")
+        options = cls(
+            column_delimiter=_text(tp, "columnDelimiter", ","),
+            row_delimiter=_text(tp, "rowDelimiter", "\r\n"),
+            quote_char=_text(tp, "quoteChar", '"'),
+            escape_char=_text(tp, "escapeChar", "\\"),
+            first_row_as_header=_flag(tp.get("firstRowAsHeader", False)),
+            quote_all_text=_flag(ws.get("quoteAllText", True)),
+            null_value=_text(tp, "nullValue", ""),
+            encoding=_text(tp, "encodingName", "UTF-8") or "UTF-8",
+            compression="gzip" if codec == "gzip" else None,
+            file_extension=ws.get("fileExtension") or None,
+        )
+        options.check()
+        return options
+
+    def check(self) -> None:
+        """Refuse options that cannot give a readable file."""
+        if not self.column_delimiter or len(self.column_delimiter) > 1:
+            raise TerminalError("bad_format_option", "columnDelimiter must be a single character")
+        if len(self.quote_char) > 1 or len(self.escape_char) > 1:
+            raise TerminalError("bad_format_option", "quoteChar and escapeChar must be single characters or empty")
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise TerminalError(
+                "bad_format_option", f"encodingName {self.encoding!r} is not a known encoding"
+            ) from None
+
+
+def _text(tp: dict[str, Any], key: str, default: str) -> str:
+    value = tp.get(key, default)
+    return default if value is None else str(value)
+
+
+def _flag(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() == "true"
 
 
 def render(value: Any) -> str:
@@ -51,7 +100,8 @@ class DelimitedTextFormat:
 
     def __init__(self, options: DelimitedTextOptions | None = None) -> None:
         self.options = options or DelimitedTextOptions()
-        self.extension = ".csv.gz" if self.options.compression == "gzip" else ".csv"
+        base = self.options.file_extension or ".csv"
+        self.extension = base + ".gz" if self.options.compression == "gzip" else base
 
     def native_options(self) -> DelimitedTextOptions:
         """PostgreSQL can write these bytes itself."""

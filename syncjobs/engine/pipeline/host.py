@@ -43,6 +43,7 @@ class PipelineOutcome:
     status: str
     message: str = ""
     activity_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    handled_errors: bool = False  # Succeeded, but an activity failed and a Failed/Completed path handled it
 
 
 class RunHost(Protocol):

@@ -1,0 +1,70 @@
+"""Control flow: SetVariable, Wait, IfCondition and ForEach."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from syncjobs.engine.errors import TerminalError
+from syncjobs.engine.expressions import evaluate
+from syncjobs.engine.pipeline.state import find
+from syncjobs.engine.pipeline.step import Step, StoppedError
+
+
+def run_set_variable(step: Step) -> dict[str, Any]:
+    """Set a declared variable; output ``{"name", "value"}``."""
+    tp = step.type_properties()
+    name = str(tp.get("variableName", ""))
+    variables = step.state.variables
+    declared = next((k for k in variables if k.lower() == name.lower()), None)
+    if declared is None:
+        raise TerminalError("bad_activity", f"variable {name!r} is not declared in the pipeline")
+    variables[declared] = tp.get("value")
+    return {"name": declared, "value": variables[declared]}
+
+
+def run_wait(step: Step) -> dict[str, Any]:
+    """Wait ``waitTimeInSeconds``, stopping at once on cancel."""
+    seconds = float(step.type_properties().get("waitTimeInSeconds", 1))
+    step.sleep(seconds)
+    return {"waitTimeInSeconds": seconds}
+
+
+def run_if_condition(step: Step) -> dict[str, Any]:
+    """Run ``ifTrueActivities`` or ``ifFalseActivities``; fails when the branch fails."""
+    tp = step.activity.get("typeProperties") or {}
+    value = evaluate(tp.get("expression"), step.state.context())
+    if not isinstance(value, bool):
+        raise TerminalError("expression_error", f"the condition must be true or false, got {value!r}")
+    branch = tp.get("ifTrueActivities" if value else "ifFalseActivities") or []
+    _run_body(step, branch, step.state)
+    return {"expression": value}
+
+
+def run_for_each(step: Step) -> dict[str, Any]:
+    """Run the body once per item (``item()``); the ForEach fails if any iteration failed."""
+    tp = step.activity.get("typeProperties") or {}
+    items = evaluate(tp.get("items"), step.state.context())
+    if not isinstance(items, list):
+        raise TerminalError("expression_error", f"ForEach items must be an array, got {type(items).__name__}")
+    failed = []
+    for index, item in enumerate(items):
+        step.check()
+        if not _run_body(step, tp.get("activities") or [], step.state.child(item), raise_on_failure=False):
+            failed.append(index)
+    if failed:
+        raise TerminalError("foreach_items_failed", f"{len(failed)} of {len(items)} iterations failed (items {failed})")
+    return {"itemsCount": len(items), "failedItems": failed}
+
+
+def _run_body(step: Step, activities: list[dict[str, Any]], state: Any, raise_on_failure: bool = True) -> bool:
+    result = step.run_activities(activities, state)
+    if result.cancelled:
+        step.stop_reason = "cancelled"
+        raise StoppedError("cancelled", f"activity {step.name} was cancelled")
+    if not result.succeeded and raise_on_failure:
+        failed = next(iter(result.errors.items()), ("?", "failed"))
+        raise TerminalError("inner_activity_failed", f"Activity {failed[0]} failed: {failed[1]}")
+    for name, status in result.statuses.items():
+        if status == "Succeeded" and find(state.outputs, name) is not None:
+            step.state.outputs.setdefault(name, state.outputs[name])
+    return result.succeeded

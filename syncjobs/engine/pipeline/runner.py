@@ -1,0 +1,212 @@
+"""Runs a pipeline: parameters bound, activities in dependency order, retries, timeouts, cancel, outcome.
+
+ADF's rules: an activity runs once every activity it depends on has finished with one of the
+conditions it names (``Completed`` is Succeeded or Failed); otherwise it is Skipped. The run succeeds
+when every leaf activity (one nothing depends on) succeeded, a skipped leaf being judged by the
+activities it depends on. A failure handled by a Failed/Completed path thus leaves the run Succeeded,
+which the outcome reports as ``handled_errors``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncjobs.engine.errors import EngineError, TerminalError
+from syncjobs.engine.pipeline.activities import ACTIVITIES
+from syncjobs.engine.pipeline.host import PipelineOutcome, RunHost, RunInfo
+from syncjobs.engine.pipeline.parameters import bind_parameters, declared_variables
+from syncjobs.engine.pipeline.policy import Policy
+from syncjobs.engine.pipeline.state import RunState
+from syncjobs.engine.pipeline.step import Step
+
+SUCCEEDED, FAILED, SKIPPED, CANCELLED = "Succeeded", "Failed", "Skipped", "Cancelled"
+_REUSABLE = frozenset({"Copy", "ChangeTrackingCopy", "Script", "SqlServerStoredProcedure", "SetVariable", "Wait"})
+
+
+@dataclass
+class ActivitiesResult:
+    """How a list of activities ended: each one's status, and the first failure's message."""
+
+    statuses: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    cancelled: bool = False
+    succeeded: bool = True
+
+
+def run_pipeline(snapshot: dict[str, Any], info: RunInfo, host: RunHost) -> PipelineOutcome:
+    """Run the frozen pipeline ``snapshot`` (``Pipeline.snapshot()``) and say how it ended."""
+    props = (snapshot.get("pipeline") or {}).get("properties") or {}
+    try:
+        parameters = bind_parameters(props.get("parameters") or {}, info.parameters)
+    except TerminalError as exc:
+        return PipelineOutcome(FAILED, exc.message)
+    state = RunState(snapshot, info, host, parameters, declared_variables(props.get("variables") or {}))
+    result = run_activities(props.get("activities") or [], state)
+    if result.cancelled:
+        return PipelineOutcome(CANCELLED, "Cancelled by request", state.outputs)
+    if not result.succeeded:
+        return PipelineOutcome(FAILED, _failure_message(result), state.outputs)
+    return PipelineOutcome(SUCCEEDED, "", state.outputs, handled_errors=bool(result.errors))
+
+
+def _failure_message(result: ActivitiesResult) -> str:
+    failed = [(name, message) for name, message in result.errors.items() if result.statuses.get(name) == FAILED]
+    return "; ".join(f"Operation on target {name} failed: {message}" for name, message in failed) or "failed"
+
+
+def run_activities(activities: list[dict[str, Any]], state: RunState) -> ActivitiesResult:
+    """Run ``activities`` (one pipeline level, or a ForEach/IfCondition body) in dependency order."""
+    result = ActivitiesResult()
+    by_name = {str(a.get("name")): a for a in activities}
+    _check_dependencies(by_name)
+    pending = list(by_name)
+    while pending:
+        ready = [n for n in pending if all(d in result.statuses for d in _dependencies(by_name[n]))]
+        if not ready:
+            raise TerminalError("dependency_cycle", f"activities {', '.join(pending)} depend on each other in a cycle")
+        for name in ready:
+            pending.remove(name)
+            if state.host.cancel_requested():
+                result.cancelled = True
+                return result
+            status = _run_or_skip(by_name[name], state, result)
+            result.statuses[name] = status
+            if status == CANCELLED:
+                result.cancelled = True
+                return result
+    result.succeeded = all(_judge(leaf, by_name, result.statuses) for leaf in _leaves(by_name))
+    return result
+
+
+def _dependencies(activity: dict[str, Any]) -> list[str]:
+    return [str(d.get("activity")) for d in activity.get("dependsOn") or []]
+
+
+def _check_dependencies(by_name: dict[str, dict[str, Any]]) -> None:
+    for name, activity in by_name.items():
+        for dep in _dependencies(activity):
+            if dep not in by_name:
+                raise TerminalError(
+                    "bad_dependency", f"activity {name} depends on {dep}, which is not in this pipeline"
+                )
+
+
+def _conditions_met(activity: dict[str, Any], statuses: dict[str, str]) -> bool:
+    for dep in activity.get("dependsOn") or []:
+        status = statuses[str(dep.get("activity"))]
+        conditions = set(dep.get("dependencyConditions") or [SUCCEEDED])
+        if "Completed" in conditions:
+            conditions |= {SUCCEEDED, FAILED}
+        if status not in conditions:
+            return False
+    return True
+
+
+def _leaves(by_name: dict[str, dict[str, Any]]) -> list[str]:
+    depended = {d for a in by_name.values() for d in _dependencies(a)}
+    return [n for n in by_name if n not in depended]
+
+
+def _judge(name: str, by_name: dict[str, dict[str, Any]], statuses: dict[str, str]) -> bool:
+    status = statuses.get(name)
+    if status == SKIPPED:
+        return all(_judge(parent, by_name, statuses) for parent in _dependencies(by_name[name]))
+    return status == SUCCEEDED
+
+
+def _run_or_skip(activity: dict[str, Any], state: RunState, result: ActivitiesResult) -> str:
+    name, kind = str(activity.get("name")), str(activity.get("type"))
+    if not _conditions_met(activity, result.statuses):
+        run_id = state.host.activity_started(name, kind, {}, 0)
+        state.host.activity_finished(run_id, SKIPPED, {}, {})
+        return SKIPPED
+    reused = state.info.reuse_outputs.get(name)
+    if reused is not None and kind in _REUSABLE:
+        state.outputs[name] = reused
+        return SUCCEEDED
+    status, message = _run_with_retries(activity, state)
+    if status == FAILED:
+        result.errors[name] = message
+    return status
+
+
+def _run_with_retries(activity: dict[str, Any], state: RunState) -> tuple[str, str]:
+    try:
+        policy = Policy.of(activity)
+    except TerminalError as exc:
+        policy, early_error = Policy(), exc
+    else:
+        early_error = None
+    message = ""
+    for attempt in range(policy.retries + 1):
+        if attempt:
+            if _interrupted_sleep(state, policy.interval_seconds):
+                return CANCELLED, ""
+        status, message = _attempt(activity, state, policy, attempt, early_error)
+        if status != FAILED:
+            return status, message
+    return FAILED, message
+
+
+def _interrupted_sleep(state: RunState, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if state.host.cancel_requested():
+            return True
+        time.sleep(min(0.2, max(0.0, end - time.monotonic())))
+    return False
+
+
+def _attempt(
+    activity: dict[str, Any], state: RunState, policy: Policy, attempt: int, early_error: EngineError | None
+) -> tuple[str, str]:
+    name, kind = str(activity.get("name")), str(activity.get("type"))
+    host = state.host
+    shown_input, input_error = _input(activity, state)
+    run_id = host.activity_started(name, kind, shown_input, attempt)
+    step = Step(activity, state, run_id, time.monotonic() + policy.timeout_seconds, run_activities)
+    try:
+        if early_error or input_error:
+            raise early_error or input_error  # type: ignore[misc]
+        implementation = ACTIVITIES.get(kind)
+        if implementation is None:
+            raise TerminalError("unsupported_activity", f"activity type {kind} is not supported")
+        output = implementation(step)
+    except Exception as exc:  # every failure becomes the activity's error, never the worker's
+        return _failed(step, exc)
+    state.outputs[name] = output
+    host.activity_finished(run_id, SUCCEEDED, output, {})
+    return SUCCEEDED, ""
+
+
+def _input(activity: dict[str, Any], state: RunState) -> tuple[dict[str, Any], EngineError | None]:
+    """What the monitor shows as the activity's input: its typeProperties, evaluated where possible."""
+    raw = activity.get("typeProperties") or {}
+    skip = frozenset({"activities", "ifTrueActivities", "ifFalseActivities"})
+    try:
+        return state.resolve(raw, skip), None
+    except EngineError as exc:
+        return raw, exc
+
+
+def _failed(step: Step, exc: Exception) -> tuple[str, str]:
+    host = step.state.host
+    if step.stop_reason == "cancelled":
+        host.activity_finished(step.activity_run_id, CANCELLED, {}, _error(step, "Cancelled", "cancelled by request"))
+        return CANCELLED, ""
+    if step.stop_reason == "timeout":
+        message = f"activity {step.name} timed out (policy timeout reached); nothing it wrote was committed"
+        host.activity_finished(step.activity_run_id, FAILED, {}, _error(step, "ActivityTimeout", message))
+        return FAILED, message
+    if isinstance(exc, EngineError):
+        code, message, failure = exc.reason, exc.message, "UserError"
+    else:
+        code, message, failure = "InternalError", f"{type(exc).__name__}: {exc}", "SystemError"
+    host.activity_finished(step.activity_run_id, FAILED, {}, _error(step, code, message, failure))
+    return FAILED, message
+
+
+def _error(step: Step, code: str, message: str, failure: str = "UserError") -> dict[str, Any]:
+    return {"errorCode": code, "message": message, "failureType": failure, "target": step.name, "details": ""}

@@ -1,0 +1,83 @@
+"""An in-memory RunHost: the runner's contract kept in dicts, for engine tests (the portal keeps it in models)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from syncjobs.engine.errors import TerminalError
+from syncjobs.engine.pipeline.host import RunInfo, WatermarkKey
+from syncjobs.engine.types import CopyResult, Watermark
+
+
+class MemoryHost:
+    """Records activity runs and watermarks in memory; ``cancel_after`` cancels after that many checks."""
+
+    def __init__(self, linked_services: list[dict[str, Any]], watermarks: dict | None = None) -> None:
+        self.linked_services = {ls["name"]: ls for ls in linked_services}
+        self.runs: list[dict[str, Any]] = []
+        self.watermarks: dict[WatermarkKey, Watermark] = watermarks if watermarks is not None else {}
+        self.claimed: set[WatermarkKey] = set()
+        self.windows: list[tuple[WatermarkKey, int | None, int, str]] = []
+        self.cancel = False
+        self.cancel_after: int | None = None
+        self.checks = 0
+
+    def linked_service(self, name: str) -> dict[str, Any]:
+        return self.linked_services[name]
+
+    def activity_started(self, name: str, activity_type: str, input: dict[str, Any], attempt: int) -> str:
+        run_id = str(uuid.uuid4())
+        self.runs.append(
+            {
+                "id": run_id,
+                "name": name,
+                "type": activity_type,
+                "input": input,
+                "attempt": attempt,
+                "status": "InProgress",
+            }
+        )
+        return run_id
+
+    def activity_finished(self, activity_run_id: str, status: str, output: dict, error: dict) -> None:
+        run = next(r for r in self.runs if r["id"] == activity_run_id)
+        run.update(status=status, output=output, error=error)
+
+    def cancel_requested(self) -> bool:
+        self.checks += 1
+        if self.cancel_after is not None and self.checks > self.cancel_after:
+            self.cancel = True
+        return self.cancel
+
+    def claim_watermark(self, key: WatermarkKey) -> Watermark | None:
+        if key in self.claimed:
+            raise TerminalError("watermark_busy", f"another run is copying {key.table}")
+        self.claimed.add(key)
+        return self.watermarks.get(key)
+
+    def advance_watermark(self, key: WatermarkKey, previous: Watermark | None, result: CopyResult, run_id: str) -> None:
+        if self.watermarks.get(key) != previous:
+            raise TerminalError("watermark_conflict", "the watermark moved")
+        assert result.watermark is not None
+        self.watermarks[key] = result.watermark
+        self.windows.append((key, previous.version if previous else None, result.watermark.version, result.mode))
+
+    def release_watermark(self, key: WatermarkKey) -> None:
+        self.claimed.discard(key)
+
+    def statuses(self) -> list[tuple[str, str]]:
+        """(activity name, status) in the order the activity runs started."""
+        return [(r["name"], r["status"]) for r in self.runs]
+
+    def run(self, name: str) -> dict[str, Any]:
+        """The last activity run of ``name``."""
+        return [r for r in self.runs if r["name"] == name][-1]
+
+
+def info(pipeline_name: str, **overrides: Any) -> RunInfo:
+    """A RunInfo for a manual run now."""
+    values = {"run_id": str(uuid.uuid4()), "pipeline_name": pipeline_name, "trigger_time": datetime.now(UTC)}
+    values.update(overrides)
+    return RunInfo(**values)
