@@ -84,6 +84,11 @@ WHITENOISE_USE_FINDERS = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 
+# Run pipeline runs inside the request that triggers them (tests, one-off scripts), not on a worker.
+CTPORTAL_TASKS_INLINE = env_bool("CTPORTAL_TASKS_INLINE", False)
+# A running run whose worker has been silent this long is failed (a worker heartbeats every 2 s).
+CTPORTAL_STALLED_RUN_SECONDS = env_int("CTPORTAL_STALLED_RUN_SECONDS", 120)
+
 _REDIS_URL = env_secret("CTPORTAL_REDIS_URL", "")
 Q_CLUSTER = {
     "name": "ctportal",
@@ -93,7 +98,7 @@ Q_CLUSTER = {
     "max_attempts": 1,
     "poll": 0.2,
     "catch_up": False,
-    "sync": env_bool("CTPORTAL_TASKS_INLINE", False),
+    "sync": CTPORTAL_TASKS_INLINE,
     **({"redis": _REDIS_URL} if _REDIS_URL else {"orm": "default"}),
 }
 

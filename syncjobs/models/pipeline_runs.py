@@ -119,6 +119,7 @@ class PipelineRun(models.Model):
     cancel_requested = models.BooleanField(default=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True, default="")  # host:pid of the worker running it
+    start_from_failure = models.BooleanField(default=False)  # a rerun that reuses what succeeded before
 
     objects = PipelineRunQuerySet.as_manager()
 
@@ -310,6 +311,26 @@ class ActivityRun(models.Model):
             "details": details,
         }
         self._finish(ActivityStatus.FAILED, error=error)
+
+    def finish(
+        self,
+        status: str,
+        output: dict[str, Any],
+        error: dict[str, Any],
+        *,
+        rows_read: int | None = None,
+        rows_written: int | None = None,
+        bytes_written: int | None = None,
+    ) -> None:
+        """End the activity run as the runner reports it, with any final status."""
+        self._finish(
+            status,
+            output=output,
+            error=error,
+            rows_read=rows_read,
+            rows_written=rows_written,
+            bytes_written=bytes_written,
+        )
 
     def mark_cancelled(self) -> None:
         """The activity stopped because its run was cancelled."""

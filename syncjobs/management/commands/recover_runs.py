@@ -1,0 +1,16 @@
+"""python manage.py recover_runs: fail runs whose worker died (also scheduled every minute)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from syncjobs.services.runs import recover_stalled_runs
+
+
+class Command(BaseCommand):
+    help = "Fail runs left InProgress by a worker that was killed or crashed; prints how many."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.stdout.write(f"{recover_stalled_runs()} run(s) recovered")

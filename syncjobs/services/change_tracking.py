@@ -1,0 +1,53 @@
+"""Turning change tracking on and off for a source table, and reading its state."""
+
+from __future__ import annotations
+
+from syncjobs.engine import bindings
+from syncjobs.engine.errors import TerminalError
+from syncjobs.engine.types import TableName
+from syncjobs.models import LinkedService
+
+_NATIVE = ("SqlServer", "AzureSqlDatabase", "AzureSqlDB")
+
+
+def act(
+    linked: LinkedService,
+    action: str,
+    table: str,
+    *,
+    apply: bool = False,
+    track_columns: bool = True,
+    retention_days: int = 2,
+) -> list[str]:
+    """Enable, disable or report change tracking of ``table``; return lines for the operator."""
+    name = TableName.parse(table)
+    source = bindings.source_for(linked.revealed_definition())
+    try:
+        if action == "status":
+            return [status_line(source, name)]
+        if linked.type in _NATIVE and action == "enable":
+            statements = source.change_tracking_statements(
+                name, track_columns=track_columns, retention_days=retention_days
+            )
+            if not apply:
+                return ["-- run these on the database (or again with --apply):", *statements]
+        if action == "enable":
+            source.enable_change_tracking(name, track_columns=track_columns, retention_days=retention_days)
+        elif action == "disable":
+            source.disable_change_tracking(name)
+        else:
+            raise TerminalError("bad_action", f"unknown action {action!r}")
+        return [f"change tracking {action}d on {name}", status_line(source, name)]
+    finally:
+        source.close()
+
+
+def status_line(source: object, name: TableName) -> str:
+    """``table: change tracking on (columns tracked), current version N, minimum valid version M``."""
+    with source.snapshot() as snapshot:  # type: ignore[attr-defined]
+        table = snapshot.describe(name)
+        if not table.change_tracking:
+            return f"{name}: change tracking off"
+        columns = ", columns tracked" if table.track_columns else ""
+        current, minimum = snapshot.current_version(), snapshot.min_valid_version(table)
+        return f"{name}: change tracking on{columns}; current version {current}, minimum valid version {minimum}"

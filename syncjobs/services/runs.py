@@ -1,0 +1,167 @@
+"""Pipeline runs: trigger, execute on the worker, cancel, rerun, and recover runs whose worker died."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from syncjobs.engine.errors import TerminalError
+from syncjobs.engine.pipeline.host import RunInfo
+from syncjobs.engine.pipeline.parameters import bind_parameters
+from syncjobs.engine.pipeline.runner import run_pipeline
+from syncjobs.models import ActivityRun, ActivityStatus, Pipeline, PipelineRun, RunStatus, Watermark
+from syncjobs.services.run_host import DjangoRunHost
+
+logger = logging.getLogger(__name__)
+_NOT_REUSED = ("Lookup",)  # re-read from the source on a rerun, never taken from the earlier run
+
+
+def trigger_run(
+    pipeline: Pipeline,
+    parameters: dict[str, Any] | None = None,
+    *,
+    invoked_by_type: str = "Manual",
+    invoked_by_name: str = "Manual",
+    user: Any = None,
+) -> PipelineRun:
+    """Queue a run of ``pipeline`` with its definition frozen now; raises ValidationError on bad parameters."""
+    given = dict(parameters or {})
+    try:
+        bind_parameters(pipeline.properties.get("parameters") or {}, given)
+    except TerminalError as exc:
+        raise ValidationError(exc.message) from None
+    run = PipelineRun.objects.create(
+        pipeline=pipeline,
+        pipeline_name=pipeline.name,
+        parameters=given,
+        definition=pipeline.snapshot(),
+        invoked_by_type=invoked_by_type,
+        invoked_by_name=getattr(user, "username", None) or invoked_by_name,
+    )
+    _enqueue(run)
+    return run
+
+
+def _enqueue(run: PipelineRun) -> None:
+    """Hand the run to a worker once it is committed; inline (tests, CTPORTAL_TASKS_INLINE), run it here."""
+    if settings.CTPORTAL_TASKS_INLINE:
+        async_task("syncjobs.tasks.run_pipeline_task", str(run.run_id), sync=True)
+        return
+    transaction.on_commit(
+        lambda: async_task("syncjobs.tasks.run_pipeline_task", str(run.run_id), task_name=f"run-{run.run_id}")
+    )
+
+
+def execute_run(run_id: str) -> None:
+    """The worker's task: run a queued run to its end, never leaving it InProgress."""
+    recover_stalled_runs()
+    run = PipelineRun.objects.get(pk=run_id)
+    if not run.mark_in_progress(worker=f"{socket.gethostname()}:{os.getpid()}"):
+        return  # cancelled before it started, or taken by another worker
+    host = DjangoRunHost(run)
+    try:
+        outcome = run_pipeline(run.definition, _run_info(run), host)
+    except Exception as exc:  # the runner's own bug: the run fails, the worker lives on
+        logger.exception("run %s failed inside the runner", run_id)
+        run.fail(f"internal error: {type(exc).__name__}: {exc}")
+        return
+    if outcome.status == RunStatus.SUCCEEDED:
+        run.succeed()
+    elif outcome.status == RunStatus.CANCELLED:
+        run.mark_cancelled()
+    else:
+        run.fail(outcome.message)
+
+
+def _run_info(run: PipelineRun) -> RunInfo:
+    return RunInfo(
+        run_id=str(run.run_id),
+        pipeline_name=run.pipeline_name,
+        trigger_time=run.triggered_at,
+        trigger_type=run.invoked_by_type,
+        trigger_name=run.invoked_by_name,
+        trigger_id=run.invoked_by_id,
+        group_id=str(run.run_group_id),
+        parameters=dict(run.parameters),
+        reuse_outputs=_reusable_outputs(run.parent_run) if run.start_from_failure and run.parent_run else {},
+    )
+
+
+def _reusable_outputs(run: PipelineRun | None) -> dict[str, dict[str, Any]]:
+    """Outputs of activities that succeeded in ``run`` or the runs it reran (nearest first), Lookups excepted."""
+    outputs: dict[str, dict[str, Any]] = {}
+    while run is not None:
+        succeeded = run.activity_runs.filter(status=ActivityStatus.SUCCEEDED).exclude(activity_type__in=_NOT_REUSED)
+        for activity in succeeded.order_by("-run_start"):
+            outputs.setdefault(activity.activity_name, activity.output)
+        run = run.parent_run if run.start_from_failure else None
+    return outputs
+
+
+def cancel_run(run: PipelineRun) -> bool:
+    """Cancel: a queued run at once, a running one between batches. False when it already ended."""
+    return run.request_cancel()
+
+
+def rerun(run: PipelineRun, *, from_failed: bool = False) -> PipelineRun:
+    """A new run in the same group, with the same parameters and the same frozen definition."""
+    with transaction.atomic():
+        new = PipelineRun.objects.create(
+            pipeline=run.pipeline,
+            pipeline_name=run.pipeline_name,
+            parent_run=run,
+            run_group_id=run.run_group_id,
+            parameters=dict(run.parameters),
+            definition=run.definition,
+            invoked_by_type="Manual",
+            invoked_by_name="Rerun from failed activity" if from_failed else "Rerun",
+            start_from_failure=from_failed,
+        )
+        PipelineRun.objects.filter(run_group_id=run.run_group_id).exclude(pk=new.pk).update(is_latest=False)
+    _enqueue(new)
+    return new
+
+
+def recover_stalled_runs() -> int:
+    """Fail runs whose worker is gone (its process died here, or no heartbeat for too long); return how many."""
+    silent_for = timedelta(seconds=settings.CTPORTAL_STALLED_RUN_SECONDS)
+    here = socket.gethostname()
+    recovered = 0
+    for run in PipelineRun.objects.filter(status__in=(RunStatus.IN_PROGRESS, RunStatus.CANCELING)):
+        host, _, pid = run.worker.rpartition(":")
+        dead_here = host == here and pid.isdigit() and not _alive(int(pid))
+        stale = run.heartbeat_at is None or run.heartbeat_at < timezone.now() - silent_for
+        if (dead_here or stale) and run.fail("worker stopped (killed or crashed) while running; rerun it"):
+            _fail_open_activities(run)
+            Watermark.objects.filter(claimed_by=run).update(claimed_by=None, claimed_at=None)
+            recovered += 1
+    return recovered
+
+
+def _fail_open_activities(run: PipelineRun) -> None:
+    for activity in ActivityRun.objects.filter(pipeline_run=run, status=ActivityStatus.IN_PROGRESS):
+        activity.fail("the worker stopped while this activity ran", error_code="WorkerLost", failure_type="SystemError")
+
+
+def _alive(pid: int) -> bool:
+    """True while process ``pid`` runs here (a zombie, killed but not yet reaped, counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True

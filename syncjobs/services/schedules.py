@@ -1,0 +1,17 @@
+"""Schedules the portal keeps in django-q2: recovering runs whose worker died."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_q.models import Schedule
+
+RECOVER_RUNS = "ctportal: recover runs of dead workers"
+
+
+def ensure_schedules(**_: Any) -> None:
+    """Create (or keep) the every-minute recovery schedule; connected to post_migrate."""
+    Schedule.objects.update_or_create(
+        name=RECOVER_RUNS,
+        defaults={"func": "syncjobs.tasks.recover_runs_task", "schedule_type": Schedule.MINUTES, "minutes": 1},
+    )

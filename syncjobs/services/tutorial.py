@@ -1,0 +1,49 @@
+"""Seed the ADF tutorial into the portal: its source database, linked services, datasets and pipelines."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+
+from syncjobs import tutorial
+from syncjobs.adf.repository import ImportResult, import_definitions
+from syncjobs.models import Pipeline
+
+
+@dataclass
+class Seeded:
+    """What seeding did; ``admin_password`` is set only when an admin was created with a new password."""
+
+    result: ImportResult | None
+    database: Path
+    output: Path
+    admin_password: str | None = None
+
+
+def seed_tutorial(folder: Path, *, if_empty: bool = False) -> Seeded:
+    """Create the tutorial's source database under ``folder`` (if missing) and store its objects."""
+    folder = folder.resolve()
+    database, output = folder / "source.sqlite3", folder / "output"
+    admin_password = ensure_admin()
+    if if_empty and Pipeline.objects.exists():
+        return Seeded(None, database, output, admin_password)
+    output.mkdir(parents=True, exist_ok=True)
+    if not database.exists():
+        tutorial.create_source_database(database)
+    items = [("linkedService", ls) for ls in tutorial.linked_services(str(database), str(output))]
+    items += [("dataset", d) for d in tutorial.datasets()] + [("pipeline", p) for p in tutorial.pipelines()]
+    return Seeded(import_definitions(items, replace=True), database, output, admin_password)
+
+
+def ensure_admin() -> str | None:
+    """Create user ``admin`` when there are no users; return the password to show once (None otherwise)."""
+    users = get_user_model()
+    if users.objects.exists():
+        return None
+    password = os.environ.get("CTPORTAL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    users.objects.create_superuser("admin", "", password)
+    return password

@@ -1,0 +1,15 @@
+"""django-q2 tasks: one-line calls into the services."""
+
+from __future__ import annotations
+
+from syncjobs.services import runs
+
+
+def run_pipeline_task(run_id: str) -> None:
+    """Run a queued pipeline run."""
+    runs.execute_run(run_id)
+
+
+def recover_runs_task() -> int:
+    """Fail runs whose worker died."""
+    return runs.recover_stalled_runs()

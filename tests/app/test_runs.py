@@ -1,0 +1,169 @@
+"""Run services: trigger, cancel, rerun (from the failed activity), recovery of runs whose worker died."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+
+from syncjobs import tutorial
+from syncjobs.adf.repository import save_definition
+from syncjobs.engine.types import TableName
+from syncjobs.models import ActivityRun, LinkedService, Pipeline, PipelineRun, RunStatus, Watermark
+from syncjobs.services.runs import cancel_run, execute_run, recover_stalled_runs, rerun, trigger_run
+from tests.app.conftest import make_pipeline
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def inline(settings):
+    settings.CTPORTAL_TASKS_INLINE = True
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    call_command("seed_tutorial", "--dir", str(tmp_path))
+    return tmp_path
+
+
+def test_parameters_are_checked_when_triggering():
+    pipeline = make_pipeline(parameters={"days": {"type": "Int"}})
+    with pytest.raises(ValidationError, match="parameter days is required"):
+        trigger_run(pipeline, {})
+    with pytest.raises(ValidationError, match="unknown parameter"):
+        trigger_run(pipeline, {"days": 1, "other": 2})
+    assert PipelineRun.objects.count() == 0
+
+
+def test_a_queued_run_cancelled_before_it_starts_never_runs():
+    run = trigger_run(make_pipeline())  # not inline: stays queued
+    assert cancel_run(run)
+    execute_run(str(run.run_id))
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED and not run.activity_runs.exists()
+
+
+def test_a_run_keeps_the_definition_it_was_triggered_with(inline):
+    pipeline = make_pipeline(variables={"v": {"type": "String"}})
+    pipeline.set_definition(
+        {
+            "name": pipeline.name,
+            "properties": {
+                "activities": [{"name": "Changed", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 0}}]
+            },
+        }
+    )
+    run = trigger_run(Pipeline.objects.get(pk=pipeline.pk))
+    pipeline.save()
+    again = rerun(run)
+    again.refresh_from_db()
+    assert [a.activity_name for a in again.activity_runs.all()] == ["Pause"]
+    assert again.run_group_id == run.run_group_id and again.parent_run == run
+    run.refresh_from_db()
+    assert not run.is_latest and again.is_latest
+
+
+def test_rerun_from_the_failed_activity_rereads_lookups_and_skips_what_succeeded(inline, seeded):
+    source = seeded / "source.sqlite3"
+    activities = [
+        {
+            "name": "Prepare",
+            "type": "Script",
+            "linkedServiceName": {"referenceName": tutorial.SOURCE_LS, "type": "LinkedServiceReference"},
+            "typeProperties": {"scripts": [{"type": "NonQuery", "text": "INSERT INTO marks VALUES ('prepared')"}]},
+        },
+        {
+            "name": "Count",
+            "type": "Lookup",
+            "dependsOn": [{"activity": "Prepare", "dependencyConditions": ["Succeeded"]}],
+            "typeProperties": {
+                "source": {"type": "SqliteSource", "query": "SELECT count(*) AS n FROM data_source_table"},
+                "dataset": {"referenceName": "SourceDataset", "type": "DatasetReference"},
+            },
+        },
+        {
+            "name": "Needs",
+            "type": "Script",
+            "dependsOn": [{"activity": "Count", "dependencyConditions": ["Succeeded"]}],
+            "linkedServiceName": {"referenceName": tutorial.SOURCE_LS, "type": "LinkedServiceReference"},
+            "typeProperties": {"scripts": [{"type": "Query", "text": "SELECT count(*) AS n FROM late_table"}]},
+        },
+    ]
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE marks (what TEXT)")
+    pipeline = save_definition("pipeline", {"name": "Fragile", "properties": {"activities": activities}})[0]
+    first = trigger_run(pipeline)
+    first.refresh_from_db()
+    assert first.status == RunStatus.FAILED and "late_table" in first.message
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE late_table (x INT)")
+        conn.execute("INSERT INTO data_source_table VALUES (7, 'g', 1)")
+    second = rerun(first, from_failed=True)
+    second.refresh_from_db()
+    assert second.status == RunStatus.SUCCEEDED, second.message
+    assert [a.activity_name for a in second.activity_runs.order_by("run_start")] == ["Count", "Needs"]
+    assert ActivityRun.objects.get(pipeline_run=second, activity_name="Count").output == {"firstRow": {"n": 6}}
+    with sqlite3.connect(source) as conn:
+        assert conn.execute("SELECT count(*) FROM marks").fetchone()[0] == 1  # Prepare ran once
+
+
+def test_recovery_fails_a_run_whose_worker_process_is_gone_and_frees_its_watermark(seeded):
+    run = trigger_run(Pipeline.objects.get(name="IncrementalSync"))
+    assert run.mark_in_progress(worker="ghost:999999999")
+    run.worker = f"{__import__('socket').gethostname()}:999999999"
+    run.save(update_fields=["worker"])
+    watermark = Watermark.objects.for_target(
+        LinkedService.objects.get(name=tutorial.SOURCE_LS), TableName(tutorial.TABLE), "SinkDataset:x"
+    )
+    assert watermark.claim(run)
+    ActivityRun.objects.create(
+        pipeline_run=run, activity_name="SyncDataSourceTable", activity_type="ChangeTrackingCopy"
+    )
+    assert recover_stalled_runs() == 1
+    run.refresh_from_db()
+    watermark.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "worker stopped" in run.message
+    assert watermark.claimed_by is None
+    assert ActivityRun.objects.get(pipeline_run=run).status == "Failed"
+
+
+def test_recovery_leaves_live_runs_alone(seeded):
+    run = trigger_run(Pipeline.objects.get(name="IncrementalSync"))
+    assert run.mark_in_progress(worker=f"{__import__('socket').gethostname()}:{__import__('os').getpid()}")
+    assert recover_stalled_runs() == 0
+
+
+def test_change_tracking_command_reports_and_toggles(seeded, capsys):
+    call_command("change_tracking", "status", tutorial.SOURCE_LS, tutorial.TABLE)
+    assert "data_source_table: change tracking on, columns tracked; current version" in capsys.readouterr().out
+    call_command("change_tracking", "disable", tutorial.SOURCE_LS, tutorial.TABLE)
+    assert capsys.readouterr().out.strip().endswith("data_source_table: change tracking off")
+    call_command("change_tracking", "enable", tutorial.SOURCE_LS, tutorial.TABLE, "--no-track-columns")
+    assert "change tracking on; current version" in capsys.readouterr().out
+
+
+def test_trigger_command_waits_and_fails_with_the_status(seeded, inline, capsys):
+    call_command("trigger", "FullCopyPipeline", "--wait")
+    run_id, status = capsys.readouterr().out.split()
+    assert PipelineRun.objects.get(pk=run_id).status == "Succeeded" and status == "Succeeded"
+    bad = {
+        "name": "Bad",
+        "type": "Script",
+        "linkedServiceName": {"referenceName": tutorial.SOURCE_LS, "type": "LinkedServiceReference"},
+        "typeProperties": {"scripts": [{"type": "Query", "text": "SELECT * FROM no_such_table"}]},
+    }
+    make_pipeline("Broken", [bad])
+    with pytest.raises(CommandError, match="ended Failed"):
+        call_command("trigger", "Broken", "--wait")
+
+
+def test_create_api_token_prints_a_working_token(django_user_model, capsys):
+    from syncjobs.models import ApiToken
+
+    user = django_user_model.objects.create_user("ops")
+    call_command("create_api_token", "ops")
+    token = capsys.readouterr().out.strip()
+    assert ApiToken.objects.authenticate(token).user == user
