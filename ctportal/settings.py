@@ -81,6 +81,7 @@ STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise serves static files from the web process itself, with or without DEBUG.
 WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing (before collectstatic)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 

@@ -1,0 +1,96 @@
+"""``/api/linkedservices``, ``/api/datasets``, ``/api/pipelines`` and ``/api/triggers``: ADF JSON in and out."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.db.models import ProtectedError
+from django.http import HttpRequest, HttpResponse
+
+from syncjobs.adf.findings import DefinitionError
+from syncjobs.adf.pipelines import pipeline_references
+from syncjobs.adf.repository import MODELS, save_definition
+from syncjobs.api.auth import api_view
+from syncjobs.api.responses import ApiError, body, ok
+from syncjobs.models import Definition, Pipeline
+
+FACTORY_ID = "/ctportal/factories/ctportal"
+KIND_OF_PATH = {
+    "linkedservices": "linkedService",
+    "datasets": "dataset",
+    "pipelines": "pipeline",
+    "triggers": "trigger",
+}
+
+
+def resource(instance: Definition, collection: str) -> dict[str, Any]:
+    """The object as ADF's REST API returns it: id, name, type, etag and properties (secrets masked)."""
+    data = instance.to_adf()
+    data["id"] = f"{FACTORY_ID}/{collection}/{instance.name}"
+    data["etag"] = hashlib.sha256(instance.updated.isoformat().encode()).hexdigest()[:16]
+    return data
+
+
+def _find(collection: str, name: str) -> Definition:
+    found = MODELS[KIND_OF_PATH[collection]].objects.filter(name__iexact=name).first()
+    if found is None:
+        raise ApiError(404, "NotFound", f"{KIND_OF_PATH[collection]} {name!r} does not exist")
+    return found
+
+
+@api_view("GET")
+def collection(request: HttpRequest, collection: str) -> HttpResponse:
+    """Every object of a kind: ``{"value": [...]}``."""
+    model = MODELS[KIND_OF_PATH[collection]]
+    return ok({"value": [resource(i, collection) for i in model.objects.order_by("name")]})
+
+
+@api_view("GET", "PUT", "DELETE")
+def item(request: HttpRequest, collection: str, name: str) -> HttpResponse:
+    """Get, create or update (PUT, ADF JSON body), or delete one object."""
+    if request.method == "GET":
+        return ok(resource(_find(collection, name), collection))
+    if request.method == "PUT":
+        return _put(request, collection, name)
+    return _delete(collection, name)
+
+
+def _put(request: HttpRequest, collection: str, name: str) -> HttpResponse:
+    data = body(request)
+    if not isinstance(data.get("properties"), dict):
+        raise ApiError(400, "BadRequest", "the body must hold the object's 'properties'")
+    try:
+        instance, warnings = save_definition(KIND_OF_PATH[collection], {"name": name, "properties": data["properties"]})
+    except DefinitionError as exc:
+        details = [{"code": "ValidationError", "message": f.message, "target": f.path} for f in exc.findings]
+        raise ApiError(400, "BadRequest", f"the {KIND_OF_PATH[collection]} is not valid: {exc}", details) from None
+    answer = resource(instance, collection)
+    if warnings:
+        answer["warnings"] = [{"target": w.path, "message": w.message} for w in warnings]
+    return ok(answer)
+
+
+def _delete(collection: str, name: str) -> HttpResponse:
+    instance = MODELS[KIND_OF_PATH[collection]].objects.filter(name__iexact=name).first()
+    if instance is None:
+        return HttpResponse(status=204)  # ADF answers 204 for an object that is not there
+    users = _pipelines_using(instance) if collection in ("datasets", "linkedservices") else []
+    if users:
+        raise ApiError(409, "Conflict", f"{name} is used by pipeline(s) {', '.join(users)}; change them first")
+    try:
+        instance.delete()
+    except ProtectedError as exc:
+        names = ", ".join(sorted(str(o) for o in exc.protected_objects))
+        raise ApiError(409, "Conflict", f"{name} is used by dataset(s) {names}; delete or change them first") from None
+    return ok({})
+
+
+def _pipelines_using(instance: Definition) -> list[str]:
+    users = []
+    for pipeline in Pipeline.objects.order_by("name"):
+        refs = pipeline_references(pipeline.definition)
+        names = refs.datasets if instance.KIND == "dataset" else refs.linked_services
+        if instance.name.lower() in {n.lower() for n in names}:
+            users.append(pipeline.name)
+    return users
