@@ -52,6 +52,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "syncjobs.context.portal",
             ],
         },
     },
@@ -83,12 +84,15 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing (before collectstatic)
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "syncjobs:monitor"
 
 # Run pipeline runs inside the request that triggers them (tests, one-off scripts), not on a worker.
 CTPORTAL_TASKS_INLINE = env_bool("CTPORTAL_TASKS_INLINE", False)
 # A running run whose worker has been silent this long is failed (a worker heartbeats every 2 s).
 CTPORTAL_STALLED_RUN_SECONDS = env_int("CTPORTAL_STALLED_RUN_SECONDS", 120)
+
+# Days of run history kept (0: forever); purged daily by the worker.
+CTPORTAL_RUN_RETENTION_DAYS = env_int("CTPORTAL_RUN_RETENTION_DAYS", 0)
 
 _REDIS_URL = env_secret("CTPORTAL_REDIS_URL", "")
 Q_CLUSTER = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncjobs.services import runs
+from syncjobs.services import monitor, runs
 
 
 def run_pipeline_task(run_id: str) -> None:
@@ -13,3 +13,8 @@ def run_pipeline_task(run_id: str) -> None:
 def recover_runs_task() -> int:
     """Fail runs whose worker died."""
     return runs.recover_stalled_runs()
+
+
+def purge_runs_task() -> int:
+    """Delete run history older than the retention setting."""
+    return monitor.purge_old_runs()

@@ -1,10 +1,33 @@
-"""syncjobs URLs."""
+"""syncjobs URLs: Author, Monitor and Manage pages, and the health check."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
-from syncjobs.views import health
+from syncjobs.views import author, health, manage, monitor
 
 app_name = "syncjobs"
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="syncjobs:monitor"), name="home"),
     path("healthz", health.healthz, name="healthz"),
+    # Monitor
+    path("monitor/", monitor.runs, name="monitor"),
+    path("monitor/statuses.json", monitor.statuses, name="run_statuses"),
+    path("monitor/runs/<uuid:run_id>/", monitor.run_detail, name="run_detail"),
+    path("monitor/runs/<uuid:run_id>/cancel", monitor.cancel, name="run_cancel"),
+    path("monitor/runs/<uuid:run_id>/rerun", monitor.rerun_view, name="run_rerun"),
+    path("monitor/pipelines/<str:name>/", monitor.pipeline_history, name="pipeline_history"),
+    path("monitor/watermarks/", monitor.watermarks, name="watermarks"),
+    # Manage
+    path("manage/", manage.linked_services, name="manage"),
+    path("manage/linkedservices/new/<str:kind>/", manage.edit_linked_service, name="manage_new"),
+    path("manage/linkedservices/<str:name>/", manage.edit_linked_service, name="manage_edit"),
+    path("manage/test-connection/", manage.test_connection, name="manage_test"),
+    # Author
+    path("author/", author.index, name="author"),
+    path("author/datasets/new/", author.edit_dataset, name="author_dataset_new"),
+    path("author/datasets/<str:name>/", author.edit_dataset, name="author_dataset"),
+    path("author/catalogue/", author.catalogue_view, name="author_catalogue"),
+    path("author/pipelines/new/", author.new_pipeline, name="author_pipeline_new"),
+    path("author/pipelines/<str:name>/", author.pipeline, name="author_pipeline"),
+    path("author/pipelines/<str:name>/trigger", author.trigger_now, name="author_trigger"),
 ]

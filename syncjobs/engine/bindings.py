@@ -99,8 +99,11 @@ def _sqlserver(tp: dict[str, Any]) -> Source:
     )
 
 
-def sink_for(linked_service: dict[str, Any]) -> Sink:
-    """The sink a storage linked service points at. Blob paths are ``container/folder/name``."""
+def sink_for(linked_service: dict[str, Any], *, quick: bool = False) -> Sink:
+    """The sink a storage linked service points at. Blob paths are ``container/folder/name``.
+
+    ``quick`` (Test connection): no retries and short timeouts, so a dead endpoint answers in seconds.
+    """
     kind, tp = properties(linked_service)
     if kind == "FileServer":
         from syncjobs.engine.sinks.folder import FolderConfig, FolderSink
@@ -109,10 +112,13 @@ def sink_for(linked_service: dict[str, Any]) -> Sink:
     if kind == "AzureBlobStorage":
         from syncjobs.engine.sinks.azureblob import AzureBlobConfig, AzureBlobSink
 
+        options: dict[str, Any] = {"create_container": True}
+        if quick:
+            options.update(retries=0, connect_timeout=5.0, read_timeout=10.0)
         if tp.get("connectionString"):
-            config = AzureBlobConfig.from_connection_string(secret_value(tp["connectionString"]), create_container=True)
+            config = AzureBlobConfig.from_connection_string(secret_value(tp["connectionString"]), **options)
         elif tp.get("sasUri"):
-            config = AzureBlobConfig(sas_url=Secret(secret_value(tp["sasUri"])), create_container=True)
+            config = AzureBlobConfig(sas_url=Secret(secret_value(tp["sasUri"])), **options)
         else:
             raise TerminalError("bad_linked_service", "AzureBlobStorage needs a connectionString or a sasUri")
         return AzureBlobSink(config)

@@ -7,11 +7,15 @@ from typing import Any
 from django_q.models import Schedule
 
 RECOVER_RUNS = "ctportal: recover runs of dead workers"
+PURGE_RUNS = "ctportal: purge run history past its retention"
 
 
 def ensure_schedules(**_: Any) -> None:
-    """Create (or keep) the every-minute recovery schedule; connected to post_migrate."""
+    """Create (or keep) the portal's schedules; connected to post_migrate."""
     Schedule.objects.update_or_create(
         name=RECOVER_RUNS,
         defaults={"func": "syncjobs.tasks.recover_runs_task", "schedule_type": Schedule.MINUTES, "minutes": 1},
+    )
+    Schedule.objects.update_or_create(
+        name=PURGE_RUNS, defaults={"func": "syncjobs.tasks.purge_runs_task", "schedule_type": Schedule.DAILY}
     )

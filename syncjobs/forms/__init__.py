@@ -1,0 +1,1 @@
+"""Forms that build ADF JSON from what operators type."""

@@ -1,0 +1,162 @@
+"""Author: datasets (with the live catalogue and a preview), pipelines (graph, JSON, Validate, Trigger now)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from syncjobs.adf.findings import DefinitionError, Finding
+from syncjobs.adf.repository import save_definition
+from syncjobs.engine.errors import EngineError
+from syncjobs.engine.types import TableName
+from syncjobs.forms.datasets import DatasetForm
+from syncjobs.models import Dataset, LinkedService, Pipeline
+from syncjobs.services import catalogue
+from syncjobs.services.graph import layout
+from syncjobs.services.pipeline_checks import validate_pipeline
+from syncjobs.services.runs import trigger_run
+from syncjobs.views.decorators import operator_required
+
+NEW_PIPELINE = {"name": "NewPipeline", "properties": {"activities": [], "parameters": {}, "variables": {}}}
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    """Pipelines and datasets."""
+    context = {
+        "pipelines": Pipeline.objects.order_by("name"),
+        "datasets": Dataset.objects.select_related("linked_service").order_by("name"),
+    }
+    return render(request, "author/index.html", context)
+
+
+@login_required
+def edit_dataset(request: HttpRequest, name: str | None = None) -> HttpResponse:
+    """Create or edit a dataset; the table picker and preview come from the live catalogue."""
+    instance = get_object_or_404(Dataset, name=name) if name else None
+    form = DatasetForm(request.POST or None, instance=instance)
+    findings: list[Finding] = []
+    if request.method == "POST" and request.user.is_staff and form.is_valid():
+        try:
+            saved, _ = save_definition("dataset", form.definition(), replace=instance is not None)
+        except DefinitionError as exc:
+            findings = exc.findings
+        else:
+            messages.success(request, f"Dataset {saved.name} saved.")
+            return redirect("syncjobs:author_dataset", name=saved.name)
+    return render(request, "author/dataset.html", {"form": form, "instance": instance, "findings": findings})
+
+
+@login_required
+def catalogue_view(request: HttpRequest) -> HttpResponse:
+    """HTML fragment: the tables of ``?linked_service=``, or with ``&table=`` its columns and first rows."""
+    linked = get_object_or_404(LinkedService, name=request.GET.get("linked_service", ""))
+    table = request.GET.get("table", "")
+    try:
+        if table:
+            context: dict[str, Any] = {"preview": catalogue.preview(linked, TableName.parse(table))}
+        else:
+            context = {"tables": catalogue.tables(linked), "linked": linked}
+    except EngineError as exc:
+        context = {"error": exc}
+    except ValueError as exc:
+        context = {"error": str(exc)}
+    return render(request, "author/catalogue.html", context)
+
+
+@login_required
+def pipeline(request: HttpRequest, name: str) -> HttpResponse:
+    """The pipeline's graph, activities, JSON (editable), Validate and Trigger now."""
+    instance = get_object_or_404(Pipeline, name=name)
+    text = json.dumps(instance.definition, indent=2, ensure_ascii=False)
+    findings: list[Finding] = []
+    validated = False
+    if request.method == "POST" and request.user.is_staff:
+        text = request.POST.get("definition", text)
+        definition, findings = _parse(text)
+        if definition is not None and request.POST.get("action") == "validate":
+            findings = validate_pipeline(definition, live=True)
+            validated = True
+        elif definition is not None:
+            definition["name"] = instance.name
+            try:
+                save_definition("pipeline", definition)
+            except DefinitionError as exc:
+                findings = exc.findings
+            else:
+                messages.success(request, f"Pipeline {instance.name} saved.")
+                return redirect("syncjobs:author_pipeline", name=instance.name)
+    return render(request, "author/pipeline.html", _pipeline_context(instance, text, findings, validated))
+
+
+def _parse(text: str) -> tuple[dict[str, Any] | None, list[Finding]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, [Finding(f"line {exc.lineno}, column {exc.colno}", f"not valid JSON: {exc.msg}")]
+    if not isinstance(data, dict):
+        return None, [Finding("", "the definition must be a JSON object")]
+    return data, []
+
+
+def _pipeline_context(instance: Pipeline, text: str, findings: list[Finding], validated: bool) -> dict[str, Any]:
+    props = instance.properties
+    return {
+        "pipeline": instance,
+        "graph": layout(props.get("activities") or []),
+        "activities": props.get("activities") or [],
+        "parameters": props.get("parameters") or {},
+        "text": text,
+        "findings": findings,
+        "validated": validated,
+        "runs": instance.runs.order_by("-triggered_at")[:5],
+    }
+
+
+@require_POST
+@operator_required
+def trigger_now(request: HttpRequest, name: str) -> HttpResponse:
+    """Trigger now with the dialog's parameters; on to the run's monitor page."""
+    instance = get_object_or_404(Pipeline, name=name)
+    declared = instance.properties.get("parameters") or {}
+    parameters = {}
+    for key in declared:
+        raw = request.POST.get(f"param_{key}", "")
+        if raw != "":
+            try:
+                parameters[key] = (
+                    json.loads(raw) if declared[key].get("type") in ("Int", "Float", "Bool", "Array", "Object") else raw
+                )
+            except json.JSONDecodeError:
+                parameters[key] = raw
+    try:
+        run = trigger_run(instance, parameters, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, "Not triggered: " + "; ".join(exc.messages))
+        return redirect("syncjobs:author_pipeline", name=name)
+    return redirect("syncjobs:run_detail", run_id=run.run_id)
+
+
+@login_required
+def new_pipeline(request: HttpRequest) -> HttpResponse:
+    """Start a pipeline from JSON (an empty one by default)."""
+    text = request.POST.get("definition") or json.dumps(NEW_PIPELINE, indent=2)
+    findings: list[Finding] = []
+    if request.method == "POST" and request.user.is_staff:
+        definition, findings = _parse(text)
+        if definition is not None:
+            try:
+                saved, _ = save_definition("pipeline", definition, replace=False)
+            except DefinitionError as exc:
+                findings = exc.findings
+            else:
+                messages.success(request, f"Pipeline {saved.name} created.")
+                return redirect("syncjobs:author_pipeline", name=saved.name)
+    return render(request, "author/new_pipeline.html", {"text": text, "findings": findings})

@@ -1,0 +1,84 @@
+"""Manage: linked services, their forms, and Test connection."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from syncjobs.adf.findings import DefinitionError
+from syncjobs.adf.repository import save_definition
+from syncjobs.forms.linked_services import TYPES, LinkedServiceForm
+from syncjobs.models import LinkedService
+from syncjobs.services.catalogue import test_connection as run_test
+from syncjobs.views.decorators import operator_required
+
+
+def _where(linked: LinkedService) -> str:
+    """Where a linked service points, without secrets."""
+    tp = linked.properties.get("typeProperties") or {}
+    for key in ("server", "host", "database"):
+        if tp.get(key) and not isinstance(tp[key], dict):
+            extra = f"/{tp['database']}" if key == "server" and tp.get("database") else ""
+            return f"{tp[key]}{extra}"
+    if tp.get("connectionString"):
+        from syncjobs.engine import bindings
+
+        try:
+            return bindings.sink_for(linked.revealed_definition()).config.endpoint  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - only a label
+            return "(connection string)"
+    return ""
+
+
+@login_required
+def linked_services(request: HttpRequest) -> HttpResponse:
+    """Every linked service: name, type and where it points."""
+    rows = [(ls, TYPES.get(ls.type, (ls.type,))[0], _where(ls)) for ls in LinkedService.objects.order_by("name")]
+    return render(request, "manage/linked_services.html", {"rows": rows, "types": TYPES})
+
+
+@login_required
+def edit_linked_service(request: HttpRequest, kind: str | None = None, name: str | None = None) -> HttpResponse:
+    """Create (``kind``) or edit (``name``) a linked service; secrets are never sent back."""
+    instance = get_object_or_404(LinkedService, name=name) if name else None
+    kind = instance.type if instance else kind
+    if kind not in TYPES:
+        raise Http404(f"unknown linked service type {kind}")
+    form = LinkedServiceForm(kind, request.POST or None, instance=instance)
+    findings = []
+    if request.method == "POST":
+        if not request.user.is_staff:
+            return render(
+                request,
+                "manage/linked_service.html",
+                {"form": form, "kind": kind, "label": TYPES[kind][0], "denied": True},
+                status=403,
+            )
+        if form.is_valid():
+            try:
+                saved, _ = save_definition("linkedService", form.definition(), replace=instance is not None)
+            except DefinitionError as exc:
+                findings = exc.findings
+            else:
+                messages.success(request, f"Linked service {saved.name} saved.")
+                return redirect("syncjobs:manage_edit", name=saved.name)
+    context = {"form": form, "kind": kind, "label": TYPES[kind][0], "instance": instance, "findings": findings}
+    return render(request, "manage/linked_service.html", context)
+
+
+@require_POST
+@operator_required
+def test_connection(request: HttpRequest) -> HttpResponse:
+    """Test the connection described by the (unsaved) form; answers an HTML fragment."""
+    kind = request.POST.get("kind", "")
+    if kind not in TYPES:
+        raise Http404("unknown type")
+    name = request.POST.get("existing") or None
+    instance = LinkedService.objects.filter(name=name).first() if name else None
+    form = LinkedServiceForm(kind, request.POST, instance=instance)
+    if not form.is_valid():
+        return render(request, "manage/test_result.html", {"invalid": form.errors})
+    return render(request, "manage/test_result.html", {"result": run_test(form.revealed_definition())})

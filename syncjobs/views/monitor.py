@@ -1,0 +1,127 @@
+"""Monitor: pipeline runs, one run, live statuses, cancel and rerun, charts."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from syncjobs.models import ActivityRun, Pipeline, PipelineRun, Trigger
+from syncjobs.services import charts, monitor
+from syncjobs.services.runs import cancel_run, rerun
+from syncjobs.views.decorators import operator_required
+
+
+@login_required
+def runs(request: HttpRequest) -> HttpResponse:
+    """Pipeline runs, as ADF's monitor lists them."""
+    filters = monitor.RunFilters.from_query(request.GET)
+    page = monitor.run_page(filters, request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "filters": filters,
+        "query": query.urlencode(),
+        "statuses": PipelineRun._meta.get_field("status").choices,
+        "pipelines": Pipeline.objects.order_by("name").values_list("name", flat=True),
+        "triggers": ["Manual", "Rerun", *Trigger.objects.order_by("name").values_list("name", flat=True)],
+        "ranges": [
+            ("24h", "Last 24 hours"),
+            ("7d", "Last 7 days"),
+            ("30d", "Last 30 days"),
+            ("all", "All time"),
+            ("custom", "Custom"),
+        ],
+    }
+    return render(request, "monitor/runs.html", context)
+
+
+@login_required
+def statuses(request: HttpRequest) -> JsonResponse:
+    """Current status of the runs in ``?ids=a,b`` (the list's live updates)."""
+    ids = [i for i in request.GET.get("ids", "").split(",") if i][:100]
+    found = list(PipelineRun.objects.filter(pk__in=ids))
+    monitor.attach_outcomes(found)
+    return JsonResponse(
+        {
+            str(r.run_id): {
+                "status": r.status,
+                "label": r.outcome.label,
+                "css": r.outcome.css,
+                "active": r.is_active,
+                "end": r.run_end.isoformat() if r.run_end else "",
+                "durationMs": r.duration_ms,
+                "message": r.message,
+            }
+            for r in found
+        }
+    )
+
+
+@login_required
+def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
+    """One run: activity runs as a table and a Gantt, their JSON, copy details; ``?partial=1`` for live updates."""
+    run = get_object_or_404(PipelineRun, pk=run_id)
+    activities = list(ActivityRun.objects.filter(pipeline_run=run).order_by("run_start"))
+    monitor.attach_outcomes([run])
+    for activity in activities:
+        activity.copy = monitor.copy_details(activity)
+    context = {
+        "run": run,
+        "activities": activities,
+        "gantt": monitor.gantt(run, activities),
+        "group": PipelineRun.objects.filter(run_group_id=run.run_group_id).order_by("triggered_at"),
+    }
+    template = "monitor/run_live.html" if request.GET.get("partial") else "monitor/run.html"
+    return render(request, template, context)
+
+
+@require_POST
+@operator_required
+def cancel(request: HttpRequest, run_id: str) -> HttpResponse:
+    """Cancel a run."""
+    run = get_object_or_404(PipelineRun, pk=run_id)
+    if cancel_run(run):
+        messages.success(request, f"Cancel requested for run {run.run_id}.")
+    else:
+        messages.error(request, f"Run {run.run_id} already ended {run.status}; nothing to cancel.")
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("syncjobs:run_detail", run_id=run.run_id)
+
+
+@require_POST
+@operator_required
+def rerun_view(request: HttpRequest, run_id: str) -> HttpResponse:
+    """Rerun (whole, or from the failed activity); the new run joins the original's group."""
+    run = get_object_or_404(PipelineRun, pk=run_id)
+    new = rerun(run, from_failed=request.POST.get("from_failed") == "1")
+    messages.success(request, f"Rerun {new.run_id} queued.")
+    return redirect("syncjobs:run_detail", run_id=new.run_id)
+
+
+@login_required
+def pipeline_history(request: HttpRequest, name: str) -> HttpResponse:
+    """Durations and rows per run over time, as charts."""
+    history = monitor.pipeline_history(name)
+    return render(
+        request,
+        "monitor/pipeline.html",
+        {
+            "name": name,
+            "history": history,
+            "durations": charts.line_chart(history, "seconds"),
+            "rows": charts.line_chart(history, "rows"),
+        },
+    )
+
+
+@login_required
+def watermarks(request: HttpRequest) -> HttpResponse:
+    """Watermarks: versions over time, and the lag behind the source on request."""
+    return render(request, "monitor/watermarks.html", {"watermarks": charts.watermark_views(request.GET.get("lag"))})

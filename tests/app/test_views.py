@@ -1,0 +1,240 @@
+"""Author, Monitor and Manage pages through Django's test client, on the seeded tutorial."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from syncjobs import tutorial
+from syncjobs.models import LinkedService, Pipeline, PipelineRun
+from syncjobs.services.monitor import purge_old_runs
+from syncjobs.services.runs import trigger_run
+from tests.app.conftest import make_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded(tmp_path, settings):
+    settings.CTPORTAL_TASKS_INLINE = True
+    call_command("seed_tutorial", "--dir", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def operator(client, django_user_model):
+    user = django_user_model.objects.create_user("olga", password="pw-12345678", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+def text(response) -> str:
+    assert response.status_code == 200, response.content[:500]
+    return re.sub(r"\s+", " ", html.unescape(response.content.decode()))
+
+
+def test_every_page_needs_a_sign_in(client):
+    for url in ("/monitor/", "/author/", "/manage/", "/api/pipelines"):
+        response = client.get(url)
+        assert response.status_code in (302, 401)
+    assert client.get("/monitor/")["Location"].startswith("/accounts/login/")
+
+
+def test_layout_shows_the_user_role_and_the_rail(operator, seeded):
+    page = text(operator.get("/monitor/"))
+    assert "olga" in page and "Operator" in page
+    assert all(f">{label}</a>" in page for label in ("Author", "Monitor", "Manage"))
+
+
+def test_monitor_lists_runs_with_filters_sort_and_pages(operator, seeded):
+    full = trigger_run(Pipeline.objects.get(name="FullCopyPipeline"))
+    page = text(operator.get("/monitor/"))
+    assert "FullCopyPipeline" in page and str(full.run_id) in page and "Succeeded" in page
+    old = make_run(Pipeline.objects.get(name="IncrementalSync"), triggered_at=timezone.now() - timedelta(days=3))
+    assert str(old.run_id) not in text(operator.get("/monitor/?range=24h"))
+    assert str(old.run_id) in text(operator.get("/monitor/?range=7d"))
+    assert str(full.run_id) not in text(operator.get("/monitor/?range=7d&status=Queued"))
+    for _ in range(60):
+        make_run(Pipeline.objects.get(name="IncrementalSync"))
+    first = text(operator.get("/monitor/?range=all&sort=pipeline"))
+    assert "Page 1 of 2" in first and "62 runs" in first
+
+
+def test_statuses_json_and_the_run_page(operator, seeded):
+    trigger_run(Pipeline.objects.get(name="IncrementalSync"))
+    tutorial.apply_tutorial_changes(seeded / "source.sqlite3")
+    run = trigger_run(Pipeline.objects.get(name="IncrementalSync"))
+    data = operator.get(f"/monitor/statuses.json?ids={run.run_id}").json()[str(run.run_id)]
+    assert data["status"] == "Succeeded" and data["active"] is False
+    page = text(operator.get(f"/monitor/runs/{run.run_id}/"))
+    assert "SyncDataSourceTable" in page and "gantt-bar succeeded" in page
+    assert 'mode <strong class="mode">delta</strong>' in page and "data_source_table" in page
+    assert "Copy: 2 rows read, 2 rows written" in page.replace("<strong>", "").replace("</strong>", "")
+
+
+def test_handled_and_suspicious_outcomes_are_labelled(operator, seeded):
+    run = trigger_run(Pipeline.objects.get(name="IncrementalCopyPipeline"))
+    run.refresh_from_db()
+    copy = run.activity_runs.get(activity_name="IncrementalCopyActivity")
+    lookup = run.activity_runs.get(activity_name=tutorial.LOOKUP_CURRENT)
+    lookup.output = {"firstRow": {"CurrentChangeTrackingVersion": 99}}  # the source moved...
+    lookup.save()
+    assert copy.output["rowsCopied"] == 0  # ...but nothing came through
+    assert "Succeeded but suspicious" in text(operator.get("/monitor/"))
+
+
+def test_cancel_and_rerun_from_the_monitor(operator, seeded):
+    queued = make_run(Pipeline.objects.get(name="FullCopyPipeline"))
+    operator.post(f"/monitor/runs/{queued.run_id}/cancel")
+    assert PipelineRun.objects.get(pk=queued.pk).status == "Cancelled"
+    response = operator.post(f"/monitor/runs/{queued.run_id}/rerun")
+    new = PipelineRun.objects.exclude(pk=queued.pk).get(run_group_id=queued.run_group_id)
+    assert response["Location"] == f"/monitor/runs/{new.run_id}/" and new.status == "Succeeded"
+    assert "Runs in this group" in text(operator.get(f"/monitor/runs/{new.run_id}/"))
+
+
+def test_viewers_cannot_change_anything(client, django_user_model, seeded):
+    client.force_login(django_user_model.objects.create_user("vic"))
+    run = make_run(Pipeline.objects.get(name="FullCopyPipeline"))
+    assert client.post(f"/monitor/runs/{run.run_id}/cancel").status_code == 403
+    assert "Viewer" in text(client.get("/monitor/"))
+
+
+def test_manage_creates_a_linked_service_and_never_shows_its_password(operator, pg_database):
+    form = {
+        "name": "Warehouse",
+        "server": "127.0.0.1",
+        "port": "5432",
+        "database": pg_database.database,
+        "username": "postgres",
+        "password": "hunter2-secret",
+        "sslMode": "0",
+    }
+    response = operator.post("/manage/linkedservices/new/PostgreSqlV2/", form)
+    assert response.status_code == 302
+    page = text(operator.get("/manage/linkedservices/Warehouse/"))
+    assert "hunter2-secret" not in page and "A value is stored" in page
+    assert "127.0.0.1/" + pg_database.database in text(operator.get("/manage/"))
+    kept = {**form, "password": "", "existing": "Warehouse", "kind": "PostgreSqlV2"}
+    operator.post("/manage/linkedservices/Warehouse/", kept)
+    assert LinkedService.objects.get(name="Warehouse").secrets()  # an empty field kept the stored password
+    assert "Connection successful." in text(operator.post("/manage/test-connection/", kept))
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "words"),
+    [
+        ("Sqlite", {"database": "/nonexistent/folder/x.sqlite3"}, "does not exist"),
+        (
+            "PostgreSqlV2",
+            {
+                "server": "127.0.0.1",
+                "port": "5432",
+                "database": "ctp_no_such_db",
+                "username": "postgres",
+                "sslMode": "0",
+            },
+            "The database does not exist",
+        ),
+        (
+            "PostgreSqlV2",
+            {"server": "127.0.0.1", "port": "1", "database": "x", "username": "postgres", "sslMode": "0"},
+            "The connection was refused",
+        ),
+        (
+            "PostgreSqlV2",
+            {"server": "no-such-host.invalid", "port": "5432", "database": "x", "username": "u", "sslMode": "0"},
+            "could not be resolved",
+        ),
+        ("FileServer", {"host": "/nonexistent/out"}, "The folder does not exist"),
+    ],
+)
+def test_test_connection_says_what_failed(operator, pg_server, kind, fields, words):
+    page = text(operator.post("/manage/test-connection/", {"kind": kind, "name": "T", **fields}))
+    assert words in page
+
+
+def test_test_connection_to_azurite_and_to_a_stopped_port(operator, azurite):
+    good = {"kind": "AzureBlobStorage", "name": "B", "connectionString": azurite.connection_string}
+    assert "Connection successful." in text(operator.post("/manage/test-connection/", good))
+    dead = azurite.connection_string.replace(f":{azurite.port}", ":1")
+    assert "The connection was refused" in text(
+        operator.post("/manage/test-connection/", {**good, "connectionString": dead})
+    )
+
+
+def test_dataset_picker_lists_live_tables_and_previews_rows(operator, seeded):
+    tables = text(operator.get(f"/author/catalogue/?linked_service={tutorial.SOURCE_LS}"))
+    assert "data_source_table" in tables and "PersonID" in tables and "on (columns)" in tables
+    preview = text(operator.get(f"/author/catalogue/?linked_service={tutorial.SOURCE_LS}&table=data_source_table"))
+    assert "aaaa" in preview and "eeee" in preview
+    response = operator.post(
+        "/author/datasets/new/", {"name": "People", "linked_service": tutorial.SOURCE_LS, "table": "data_source_table"}
+    )
+    assert response.status_code == 302
+    assert "SqliteTable" in text(operator.get("/author/datasets/People/"))
+
+
+def test_pipeline_page_draws_the_graph_and_validates(operator, seeded):
+    page = text(operator.get("/author/pipelines/IncrementalCopyPipeline/"))
+    assert 'class="edge Succeeded"' in page and tutorial.LOOKUP_LAST in page
+    definition = Pipeline.objects.get(name="IncrementalCopyPipeline").definition
+    import json
+
+    broken = json.dumps(definition).replace("@{activity('Lookup", "@{activty('Lookup", 1)
+    found = text(
+        operator.post("/author/pipelines/IncrementalCopyPipeline/", {"definition": broken, "action": "validate"})
+    )
+    assert "unknown function 'activty'" in found and "position 0" in found
+    clean = text(
+        operator.post(
+            "/author/pipelines/FullCopyPipeline/",
+            {"definition": json.dumps(Pipeline.objects.get(name="FullCopyPipeline").definition), "action": "validate"},
+        )
+    )
+    assert "Validation passed" in clean
+
+
+def test_validate_compiles_plain_queries_live(operator, seeded):
+    import json
+
+    definition = Pipeline.objects.get(name="IncrementalCopyPipeline").definition
+    definition["properties"]["activities"][1]["typeProperties"]["source"]["query"] = (
+        "SELECT nope FROM data_source_table"
+    )
+    found = text(
+        operator.post(
+            "/author/pipelines/IncrementalCopyPipeline/", {"definition": json.dumps(definition), "action": "validate"}
+        )
+    )
+    assert "the query does not compile" in found and "nope" in found
+
+
+def test_trigger_now_goes_to_the_run(operator, seeded):
+    response = operator.post("/author/pipelines/FullCopyPipeline/trigger", {})
+    run = PipelineRun.objects.get()
+    assert response["Location"] == f"/monitor/runs/{run.run_id}/" and run.status == "Succeeded"
+
+
+def test_pipeline_history_and_watermarks_pages(operator, seeded):
+    trigger_run(Pipeline.objects.get(name="IncrementalSync"))
+    assert "<polyline" in text(operator.get("/monitor/pipelines/IncrementalSync/"))
+    watermarks = text(operator.get("/monitor/watermarks/"))
+    assert "data_source_table" in watermarks and "Check the lag" in watermarks
+    from syncjobs.models import Watermark
+
+    lag = text(operator.get(f"/monitor/watermarks/?lag={Watermark.objects.get().pk}"))
+    assert "0</strong> versions behind" in lag
+
+
+def test_retention_purges_old_finished_runs(settings):
+    settings.CTPORTAL_RUN_RETENTION_DAYS = 30
+    old = make_run(status="Succeeded", triggered_at=timezone.now() - timedelta(days=31))
+    recent = make_run(status="Succeeded")
+    assert purge_old_runs() == 1
+    assert not PipelineRun.objects.filter(pk=old.pk).exists() and PipelineRun.objects.filter(pk=recent.pk).exists()
