@@ -133,7 +133,7 @@ class LinkedServiceForm(forms.Form):
                 tp[field.key] = int(value)
             elif value not in (None, ""):
                 tp[field.key] = value
-        name = self.instance.name if self.instance else data["name"]
+        name = self.instance.name if self.instance else data.get("name") or "Untitled"
         props: dict[str, Any] = {"type": self.kind, "typeProperties": tp}
         if data.get("description"):
             props["description"] = data["description"]

@@ -212,11 +212,16 @@ def copy_details(activity: ActivityRun) -> dict[str, Any] | None:
                 "table": t.get("table", ""),
                 "rows": t.get("rowsCopied"),
                 "files": t.get("files", []),
-                "tracking": t.get("changeTracking") or {},
+                "tracking": _tracking(t.get("changeTracking") or {}),
             }
             for t in tables
         ],
     }
+
+
+def _tracking(tracking: dict[str, Any]) -> dict[str, Any]:
+    """Change-tracking facts, only for copies that keep a watermark (a plain Copy has none)."""
+    return tracking if tracking.get("newVersion") is not None else {}
 
 
 def pipeline_history(pipeline_name: str, limit: int = 100) -> list[dict[str, Any]]:

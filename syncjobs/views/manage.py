@@ -79,6 +79,7 @@ def test_connection(request: HttpRequest) -> HttpResponse:
     name = request.POST.get("existing") or None
     instance = LinkedService.objects.filter(name=name).first() if name else None
     form = LinkedServiceForm(kind, request.POST, instance=instance)
+    form.fields["name"].required = False  # a connection can be tested before it is named
     if not form.is_valid():
         return render(request, "manage/test_result.html", {"invalid": form.errors})
     return render(request, "manage/test_result.html", {"result": run_test(form.revealed_definition())})

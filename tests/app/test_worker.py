@@ -2,62 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import redis
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Portal:
-    """A portal installation in a temporary folder, driven through manage.py as an operator would."""
-
-    def __init__(self, folder: Path, redis_url: str = "") -> None:
-        self.folder = folder
-        self.env = {
-            **os.environ,
-            "CTPORTAL_DATA_DIR": str(folder),
-            "CTPORTAL_DATABASE_URL": f"sqlite:///{folder / 'portal.sqlite3'}",
-            "CTPORTAL_REDIS_URL": redis_url,
-            "CTPORTAL_TASKS_INLINE": "false",
-            "CTPORTAL_WORKERS": "1",
-            "CTPORTAL_STALLED_RUN_SECONDS": "3600",
-        }
-        self.worker: subprocess.Popen | None = None
-
-    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=check
-        )
-
-    def start_worker(self) -> None:
-        self.worker = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    def kill_worker(self) -> None:
-        assert self.worker is not None
-        os.killpg(self.worker.pid, signal.SIGKILL)
-        self.worker.wait(10)
-
-    def query(self, sql: str, *params: object) -> list[tuple]:
-        with sqlite3.connect(self.folder / "portal.sqlite3") as conn:
-            return conn.execute(sql, params).fetchall()
-
-    def status(self, run_id: str) -> str:
-        return self.query("SELECT status FROM syncjobs_pipelinerun WHERE run_id = ?", run_id.replace("-", ""))[0][0]
+from tests.fixtures.portal import Portal
 
 
 @pytest.fixture
@@ -66,8 +17,7 @@ def portal(tmp_path):
     installed.manage("migrate", "--noinput")
     installed.manage("seed_tutorial")
     yield installed
-    if installed.worker and installed.worker.poll() is None:
-        installed.kill_worker()
+    installed.stop()
 
 
 def test_trigger_wait_on_the_orm_broker(portal):
