@@ -120,6 +120,8 @@ class PipelineRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True, default="")  # host:pid of the worker running it
     start_from_failure = models.BooleanField(default=False)  # a rerun that reuses what succeeded before
+    # SecureString parameters, encrypted; ``parameters`` shows them masked.
+    secret_parameters = models.TextField(blank=True, default="", editable=False)
 
     objects = PipelineRunQuerySet.as_manager()
 

@@ -19,6 +19,7 @@ from syncjobs.engine.pipeline.host import RunInfo
 from syncjobs.engine.pipeline.parameters import bind_parameters
 from syncjobs.engine.pipeline.runner import run_pipeline
 from syncjobs.models import ActivityRun, ActivityStatus, Pipeline, PipelineRun, RunStatus, Watermark
+from syncjobs.secrets import MASK, decrypt_mapping, encrypt_mapping
 from syncjobs.services.run_host import DjangoRunHost
 
 logger = logging.getLogger(__name__)
@@ -35,20 +36,30 @@ def trigger_run(
 ) -> PipelineRun:
     """Queue a run of ``pipeline`` with its definition frozen now; raises ValidationError on bad parameters."""
     given = dict(parameters or {})
+    declared = pipeline.properties.get("parameters") or {}
     try:
-        bind_parameters(pipeline.properties.get("parameters") or {}, given)
+        bind_parameters(declared, given)
     except TerminalError as exc:
         raise ValidationError(exc.message) from None
+    shown, secret = _split_secure(declared, given)
     run = PipelineRun.objects.create(
         pipeline=pipeline,
         pipeline_name=pipeline.name,
-        parameters=given,
+        parameters=shown,
+        secret_parameters=encrypt_mapping(secret) if secret else "",
         definition=pipeline.snapshot(),
         invoked_by_type=invoked_by_type,
         invoked_by_name=getattr(user, "username", None) or invoked_by_name,
     )
     _enqueue(run)
     return run
+
+
+def _split_secure(declared: dict[str, Any], given: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """SecureString parameters leave the run record: masked there, encrypted apart."""
+    secure = {k.lower() for k, spec in declared.items() if str((spec or {}).get("type", "")).lower() == "securestring"}
+    shown = {k: (MASK if k.lower() in secure else v) for k, v in given.items()}
+    return shown, {k: str(v) for k, v in given.items() if k.lower() in secure}
 
 
 def _enqueue(run: PipelineRun) -> None:
@@ -91,7 +102,7 @@ def _run_info(run: PipelineRun) -> RunInfo:
         trigger_name=run.invoked_by_name,
         trigger_id=run.invoked_by_id,
         group_id=str(run.run_group_id),
-        parameters=dict(run.parameters),
+        parameters={**run.parameters, **(decrypt_mapping(run.secret_parameters) if run.secret_parameters else {})},
         reuse_outputs=_reusable_outputs(run.parent_run) if run.start_from_failure and run.parent_run else {},
     )
 
@@ -121,6 +132,7 @@ def rerun(run: PipelineRun, *, from_failed: bool = False) -> PipelineRun:
             parent_run=run,
             run_group_id=run.run_group_id,
             parameters=dict(run.parameters),
+            secret_parameters=run.secret_parameters,
             definition=run.definition,
             invoked_by_type="Manual",
             invoked_by_name="Rerun from failed activity" if from_failed else "Rerun",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -167,3 +168,37 @@ def test_create_api_token_prints_a_working_token(django_user_model, capsys):
     call_command("create_api_token", "ops")
     token = capsys.readouterr().out.strip()
     assert ApiToken.objects.authenticate(token).user == user
+
+
+def test_secure_string_parameters_are_masked_in_the_run_record_and_reach_the_run(inline):
+    check = {
+        "name": "Check",
+        "type": "IfCondition",
+        "typeProperties": {
+            "expression": {"value": "@equals(pipeline().parameters.token, 's3cr3t-value')", "type": "Expression"},
+            "ifTrueActivities": [
+                {"name": "Matched", "type": "SetVariable", "typeProperties": {"variableName": "v", "value": "matched"}}
+            ],
+        },
+    }
+    keep = {
+        "name": "Keep",
+        "type": "SetVariable",
+        "policy": {"secureInput": True, "secureOutput": True},
+        "typeProperties": {"variableName": "v", "value": "@pipeline().parameters.token"},
+    }
+    pipeline = make_pipeline(
+        "Secretive", [check, keep], parameters={"token": {"type": "SecureString"}}, variables={"v": {"type": "String"}}
+    )
+    run = trigger_run(pipeline, {"token": "s3cr3t-value"})
+    run.refresh_from_db()
+    assert run.status == "Succeeded", run.message
+    assert run.parameters == {"token": "**********"} and "s3cr3t-value" not in run.secret_parameters
+    assert ActivityRun.objects.filter(pipeline_run=run, activity_name="Matched").exists()
+    records = json.dumps(list(ActivityRun.objects.filter(pipeline_run=run).values("input", "output", "error")))
+    assert "s3cr3t-value" not in records
+    again = rerun(run)
+    again.refresh_from_db()
+    assert (
+        again.status == "Succeeded" and ActivityRun.objects.filter(pipeline_run=again, activity_name="Matched").exists()
+    )

@@ -22,6 +22,9 @@ from syncjobs.engine.pipeline.state import RunState
 from syncjobs.engine.pipeline.step import Step
 
 SUCCEEDED, FAILED, SKIPPED, CANCELLED = "Succeeded", "Failed", "Skipped", "Cancelled"
+# ADF's policy.secureInput / secureOutput: the monitor records neither (later activities still see the output).
+SECURE_INPUT = {"secureInput": True, "message": "hidden: the activity's policy has secureInput"}
+SECURE_OUTPUT = {"secureOutput": True, "message": "hidden: the activity's policy has secureOutput"}
 _REUSABLE = frozenset({"Copy", "ChangeTrackingCopy", "Script", "SqlServerStoredProcedure", "SetVariable", "Wait"})
 
 
@@ -165,6 +168,9 @@ def _attempt(
     name, kind = str(activity.get("name")), str(activity.get("type"))
     host = state.host
     shown_input, input_error = _input(activity, state)
+    secure = activity.get("policy") or {}
+    if secure.get("secureInput"):
+        shown_input = dict(SECURE_INPUT)
     run_id = host.activity_started(name, kind, shown_input, attempt)
     step = Step(activity, state, run_id, time.monotonic() + policy.timeout_seconds, run_activities)
     try:
@@ -177,7 +183,7 @@ def _attempt(
     except Exception as exc:  # every failure becomes the activity's error, never the worker's
         return _failed(step, exc)
     state.outputs[name] = output
-    host.activity_finished(run_id, SUCCEEDED, output, {})
+    host.activity_finished(run_id, SUCCEEDED, dict(SECURE_OUTPUT) if secure.get("secureOutput") else output, {})
     return SUCCEEDED, ""
 
 
