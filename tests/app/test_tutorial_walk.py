@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import socket
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from syncjobs import tutorial
 from syncjobs.adf.repository import import_definitions
@@ -168,3 +172,25 @@ def pg_linked_service(config):
             },
         },
     }
+
+
+def test_two_runs_of_one_watermark_never_overlap(tmp_path):
+    call_command("seed_tutorial", "--dir", str(tmp_path))
+    assert trigger("IncrementalSync").status == "Succeeded"
+    holder = PipelineRun.objects.create(  # a live run, still copying this table
+        pipeline_name="IncrementalSync",
+        definition={},
+        status="InProgress",
+        heartbeat_at=timezone.now(),
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+    )
+    watermark = Watermark.objects.get(source_table=tutorial.TABLE)
+    assert watermark.claim(holder)
+    tutorial.apply_tutorial_changes(tmp_path / "source.sqlite3")
+    blocked = trigger("IncrementalSync")
+    assert blocked.status == "Failed" and "another run" in blocked.message
+    version = Watermark.objects.get(pk=watermark.pk).version
+    holder.fail("done")
+    after = trigger("IncrementalSync")  # the holder ended: its claim no longer counts
+    assert after.status == "Succeeded"
+    assert Watermark.objects.get(pk=watermark.pk).version == version + 2
