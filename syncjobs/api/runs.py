@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from syncjobs.api.auth import api_view
@@ -67,11 +70,7 @@ def query_runs(request: HttpRequest) -> HttpResponse:
     rows = PipelineRun.objects.filter(
         last_updated__gte=timestamp(data, "lastUpdatedAfter"), last_updated__lte=timestamp(data, "lastUpdatedBefore")
     )
-    rows = apply_order(
-        apply_filters(rows, data.get("filters"), RUN_FIELDS), data.get("orderBy"), RUN_FIELDS, "-run_start"
-    )
-    items, token = page(rows, data.get("continuationToken"))
-    return ok({"value": [r.to_adf() for r in items], "continuationToken": token})
+    return _answer(rows, data, RUN_FIELDS, "-run_start")
 
 
 @api_view("POST")
@@ -83,11 +82,14 @@ def query_activity_runs(request: HttpRequest, run_id: str) -> HttpResponse:
         rows = rows.filter(run_start__gte=timestamp(data, "lastUpdatedAfter"))
     if data.get("lastUpdatedBefore"):
         rows = rows.filter(run_start__lte=timestamp(data, "lastUpdatedBefore"))
-    rows = apply_order(
-        apply_filters(rows, data.get("filters"), ACTIVITY_FIELDS), data.get("orderBy"), ACTIVITY_FIELDS, "run_start"
-    )
+    return _answer(rows, data, ACTIVITY_FIELDS, "run_start")
+
+
+def _answer(rows: QuerySet, data: dict[str, Any], fields: dict[str, str], default_order: str) -> HttpResponse:
+    """Filter, order and page ``rows`` as the query body says; ADF's ``{"value", "continuationToken"}``."""
+    rows = apply_order(apply_filters(rows, data.get("filters"), fields), data.get("orderBy"), fields, default_order)
     items, token = page(rows, data.get("continuationToken"))
-    return ok({"value": [a.to_adf() for a in items], "continuationToken": token})
+    return ok({"value": [item.to_adf() for item in items], "continuationToken": token})
 
 
 @api_view("POST")

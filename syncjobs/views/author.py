@@ -22,7 +22,7 @@ from syncjobs.services import catalogue
 from syncjobs.services.graph import layout
 from syncjobs.services.pipeline_checks import validate_pipeline
 from syncjobs.services.runs import trigger_run
-from syncjobs.views.decorators import operator_required
+from syncjobs.views.decorators import operator_required, save_or_findings
 
 NEW_PIPELINE = {"name": "NewPipeline", "properties": {"activities": [], "parameters": {}, "variables": {}}}
 
@@ -44,11 +44,8 @@ def edit_dataset(request: HttpRequest, name: str | None = None) -> HttpResponse:
     form = DatasetForm(request.POST or None, instance=instance)
     findings: list[Finding] = []
     if request.method == "POST" and request.user.is_staff and form.is_valid():
-        try:
-            saved, _ = save_definition("dataset", form.definition(), replace=instance is not None)
-        except DefinitionError as exc:
-            findings = exc.findings
-        else:
+        saved, findings = save_or_findings("dataset", form.definition(), replace=instance is not None)
+        if saved is not None:
             messages.success(request, f"Dataset {saved.name} saved.")
             return redirect("syncjobs:author_dataset", name=saved.name)
     return render(request, "author/dataset.html", {"form": form, "instance": instance, "findings": findings})

@@ -10,7 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
+from syncjobs.adf.findings import DefinitionError, Finding
+from syncjobs.adf.repository import save_definition
 from syncjobs.context import role_of
+from syncjobs.models import Definition
 
 
 def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -24,3 +27,14 @@ def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def save_or_findings(
+    kind: str, definition: dict[str, Any], *, replace: bool
+) -> tuple[Definition | None, list[Finding]]:
+    """Save a definition from a form; the saved object, or None and the findings that stopped it."""
+    try:
+        saved, _ = save_definition(kind, definition, replace=replace)
+    except DefinitionError as exc:
+        return None, exc.findings
+    return saved, []

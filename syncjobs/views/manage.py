@@ -8,12 +8,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from syncjobs.adf.findings import DefinitionError
-from syncjobs.adf.repository import save_definition
 from syncjobs.forms.linked_services import TYPES, LinkedServiceForm
 from syncjobs.models import LinkedService
 from syncjobs.services.catalogue import test_connection as run_test
-from syncjobs.views.decorators import operator_required
+from syncjobs.views.decorators import operator_required, save_or_findings
 
 
 def _where(linked: LinkedService) -> str:
@@ -58,11 +56,8 @@ def edit_linked_service(request: HttpRequest, kind: str | None = None, name: str
                 status=403,
             )
         if form.is_valid():
-            try:
-                saved, _ = save_definition("linkedService", form.definition(), replace=instance is not None)
-            except DefinitionError as exc:
-                findings = exc.findings
-            else:
+            saved, findings = save_or_findings("linkedService", form.definition(), replace=instance is not None)
+            if saved is not None:
                 messages.success(request, f"Linked service {saved.name} saved.")
                 return redirect("syncjobs:manage_edit", name=saved.name)
     context = {"form": form, "kind": kind, "label": TYPES[kind][0], "instance": instance, "findings": findings}

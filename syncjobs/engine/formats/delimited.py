@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -13,7 +13,16 @@ from typing import Any
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.types import Batch
 
-QUOTED_KINDS = ("string",)
+QUOTED_KINDS = ("string",)  # the kinds quoteAllText quotes (sources/postgres_copy.py has the same)
+LEVELS = {"optimal": 6, "fastest": 1}
+BOMS = {
+    "utf-16": ("utf-16-le", codecs.BOM_UTF16_LE),
+    "unicode": ("utf-16-le", codecs.BOM_UTF16_LE),
+    "utf-16be": ("utf-16-be", codecs.BOM_UTF16_BE),
+    "unicodefffe": ("utf-16-be", codecs.BOM_UTF16_BE),
+    "utf-32": ("utf-32-le", codecs.BOM_UTF32_LE),
+    "utf-32be": ("utf-32-be", codecs.BOM_UTF32_BE),
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class DelimitedTextOptions:
     null_value: str = ""
     encoding: str = "UTF-8"
     compression: str | None = None
+    compression_level: int = 6  # zlib level: ADF's "Optimal" is .NET's, i.e. zlib's default 6; "Fastest" is 1
     file_extension: str | None = None  # DelimitedTextWriteSettings.fileExtension
 
     @classmethod
@@ -36,37 +46,75 @@ class DelimitedTextOptions:
         cls, type_properties: dict[str, Any], write_settings: dict[str, Any] | None = None
     ) -> DelimitedTextOptions:
         """The options of a DelimitedText dataset's typeProperties and a copy sink's formatSettings."""
-        tp, ws = type_properties or {}, write_settings or {}
+        tp = type_properties or {}
         codec = str(tp.get("compressionCodec") or "none").lower()
         if codec not in ("none", "gzip"):
             raise TerminalError("bad_format_option", f"compressionCodec {codec!r} is not supported (none or gzip)")
+        level = str(tp.get("compressionLevel") or "Optimal")
+        if level.lower() not in LEVELS:
+            raise TerminalError("bad_format_option", f"compressionLevel {level!r} is not Optimal or Fastest")
         options = cls(
             column_delimiter=_text(tp, "columnDelimiter", ","),
             row_delimiter=_text(tp, "rowDelimiter", "\r\n"),
             quote_char=_text(tp, "quoteChar", '"'),
             escape_char=_text(tp, "escapeChar", "\\"),
             first_row_as_header=_flag(tp.get("firstRowAsHeader", False)),
-            quote_all_text=_flag(ws.get("quoteAllText", True)),
             null_value=_text(tp, "nullValue", ""),
             encoding=_text(tp, "encodingName", "UTF-8") or "UTF-8",
             compression="gzip" if codec == "gzip" else None,
-            file_extension=ws.get("fileExtension") or None,
-        )
+            compression_level=LEVELS[level.lower()],
+        ).with_write_settings(write_settings or {})
         options.check()
         return options
 
+    def with_write_settings(self, settings: dict[str, Any] | None) -> DelimitedTextOptions:
+        """These options with a copy sink's DelimitedTextWriteSettings (quoteAllText, fileExtension)."""
+        settings = settings or {}
+        return replace(
+            self,
+            quote_all_text=_flag(settings.get("quoteAllText", self.quote_all_text)),
+            file_extension=settings.get("fileExtension") or self.file_extension,
+        )
+
     def check(self) -> None:
-        """Refuse options that cannot give a readable file."""
-        if not self.column_delimiter or len(self.column_delimiter) > 1:
+        """Refuse options that cannot give a readable file, naming the ADF property."""
+        if len(self.column_delimiter) != 1:
             raise TerminalError("bad_format_option", "columnDelimiter must be a single character")
+        if len(self.row_delimiter) != 1 and self.row_delimiter != "\r\n":
+            raise TerminalError("bad_format_option", 'rowDelimiter must be a single character or "\\r\\n"')
         if len(self.quote_char) > 1 or len(self.escape_char) > 1:
             raise TerminalError("bad_format_option", "quoteChar and escapeChar must be single characters or empty")
+        if self.quote_char and not self.escape_char:
+            raise TerminalError(
+                "bad_format_option",
+                "escapeChar is empty but quoteChar is not: ADF needs both empty, or set escapeChar to the quote",
+            )
+        if self.column_delimiter in (self.quote_char, self.escape_char) or self.column_delimiter in self.row_delimiter:
+            raise TerminalError(
+                "bad_format_option", "columnDelimiter must differ from quoteChar, escapeChar and rowDelimiter"
+            )
+        if any(c in self.null_value for c in (self.column_delimiter, self.quote_char, "\r", "\n") if c):
+            raise TerminalError("bad_format_option", "nullValue must not hold the delimiter, the quote or a line break")
         try:
-            codecs.lookup(self.encoding)
+            codec_for(self.encoding)
         except LookupError:
             raise TerminalError(
                 "bad_format_option", f"encodingName {self.encoding!r} is not a known encoding"
             ) from None
+
+
+def codec_for(encoding_name: str) -> tuple[str, bytes]:
+    """Python's codec for an ADF encodingName and the byte-order mark a file starts with.
+
+    UTF-8 is written without a mark (ADF's "UTF-8 without BOM" is the same); UTF-16 and UTF-32 start
+    with one, as .NET's encoders write them (little-endian unless the name says BE).
+    """
+    name = encoding_name.strip().lower().replace("_", "-")
+    if name in BOMS:
+        return BOMS[name]
+    if name in ("utf-8 without bom", "utf8 without bom"):
+        return "utf-8", b""
+    return codecs.lookup(name).name, b""
 
 
 def _text(tp: dict[str, Any], key: str, default: str) -> str:
@@ -94,7 +142,15 @@ def render(value: Any) -> str:
 
 
 class DelimitedTextFormat:
-    """DelimitedText: header, quoting and escaping as PostgreSQL's COPY ... CSV writes them."""
+    """DelimitedText: header, quoting and escaping as PostgreSQL's COPY ... CSV writes them.
+
+    With a quote character, a value is quoted when quoteAllText forces it (string columns), when it
+    holds the delimiter, the quote or a line break, or when it equals nullValue (so NULL and that
+    text stay distinguishable); inside quotes the escape character precedes each quote and escape.
+    With quoteChar empty (ADF: no quoting), the escape character precedes the delimiter, itself and
+    line breaks; with both empty, a value holding the delimiter or a line break is refused
+    (``unquotable_value``) rather than written as a corrupt file.
+    """
 
     wants_text_values = True
 
@@ -102,35 +158,61 @@ class DelimitedTextFormat:
         self.options = options or DelimitedTextOptions()
         base = self.options.file_extension or ".csv"
         self.extension = base + ".gz" if self.options.compression == "gzip" else base
+        o = self.options
+        self._specials = tuple(
+            dict.fromkeys(c for c in (o.column_delimiter, o.quote_char, "\r", "\n", *o.row_delimiter) if c)
+        )
 
     def native_options(self) -> DelimitedTextOptions:
         """PostgreSQL can write these bytes itself."""
         return self.options
 
-    def _field(self, text: str, force: bool) -> str:
+    def _field(self, text: str, force: bool, column: str = "") -> str:
         o = self.options
         if not o.quote_char:
-            return text
-        needs = force or text == o.null_value or any(c in text for c in (o.column_delimiter, o.quote_char, "\r", "\n"))
+            return self._unquoted(text, column)
+        needs = force or text == o.null_value or any(c in text for c in self._specials)
         if not needs:
             return text
         esc = o.escape_char or o.quote_char
         body = "".join(esc + c if c in (o.quote_char, esc) else c for c in text)
         return o.quote_char + body + o.quote_char
 
+    def _unquoted(self, text: str, column: str) -> str:
+        o = self.options
+        if not any(c in text for c in self._specials) and not (o.escape_char and o.escape_char in text):
+            return text
+        if not o.escape_char:
+            raise TerminalError(
+                "unquotable_value",
+                f"column {column!r} has a value holding the column delimiter or a line break, and quoteChar "
+                "and escapeChar are both empty: set a quote character",
+            )
+        specials = (*self._specials, o.escape_char)
+        return "".join(o.escape_char + c if c in specials else c for c in text)
+
+    def _header(self, columns: tuple[Any, ...]) -> str:
+        """Names are quoted when empty or holding the delimiter, the quote or a line break (as COPY's header)."""
+        o = self.options
+        return o.column_delimiter.join(
+            self._field(c.name, not c.name or any(s in c.name for s in self._specials), c.name) for c in columns
+        )
+
     def _rows(self, batches: Iterable[Batch]) -> Iterator[bytes]:
         o, header_done = self.options, not self.options.first_row_as_header
         for batch in batches:
             force = [o.quote_all_text and c.kind in QUOTED_KINDS for c in batch.columns]
+            names = [c.name for c in batch.columns]
+            single = len(batch.columns) == 1  # COPY quotes a lone \. so it cannot read as end-of-data
             out = []
             if not header_done:
-                out.append(o.column_delimiter.join(self._field(c.name, False) for c in batch.columns))
+                out.append(self._header(batch.columns))
                 header_done = True
             for row in batch.rows:
                 out.append(
                     o.column_delimiter.join(
-                        o.null_value if v is None else self._field(render(v), f)
-                        for v, f in zip(row, force, strict=True)
+                        o.null_value if v is None else self._field(render(v), f or (single and v == "\\."), n)
+                        for v, f, n in zip(row, force, names, strict=True)
                     )
                 )
             if out:
@@ -141,13 +223,30 @@ class DelimitedTextFormat:
         return self.finish(self._rows(batches))
 
     def finish(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        """Re-encode and compress UTF-8 chunks as the options say."""
-        codec = self.options.encoding.lower().replace("_", "-")
-        gz = zlib.compressobj(6, zlib.DEFLATED, 31) if self.options.compression == "gzip" else None
+        """Re-encode and compress UTF-8 chunks as the options say (a chunk may end inside a character)."""
+        codec, bom = codec_for(self.options.encoding)
+        level = self.options.compression_level
+        gz = zlib.compressobj(level, zlib.DEFLATED, 31) if self.options.compression == "gzip" else None
+        plain = codec == "utf-8"
+        decoder = None if plain else codecs.getincrementaldecoder("utf-8")()
+        encoder = None if plain else codecs.getincrementalencoder(codec)()
+        pending = bom
         for chunk in chunks:
-            data = chunk if codec in ("utf-8", "utf8") else chunk.decode("utf-8").encode(codec)
+            data = chunk if plain else self._encoded(decoder.decode(chunk), encoder)
+            data, pending = pending + data, b""
             data = gz.compress(data) if gz else data
             if data:
                 yield data
-        if gz:
-            yield gz.flush()
+        tail = pending + (b"" if plain else self._encoded(decoder.decode(b"", final=True), encoder, final=True))
+        tail = (gz.compress(tail) + gz.flush()) if gz else tail
+        if tail:
+            yield tail
+
+    def _encoded(self, text: str, encoder: Any, final: bool = False) -> bytes:
+        try:
+            return encoder.encode(text, final)
+        except UnicodeEncodeError as exc:
+            bad = exc.object[exc.start : exc.end]
+            raise TerminalError(
+                "unencodable_value", f"the text {bad!r} cannot be written in encodingName {self.options.encoding!r}"
+            ) from None

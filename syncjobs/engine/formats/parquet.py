@@ -1,0 +1,225 @@
+"""ADF's Parquet, written with pyarrow, one row group per ~64k rows, memory flat whatever the table's size.
+
+Column types come from ``Column.kind`` (the table in ``formats/__init__.py``). Temporal values that a
+source gives as text (SQL Server's datetime2/time/datetimeoffset keep their 7 digits that way, SQLite
+stores dates as text) stay text: such a column is written as a string column. The choice is made once,
+from the first batch's values (or, when it has none, from the source type), because a Parquet file has
+one schema.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from syncjobs.engine.errors import TerminalError
+from syncjobs.engine.formats.delimited import render
+from syncjobs.engine.types import Batch, Column
+
+ROW_GROUP_ROWS = 65_536
+CODECS = {"snappy": "snappy", "gzip": "gzip", "none": "none"}  # ADF's copy codecs (lzo is not supported)
+TEMPORAL = {"date": date, "time": time, "datetime": datetime, "datetimetz": datetime}
+# Source types whose temporal values arrive as text (SQL Server's converters, SQLite's storage).
+TEXT_TEMPORAL_TYPES = ("datetime2", "datetimeoffset", "smalldatetime", "datetime", "time", "timestamp")
+
+
+class _Drain:
+    """A write-only file that hands its bytes out after each row group, so nothing piles up."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._written = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self._parts.append(chunk)
+        self._written += len(chunk)
+        return len(chunk)
+
+    def tell(self) -> int:
+        return self._written
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def take(self) -> bytes:
+        data, self._parts = b"".join(self._parts), []
+        return data
+
+
+def _array_text(value: Any) -> str:
+    """A Python list in PostgreSQL's array text form: ``{1,2,NULL}``, ``{"a b","x\\"y"}``."""
+    if isinstance(value, list | tuple):
+        return "{" + ",".join(_array_text(v) for v in value) + "}"
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    text = render(value)
+    if text == "" or text.upper() == "NULL" or any(c in text for c in '{},"\\ \t\r\n'):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
+
+
+def _json_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):
+        if value.lower() in ("1", "true", "t"):
+            return True
+        if value.lower() in ("0", "false", "f"):
+            return False
+        raise ValueError(value)
+    return bool(value)
+
+
+def _decimal_type(column: Column) -> pa.DataType | None:
+    p, s = column.precision, column.scale
+    if p is None or s is None or not 0 < p <= 76 or not 0 <= s <= p:
+        return None
+    return pa.decimal128(p, s) if p <= 38 else pa.decimal256(p, s)
+
+
+def _finite_decimal(value: Any) -> Decimal:
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not number.is_finite():
+        raise ValueError(value)
+    return number
+
+
+def _as_temporal(kind: str) -> Callable[[Any], Any]:
+    wanted = TEMPORAL[kind]
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, str):
+            return wanted.fromisoformat(value)
+        if kind == "date" and isinstance(value, datetime):
+            return value.date()
+        return value
+
+    return convert
+
+
+def _text_temporal(column: Column, first: Any) -> bool:
+    """Whether a temporal column is written as text: its values come as text (or, none seen, its type's do)."""
+    if first is not None:
+        return isinstance(first, str)
+    return column.source_type.lower().split("(")[0].strip() in TEXT_TEMPORAL_TYPES
+
+
+def column_plan(column: Column, first: Any = None) -> tuple[pa.DataType, Callable[[Any], Any] | None]:
+    """The Parquet type of a column and the conversion its non-null values need (None: as they are)."""
+    kind = column.kind
+    if kind == "int":
+        return pa.int64(), int
+    if kind == "decimal":
+        typed = _decimal_type(column)
+        return (typed, _finite_decimal) if typed is not None else (pa.string(), render)
+    if kind == "float":
+        return pa.float64(), float
+    if kind == "bool":
+        return pa.bool_(), _bool
+    if kind in TEMPORAL:
+        if _text_temporal(column, first):
+            return pa.string(), render
+        types = {
+            "date": pa.date32(),
+            "time": pa.time64("us"),
+            "datetime": pa.timestamp("us"),
+            "datetimetz": pa.timestamp("us", tz="UTC"),
+        }
+        return types[kind], _as_temporal(kind)
+    if kind == "binary":
+        return pa.binary(), lambda v: v.encode() if isinstance(v, str) else bytes(v)
+    if kind == "json":
+        return pa.string(), _json_text
+    if kind == "array":
+        return pa.string(), lambda v: v if isinstance(v, str) else _array_text(v)
+    return pa.string(), render  # string, uuid and anything unknown: text
+
+
+class ParquetFormat:
+    """ADF's Parquet: typed columns, streamed row group by row group."""
+
+    wants_text_values = False
+    extension = ".parquet"
+
+    def __init__(self, compression: str = "snappy", row_group_rows: int = ROW_GROUP_ROWS) -> None:
+        self.compression = compression
+        self.row_group_rows = row_group_rows
+
+    @classmethod
+    def from_adf(cls, type_properties: dict[str, Any] | None) -> ParquetFormat:
+        """The format of a Parquet dataset's typeProperties (``compressionCodec``: snappy, gzip or none)."""
+        raw = (type_properties or {}).get("compressionCodec")
+        codec = "snappy" if raw in (None, "") else str(raw).lower()
+        if codec not in CODECS:
+            raise TerminalError(
+                "bad_format_option", f"compressionCodec {raw!r} is not supported for Parquet (snappy, gzip or none)"
+            )
+        return cls(CODECS[codec])
+
+    def native_options(self) -> None:
+        """No source writes Parquet itself."""
+        return None
+
+    def finish(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """Parquet bytes need nothing more."""
+        yield from chunks
+
+    def encode(self, batches: Iterable[Batch]) -> Iterator[bytes]:
+        """Batches to Parquet bytes, a chunk per row group (and the footer last)."""
+        drain, writer, plans, held, count = _Drain(), None, [], [], 0
+        try:
+            for batch in batches:
+                if writer is None:
+                    plans = [column_plan(c, _first(batch, i)) for i, c in enumerate(batch.columns)]
+                    schema = pa.schema([pa.field(c.name, t) for c, (t, _) in zip(batch.columns, plans, strict=True)])
+                    writer = pq.ParquetWriter(drain, schema, compression=self.compression)
+                held.append(batch)
+                count += len(batch)
+                if count >= self.row_group_rows:
+                    writer.write_table(_table(held, plans, writer.schema), row_group_size=count)
+                    held, count = [], 0
+                    yield drain.take()
+            if writer is None:
+                writer = pq.ParquetWriter(drain, pa.schema([]), compression=self.compression)
+            if count:
+                writer.write_table(_table(held, plans, writer.schema), row_group_size=count)
+        finally:
+            if writer is not None:
+                writer.close()
+        yield drain.take()
+
+
+def _first(batch: Batch, index: int) -> Any:
+    return next((row[index] for row in batch.rows if row[index] is not None), None)
+
+
+def _table(batches: list[Batch], plans: list[tuple[pa.DataType, Any]], schema: pa.Schema) -> pa.Table:
+    arrays = []
+    for i, (arrow_type, convert) in enumerate(plans):
+        column = batches[0].columns[i]
+        values = [row[i] for b in batches for row in b.rows]
+        try:
+            if convert is not None:
+                values = [None if v is None else convert(v) for v in values]
+            arrays.append(pa.array(values, type=arrow_type))
+        except (ValueError, TypeError, ArithmeticError, pa.ArrowException) as exc:
+            raise TerminalError(
+                "bad_value",
+                f"column {column.name!r} ({column.kind}) has a value Parquet cannot hold as {arrow_type}: {exc}",
+            ) from None
+    return pa.Table.from_arrays(arrays, schema=schema)
