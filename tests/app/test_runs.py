@@ -202,3 +202,19 @@ def test_secure_string_parameters_are_masked_in_the_run_record_and_reach_the_run
     assert (
         again.status == "Succeeded" and ActivityRun.objects.filter(pipeline_run=again, activity_name="Matched").exists()
     )
+
+
+def test_a_parallel_foreach_records_every_iteration_in_the_portal(inline):
+    each = {
+        "name": "Each",
+        "type": "ForEach",
+        "typeProperties": {
+            "items": {"value": "@range(0, 5)", "type": "Expression"},
+            "batchCount": 3,
+            "activities": [{"name": "Pause", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 0.2}}],
+        },
+    }
+    run = trigger_run(make_pipeline("Fan", [each]))
+    run.refresh_from_db()
+    assert run.status == "Succeeded", run.message
+    assert ActivityRun.objects.filter(pipeline_run=run, activity_name="Pause", status="Succeeded").count() == 5

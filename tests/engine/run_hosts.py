@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +22,7 @@ class MemoryHost:
         self.watermarks: dict[WatermarkKey, Watermark] = watermarks if watermarks is not None else {}
         self.claimed: set[WatermarkKey] = set()
         self.windows: list[tuple[WatermarkKey, int | None, int, str]] = []
+        self.threads: set[int] = set()  # threads the runner called the host from
         self.cancel = False
         self.cancel_after: int | None = None
         self.checks = 0
@@ -28,6 +31,7 @@ class MemoryHost:
         return self.linked_services[name]
 
     def activity_started(self, name: str, activity_type: str, input: dict[str, Any], attempt: int) -> str:
+        self.threads.add(threading.get_ident())
         run_id = str(uuid.uuid4())
         self.runs.append(
             {
@@ -37,13 +41,15 @@ class MemoryHost:
                 "input": input,
                 "attempt": attempt,
                 "status": "InProgress",
+                "started": time.monotonic(),
             }
         )
         return run_id
 
     def activity_finished(self, activity_run_id: str, status: str, output: dict, error: dict) -> None:
+        self.threads.add(threading.get_ident())
         run = next(r for r in self.runs if r["id"] == activity_run_id)
-        run.update(status=status, output=output, error=error)
+        run.update(status=status, output=output, error=error, ended=time.monotonic())
 
     def cancel_requested(self) -> bool:
         self.checks += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from pathlib import Path
 
 import pytest
@@ -259,3 +260,49 @@ def test_lookup_all_rows_and_script_result_sets(walk):
         "resultSetCount": 1,
         "resultSets": [{"rowCount": 1, "rows": [{"n": 5}]}],
     }
+
+
+def test_foreach_in_parallel_overlaps_iterations_and_calls_the_host_from_one_thread(walk):
+    each = activity(
+        "Each",
+        "ForEach",
+        items={"value": "@range(0, 4)", "type": "Expression"},
+        batchCount=4,
+        activities=[activity("Pause", "Wait", waitTimeInSeconds=0.5)],
+    )
+    _, outcome = walk.run(pipeline(each))
+    assert outcome.status == "Succeeded", outcome.message
+    pauses = [r for r in walk.host.runs if r["name"] == "Pause"]
+    assert len(pauses) == 4
+    assert max(r["started"] for r in pauses) < min(r["ended"] for r in pauses)  # all four ran at once
+    assert walk.host.threads == {threading.get_ident()}
+    assert walk.host.run("Each")["output"]["batchCount"] == 4
+
+
+def test_a_failed_iteration_fails_the_foreach_after_the_others_ran(walk):
+    body = [
+        activity(
+            "Check",
+            "IfCondition",
+            expression={"value": "@equals(item(), 2)", "type": "Expression"},
+            ifTrueActivities=[activity("Bad", "SetVariable", variableName="nope", value="x")],
+        )
+    ]
+    each = activity("Each", "ForEach", items={"value": "@range(0, 4)", "type": "Expression"}, activities=body)
+    _, outcome = walk.run(pipeline(each))
+    assert outcome.status == "Failed"
+    assert "1 of 4 iterations failed (items [2])" in walk.host.run("Each")["error"]["message"]
+    assert len([r for r in walk.host.runs if r["name"] == "Check"]) == 4
+
+
+def test_cancel_stops_parallel_iterations(walk):
+    walk.host.cancel_after = 10
+    each = activity(
+        "Each",
+        "ForEach",
+        items={"value": "@range(0, 3)", "type": "Expression"},
+        activities=[activity("Pause", "Wait", waitTimeInSeconds=60)],
+    )
+    _, outcome = walk.run(pipeline(each))
+    assert outcome.status == "Cancelled"
+    assert {r["status"] for r in walk.host.runs if r["name"] == "Pause"} == {"Cancelled"}

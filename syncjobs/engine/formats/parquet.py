@@ -75,6 +75,13 @@ def _json_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def _int(value: Any) -> int:
+    """An exact integer; a fraction is refused rather than cut off."""
+    if isinstance(value, float | Decimal) and value != int(value):
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(value)
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, str):
         if value.lower() in ("1", "true", "t"):
@@ -123,7 +130,7 @@ def column_plan(column: Column, first: Any = None) -> tuple[pa.DataType, Callabl
     """The Parquet type of a column and the conversion its non-null values need (None: as they are)."""
     kind = column.kind
     if kind == "int":
-        return pa.int64(), int
+        return pa.int64(), _int
     if kind == "decimal":
         typed = _decimal_type(column)
         return (typed, _finite_decimal) if typed is not None else (pa.string(), render)
@@ -214,12 +221,25 @@ def _table(batches: list[Batch], plans: list[tuple[pa.DataType, Any]], schema: p
         column = batches[0].columns[i]
         values = [row[i] for b in batches for row in b.rows]
         try:
-            if convert is not None:
-                values = [None if v is None else convert(v) for v in values]
-            arrays.append(pa.array(values, type=arrow_type))
+            arrays.append(_array(values, arrow_type, convert))
         except (ValueError, TypeError, ArithmeticError, pa.ArrowException) as exc:
             raise TerminalError(
                 "bad_value",
                 f"column {column.name!r} ({column.kind}) has a value Parquet cannot hold as {arrow_type}: {exc}",
             ) from None
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _array(values: list[Any], arrow_type: pa.DataType, convert: Callable[[Any], Any] | None) -> pa.Array:
+    """pyarrow's own conversion when the values already fit (fast), else each value converted first.
+
+    pyarrow would cut a float down to an int64 silently, so integer columns holding floats always take
+    the checked conversion; every other mismatch makes pyarrow raise, and the conversion runs then.
+    """
+    if convert is None or not (pa.types.is_integer(arrow_type) and any(type(v) is float for v in values)):
+        try:
+            return pa.array(values, type=arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            if convert is None:
+                raise
+    return pa.array([None if v is None else convert(v) for v in values], type=arrow_type)

@@ -62,9 +62,11 @@ class RunState:
         """``value`` with its expressions evaluated in this run's context."""
         return resolve(value, self.context(), skip_keys)
 
-    def child(self, item: Any) -> RunState:
+    def child(self, item: Any, host: RunHost | None = None) -> RunState:
         """The state of one ForEach iteration: its own ``item()`` and outputs, the run's variables."""
-        return RunState(self.snapshot, self.info, self.host, self.parameters, self.variables, dict(self.outputs), item)
+        return RunState(
+            self.snapshot, self.info, host or self.host, self.parameters, self.variables, dict(self.outputs), item
+        )
 
     def dataset(self, reference: dict[str, Any]) -> dict[str, Any]:
         """A DatasetReference's dataset with parameters bound and every expression evaluated."""

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from syncjobs.engine.pipeline.activities.changetracking_copy import run_change_tracking_copy
-from syncjobs.engine.pipeline.activities.control import run_for_each, run_if_condition, run_set_variable, run_wait
+from syncjobs.engine.pipeline.activities.control import run_if_condition, run_set_variable, run_wait
 from syncjobs.engine.pipeline.activities.copy import run_copy
+from syncjobs.engine.pipeline.activities.foreach import run_for_each
 from syncjobs.engine.pipeline.activities.lookup import run_lookup
 from syncjobs.engine.pipeline.activities.script import run_script, run_stored_procedure
 from syncjobs.engine.pipeline.step import Step

@@ -1,4 +1,4 @@
-"""Control flow: SetVariable, Wait, IfCondition and ForEach."""
+"""Control flow: SetVariable, Wait and IfCondition (ForEach is in foreach.py)."""
 
 from __future__ import annotations
 
@@ -40,28 +40,12 @@ def run_if_condition(step: Step) -> dict[str, Any]:
     return {"expression": value}
 
 
-def run_for_each(step: Step) -> dict[str, Any]:
-    """Run the body once per item (``item()``); the ForEach fails if any iteration failed."""
-    tp = step.activity.get("typeProperties") or {}
-    items = evaluate(tp.get("items"), step.state.context())
-    if not isinstance(items, list):
-        raise TerminalError("expression_error", f"ForEach items must be an array, got {type(items).__name__}")
-    failed = []
-    for index, item in enumerate(items):
-        step.check()
-        if not _run_body(step, tp.get("activities") or [], step.state.child(item), raise_on_failure=False):
-            failed.append(index)
-    if failed:
-        raise TerminalError("foreach_items_failed", f"{len(failed)} of {len(items)} iterations failed (items {failed})")
-    return {"itemsCount": len(items), "failedItems": failed}
-
-
-def _run_body(step: Step, activities: list[dict[str, Any]], state: Any, raise_on_failure: bool = True) -> bool:
+def _run_body(step: Step, activities: list[dict[str, Any]], state: Any) -> bool:
     result = step.run_activities(activities, state)
     if result.cancelled:
         step.stop_reason = "cancelled"
         raise StoppedError("cancelled", f"activity {step.name} was cancelled")
-    if not result.succeeded and raise_on_failure:
+    if not result.succeeded:
         failed = next(iter(result.errors.items()), ("?", "failed"))
         raise TerminalError("inner_activity_failed", f"Activity {failed[0]} failed: {failed[1]}")
     for name, status in result.statuses.items():
