@@ -211,7 +211,7 @@ def test_a_parallel_foreach_records_every_iteration_in_the_portal(inline):
         "typeProperties": {
             "items": {"value": "@range(0, 5)", "type": "Expression"},
             "batchCount": 3,
-            "activities": [{"name": "Pause", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 0.2}}],
+            "activities": [{"name": "Pause", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 1}}],
         },
     }
     run = trigger_run(make_pipeline("Fan", [each]))

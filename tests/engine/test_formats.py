@@ -346,5 +346,5 @@ def test_sqlite_style_loose_values_are_converted_or_refused_by_name():
         written(ParquetFormat(), [Batch(columns, [(1, date(2024, 1, 1), "three")])])
     assert caught.value.reason == "bad_value" and "'n'" in str(caught.value)
     with pytest.raises(EngineError) as caught:
-        written(ParquetFormat(), [Batch(columns, [(1, date(2024, 1, 1), 1.5)])])
+        written(ParquetFormat(), [Batch(columns, [(1, date(2024, 1, 1), 2), (1, None, Decimal("1.5"))])])
     assert caught.value.reason == "bad_value" and "whole number" in str(caught.value)
