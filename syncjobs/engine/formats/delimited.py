@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -162,6 +163,7 @@ class DelimitedTextFormat:
         self._specials = tuple(
             dict.fromkeys(c for c in (o.column_delimiter, o.quote_char, "\r", "\n", *o.row_delimiter) if c)
         )
+        self._needs_quotes = re.compile("[" + "".join(re.escape(c) for c in self._specials) + "]").search
 
     def native_options(self) -> DelimitedTextOptions:
         """PostgreSQL can write these bytes itself."""
@@ -171,12 +173,11 @@ class DelimitedTextFormat:
         o = self.options
         if not o.quote_char:
             return self._unquoted(text, column)
-        needs = force or text == o.null_value or any(c in text for c in self._specials)
-        if not needs:
+        if not (force or text == o.null_value or self._needs_quotes(text)):
             return text
-        esc = o.escape_char or o.quote_char
-        body = "".join(esc + c if c in (o.quote_char, esc) else c for c in text)
-        return o.quote_char + body + o.quote_char
+        q, esc = o.quote_char, o.escape_char or o.quote_char
+        body = text.replace(q, q + q) if esc == q else text.replace(esc, esc + esc).replace(q, esc + q)
+        return q + body + q
 
     def _unquoted(self, text: str, column: str) -> str:
         o = self.options

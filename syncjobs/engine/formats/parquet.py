@@ -233,10 +233,10 @@ def _table(batches: list[Batch], plans: list[tuple[pa.DataType, Any]], schema: p
 def _array(values: list[Any], arrow_type: pa.DataType, convert: Callable[[Any], Any] | None) -> pa.Array:
     """pyarrow's own conversion when the values already fit (fast), else each value converted first.
 
-    pyarrow would cut a float down to an int64 silently, so integer columns holding floats always take
+    pyarrow would cut a float or Decimal down to an int64 silently, so integer columns holding them take
     the checked conversion; every other mismatch makes pyarrow raise, and the conversion runs then.
     """
-    if convert is None or not (pa.types.is_integer(arrow_type) and any(type(v) is float for v in values)):
+    if convert is None or not (pa.types.is_integer(arrow_type) and any(type(v) in (float, Decimal) for v in values)):
         try:
             return pa.array(values, type=arrow_type)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
