@@ -193,6 +193,10 @@ def _validate_delimited(check: Checker, tp: dict[str, Any], path: str) -> None:
         path,
         ("none", "gzip", "bzip2", "deflate", "zipDeflate", "snappy", "lz4", "tar", "tarGZip"),
     )
+    check.choice(tp, "compressionLevel", path, ("Optimal", "Fastest"))
+    quote, escape = tp.get("quoteChar", '"'), tp.get("escapeChar", "\\")
+    if escape == "" and quote != "" and not is_expression(quote):
+        check.add(f"{path}.escapeChar", "may be empty only when quoteChar is empty too (as in ADF)")
 
 
 def _validate_trigger(check: Checker, props: dict[str, Any], known: KnownObjects | None) -> None:

@@ -298,3 +298,23 @@ def test_a_watermark_is_held_by_one_active_run_at_a_time() -> None:
     assert Watermark.objects.get(pk=mark.pk).claim(second) is False
     first.fail("boom")
     assert Watermark.objects.get(pk=mark.pk).claim(second) is True
+
+
+@pytest.mark.django_db
+def test_delimited_text_quote_escape_and_compression_level_are_checked():
+    from syncjobs.adf.findings import DefinitionError
+    from syncjobs.adf.repository import save_definition
+
+    make_linked_service("Files", type="FileServer", host="/tmp")
+    base = {
+        "type": "DelimitedText",
+        "linkedServiceName": {"referenceName": "Files", "type": "LinkedServiceReference"},
+        "typeProperties": {"location": {"type": "FileServerLocation", "fileName": "a.csv"}},
+    }
+    bad = {**base, "typeProperties": {**base["typeProperties"], "escapeChar": "", "compressionLevel": "Best"}}
+    with pytest.raises(DefinitionError) as caught:
+        save_definition("dataset", {"name": "D", "properties": bad})
+    paths = {f.path for f in caught.value.findings}
+    assert paths == {"properties.typeProperties.escapeChar", "properties.typeProperties.compressionLevel"}
+    fine = {**base, "typeProperties": {**base["typeProperties"], "escapeChar": "", "quoteChar": ""}}
+    save_definition("dataset", {"name": "D", "properties": fine})
