@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from syncjobs.engine import bindings
 from syncjobs.engine.errors import TerminalError
+from syncjobs.engine.sources.sqlserver_sql import disable_table_sql
 from syncjobs.engine.types import TableName
 from syncjobs.models import LinkedService
 
@@ -25,12 +26,11 @@ def act(
     try:
         if action == "status":
             return [status_line(source, name)]
-        if linked.type in _NATIVE and action == "enable":
-            statements = source.change_tracking_statements(
-                name, track_columns=track_columns, retention_days=retention_days
-            )
-            if not apply:
-                return ["-- run these on the database (or again with --apply):", *statements]
+        if linked.type in _NATIVE and action in ("enable", "disable") and not apply:
+            return [
+                "-- run these on the database (or again with --apply):",
+                *_statements(source, action, name, track_columns, retention_days),
+            ]
         if action == "enable":
             source.enable_change_tracking(name, track_columns=track_columns, retention_days=retention_days)
         elif action == "disable":
@@ -40,6 +40,15 @@ def act(
         return [f"change tracking {action}d on {name}", status_line(source, name)]
     finally:
         source.close()
+
+
+def _statements(source: object, action: str, name: TableName, track_columns: bool, retention_days: int) -> list[str]:
+    """SQL Server's T-SQL for ``action``, for the operator to read before running it."""
+    if action == "disable":
+        return [disable_table_sql(name)]
+    return source.change_tracking_statements(  # type: ignore[attr-defined]
+        name, track_columns=track_columns, retention_days=retention_days
+    )
 
 
 def status_line(source: object, name: TableName) -> str:

@@ -144,19 +144,36 @@ def rerun(run: PipelineRun, *, from_failed: bool = False) -> PipelineRun:
 
 
 def recover_stalled_runs() -> int:
-    """Fail runs whose worker is gone (its process died here, or no heartbeat for too long); return how many."""
+    """Fail runs whose worker is gone (its process died here, or, elsewhere, no heartbeat for
+    CTPORTAL_STALLED_RUN_SECONDS); fail their open activity runs, free their watermarks; return how many."""
     silent_for = timedelta(seconds=settings.CTPORTAL_STALLED_RUN_SECONDS)
     here = socket.gethostname()
     recovered = 0
     for run in PipelineRun.objects.filter(status__in=(RunStatus.IN_PROGRESS, RunStatus.CANCELING)):
-        host, _, pid = run.worker.rpartition(":")
-        dead_here = host == here and pid.isdigit() and not _alive(int(pid))
-        stale = run.heartbeat_at is None or run.heartbeat_at < timezone.now() - silent_for
-        if (dead_here or stale) and run.fail("worker stopped (killed or crashed) while running; rerun it"):
+        if _worker_gone(run, here, silent_for) and run.fail(
+            "worker stopped (killed or crashed) while running; rerun it"
+        ):
             _fail_open_activities(run)
             Watermark.objects.filter(claimed_by=run).update(claimed_by=None, claimed_at=None)
             recovered += 1
     return recovered
+
+
+def _worker_gone(run: PipelineRun, here: str, silent_for: timedelta) -> bool:
+    """A worker on this machine is gone when its process is; one elsewhere when its heartbeat went silent.
+
+    A live process here is never judged by its heartbeat: one long SQL statement may keep it quiet for
+    minutes (django-q2's task timeout ends a hung worker, and then its process is gone)."""
+    host, _, pid = run.worker.rpartition(":")
+    if host == here and pid.isdigit():
+        # Past the task timeout django-q2 has killed the worker anyway; this also covers a reused pid.
+        outlived = timedelta(seconds=settings.Q_CLUSTER["timeout"])
+        return not _alive(int(pid)) or _silent(run, outlived)
+    return _silent(run, silent_for)
+
+
+def _silent(run: PipelineRun, longer_than: timedelta) -> bool:
+    return run.heartbeat_at is None or run.heartbeat_at < timezone.now() - longer_than
 
 
 def _fail_open_activities(run: PipelineRun) -> None:

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
+import time
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import async_task
 
 from syncjobs import tutorial
 from syncjobs.adf.repository import save_definition
 from syncjobs.engine.types import TableName
 from syncjobs.models import ActivityRun, LinkedService, Pipeline, PipelineRun, RunStatus, Watermark
 from syncjobs.services.runs import cancel_run, execute_run, recover_stalled_runs, rerun, trigger_run
-from tests.app.conftest import make_pipeline
+from syncjobs.services.schedules import RECOVER_RUNS
+from tests.app.conftest import make_pipeline, make_run
+from tests.fixtures.portal import Portal
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +146,22 @@ def test_recovery_leaves_live_runs_alone(seeded):
     assert recover_stalled_runs() == 0
 
 
+def test_recovery_judges_a_worker_elsewhere_by_its_heartbeat_and_one_here_by_its_process(seeded, settings):
+    settings.CTPORTAL_STALLED_RUN_SECONDS = 60
+    long_ago = timezone.now() - timedelta(seconds=61)
+    here_alive, elsewhere_silent, elsewhere_recent = (
+        trigger_run(Pipeline.objects.get(name="IncrementalSync")) for _ in range(3)
+    )
+    assert here_alive.mark_in_progress(worker=f"{socket.gethostname()}:{os.getpid()}")  # a long query: quiet
+    assert elsewhere_silent.mark_in_progress(worker="other-machine:42")
+    assert elsewhere_recent.mark_in_progress(worker="other-machine:43")
+    PipelineRun.objects.filter(pk__in=[here_alive.pk, elsewhere_silent.pk]).update(heartbeat_at=long_ago)
+    assert recover_stalled_runs() == 1
+    statuses = {r.pk: r.status for r in PipelineRun.objects.all()}
+    assert statuses[elsewhere_silent.pk] == RunStatus.FAILED
+    assert statuses[here_alive.pk] == statuses[elsewhere_recent.pk] == RunStatus.IN_PROGRESS
+
+
 def test_change_tracking_command_reports_and_toggles(seeded, capsys):
     call_command("change_tracking", "status", tutorial.SOURCE_LS, tutorial.TABLE)
     assert "data_source_table: change tracking on, columns tracked; current version" in capsys.readouterr().out
@@ -218,3 +243,55 @@ def test_a_parallel_foreach_records_every_iteration_in_the_portal(inline):
     run.refresh_from_db()
     assert run.status == "Succeeded", run.message
     assert ActivityRun.objects.filter(pipeline_run=run, activity_name="Pause", status="Succeeded").count() == 5
+
+
+def test_cancelling_a_run_on_a_real_worker_stops_it_between_waits(tmp_path):
+    portal = Portal(tmp_path)
+    try:
+        portal.manage("migrate", "--noinput")
+        factory = tmp_path / "factory" / "pipeline"
+        factory.mkdir(parents=True)
+        wait = {"name": "Pause", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 600}}
+        (factory / "LongWait.json").write_text(json.dumps({"name": "LongWait", "properties": {"activities": [wait]}}))
+        portal.manage("import_factory", str(tmp_path / "factory"))
+        portal.start_worker()
+        run_id = portal.manage("trigger", "LongWait").stdout.strip()
+        wait_for(lambda: portal.status(run_id) == "InProgress", "the worker never picked the run up")
+        cancel = (
+            f"from syncjobs.services.runs import cancel_run; print(cancel_run(PipelineRun.objects.get(pk='{run_id}')))"
+        )
+        done = portal.manage("shell", "-c", "from syncjobs.models import PipelineRun; " + cancel)
+        assert done.stdout.splitlines()[-1] == "True"
+        wait_for(lambda: portal.status(run_id) == "Cancelled", "the run was never cancelled")
+        rows = portal.query(
+            "SELECT status FROM syncjobs_activityrun WHERE pipeline_run_id = ?", run_id.replace("-", "")
+        )
+        assert rows == [("Cancelled",)]
+    finally:
+        portal.stop()
+
+
+def wait_for(condition, failure: str, seconds: float = 60) -> None:
+    """Poll ``condition`` until it holds; fail with ``failure`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.2)
+
+
+def test_recovery_is_scheduled_every_minute_on_the_worker():
+    schedule = Schedule.objects.get(name=RECOVER_RUNS)
+    assert (schedule.func, schedule.schedule_type, schedule.minutes) == ("syncjobs.tasks.recover_runs_task", "I", 1)
+    run = trigger_run(make_pipeline())
+    assert run.mark_in_progress(worker=f"{socket.gethostname()}:999999999")
+    async_task(schedule.func, sync=True)  # what the cluster does when the schedule is due
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+
+
+def test_a_run_the_runner_cannot_even_start_ends_failed_not_in_progress():
+    run = make_run(secret_parameters="not-a-token-this-key-made")  # e.g. the secret key changed since triggering
+    execute_run(str(run.run_id))
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "a stored secret cannot be decrypted" in run.message
+    assert run.run_end is not None
