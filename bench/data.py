@@ -1,0 +1,80 @@
+"""The bench table (int key, varchar, int, numeric, timestamp, boolean, text) in PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import psycopg
+
+from syncjobs.engine.secret import Secret
+from syncjobs.engine.sources.postgres import PostgresConfig, PostgresSource
+from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource
+from syncjobs.engine.types import TableName
+
+HOST, PORT, USER = "127.0.0.1", 5432, "postgres"
+TABLE = "bench_rows"
+COLUMNS = "id, name, qty, price, created, active, note"
+CREATE = (
+    f"CREATE TABLE {TABLE} (id int PRIMARY KEY, name varchar(100), qty int, price numeric(12,2), "
+    "created timestamp, active boolean, note text)"
+)
+
+
+def admin(sql: str) -> None:
+    """One statement on PostgreSQL's maintenance database."""
+    with psycopg.connect(host=HOST, port=PORT, user=USER, dbname="postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def pg_config(database: str) -> PostgresConfig:
+    """The scratch database as the engine's PostgreSQL source."""
+    return PostgresConfig(host=HOST, port=PORT, database=database, username=USER, password=Secret(""))
+
+
+def create_postgres(database: str, rows: int) -> None:
+    """A fresh database with ``rows`` rows, change tracking on."""
+    admin(f'DROP DATABASE IF EXISTS "{database}"')
+    admin(f'CREATE DATABASE "{database}"')
+    with psycopg.connect(host=HOST, port=PORT, user=USER, dbname=database, autocommit=True) as conn:
+        conn.execute(CREATE)
+        conn.execute(
+            f"INSERT INTO {TABLE} SELECT i, 'name ' || i, i %% 1000, (i %% 100000) / 100.0, "
+            "timestamp '2024-01-01' + i * interval '1 second', i %% 2 = 0, repeat('note ', 1 + i %% 8) || i "
+            "FROM generate_series(1, %s) AS i",
+            (rows,),
+        )
+        conn.execute(f"VACUUM ANALYZE {TABLE}")
+    source = PostgresSource(pg_config(database))
+    source.enable_change_tracking(TableName(TABLE, "public"), track_columns=False)
+    source.close()
+
+
+def create_sqlite(path: Path, rows: int) -> None:
+    """The same table in a SQLite file, change tracking on."""
+    path.unlink(missing_ok=True)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(CREATE)
+        conn.execute(
+            f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ?) "
+            f"INSERT INTO {TABLE} SELECT i, 'name ' || i, i % 1000, round((i % 100000) / 100.0, 2), "
+            "datetime('2024-01-01', '+' || i || ' seconds'), i % 2 = 0, "
+            "replace(hex(zeroblob(1 + i % 8)), '00', 'note ') || i FROM s",
+            (rows,),
+        )
+    source = SqliteSource(SqliteConfig(database=str(path)))
+    source.enable_change_tracking(TableName(TABLE), track_columns=False)
+    source.close()
+
+
+def change_rows(kind: str, where: str, rows: int, count: int = 1000) -> None:
+    """Update exactly ``count`` rows spread over the table, each in one transaction."""
+    step = max(rows // count, 1)
+    sql = f"UPDATE {TABLE} SET qty = qty + 1 WHERE id % {step} = 0 AND id <= {step * count}"
+    if kind == "postgres":
+        with psycopg.connect(host=HOST, port=PORT, user=USER, dbname=where, autocommit=True) as conn:
+            conn.execute(sql)
+    else:
+        with sqlite3.connect(where) as conn:
+            conn.execute(sql)

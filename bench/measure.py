@@ -1,0 +1,105 @@
+"""One measurement, run in a fresh child process so its peak memory is its own.
+
+``python bench/measure.py '<json spec>'`` prints one JSON line: seconds, rows, bytes, peak RSS (MB),
+and for change-tracking copies the watermark reached.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.data import TABLE, pg_config  # noqa: E402
+from syncjobs.engine.changetracking import copy_table  # noqa: E402
+from syncjobs.engine.formats import format_for_dataset  # noqa: E402
+from syncjobs.engine.sinks.azureblob import AzureBlobConfig, AzureBlobSink  # noqa: E402
+from syncjobs.engine.sources.postgres import PostgresSource  # noqa: E402
+from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource  # noqa: E402
+from syncjobs.engine.types import TableName, Watermark  # noqa: E402
+
+FORMATS = {
+    "csv": ("DelimitedText", {}),
+    "csv.gz": ("DelimitedText", {"compressionCodec": "gzip", "compressionLevel": "Fastest"}),
+    "parquet": ("Parquet", {}),
+}
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def database_export(spec: dict[str, Any]) -> dict[str, Any]:
+    """The database's own CSV export to a file (psql \\copy, or the sqlite3 shell)."""
+    target = spec["file"]
+    started = time.perf_counter()
+    if spec["source"] == "postgres":
+        command = [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            spec["where"],
+            "-q",
+            "-c",
+            f"\\copy (SELECT * FROM {TABLE}) TO '{target}' WITH (FORMAT csv)",
+        ]
+        subprocess.run(command, check=True)
+    else:
+        with open(target, "wb") as out:
+            subprocess.run(["sqlite3", "-csv", spec["where"], f"SELECT * FROM {TABLE}"], stdout=out, check=True)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "bytes": Path(target).stat().st_size, "peak_mb": None}
+
+
+def raw_upload(spec: dict[str, Any]) -> dict[str, Any]:
+    """A parallel upload of the exported file (max_concurrency 4), as azure-storage-blob does it."""
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(spec["connection_string"])
+    blob = service.get_blob_client("bench", f"raw/{Path(spec['file']).name}")
+    started = time.perf_counter()
+    with open(spec["file"], "rb") as data:
+        blob.upload_blob(data, overwrite=True, max_concurrency=4)
+    return {"seconds": time.perf_counter() - started, "bytes": Path(spec["file"]).stat().st_size, "peak_mb": peak_mb()}
+
+
+def engine_copy(spec: dict[str, Any]) -> dict[str, Any]:
+    """The engine's change-tracking copy (full with no watermark, else delta) to Azurite."""
+    if spec["source"] == "postgres":
+        source, table = PostgresSource(pg_config(spec["where"])), TableName(TABLE, "public")
+    else:
+        source, table = SqliteSource(SqliteConfig(database=spec["where"])), TableName(TABLE)
+    kind, options = FORMATS[spec["format"]]
+    fmt = format_for_dataset(kind, options)
+    sink = AzureBlobSink(AzureBlobConfig.from_connection_string(spec["connection_string"], create_container=True))
+    watermark = Watermark(spec["watermark"][0], spec["watermark"][1]) if spec.get("watermark") else None
+    started = time.perf_counter()
+    result = copy_table(source, table, sink, fmt, f"bench/{spec['label']}{fmt.extension}", watermark)
+    seconds = time.perf_counter() - started
+    source.close()
+    sink.close()
+    reached = result.watermark
+    return {
+        "seconds": seconds,
+        "rows": result.rows_written,
+        "bytes": result.bytes_written,
+        "peak_mb": peak_mb(),
+        "mode": result.mode,
+        "watermark": [reached.version, reached.database_identity] if reached else None,
+    }
+
+
+if __name__ == "__main__":
+    spec = json.loads(sys.argv[1])
+    measure = {"export": database_export, "upload": raw_upload, "copy": engine_copy}[spec["kind"]]
+    print(json.dumps(measure(spec)))

@@ -1,0 +1,198 @@
+"""The performance benchmark (issue 5): copies against the database's own export, deltas, Trigger now, monitor.
+
+    .venv/bin/python bench/run.py [--rows 1000000] [--big] [--skip-portal] [--skip-monitor]
+
+Prints one table: each figure, the target, and its ratio against the limit measured in the same run
+(the database's own CSV export to a file plus a raw parallel upload of that file to Azurite).
+Everything runs on loopback: PostgreSQL at 127.0.0.1:5432 (scratch databases, dropped at the end),
+SQLite in a temporary folder, Azurite started here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import data  # noqa: E402
+from tests.fixtures.azurite import Azurite, free_port  # noqa: E402
+
+MB = 1024 * 1024
+
+
+def child(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one measurement in a fresh process (its own peak memory) and read its JSON answer."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "measure.py"), json.dumps(spec)], capture_output=True, text=True, cwd=ROOT
+    )
+    if done.returncode:
+        raise RuntimeError(f"measurement {spec['kind']} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class Table:
+    """The printed table: one row per measurement."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, ...]] = []
+
+    def add(self, name: str, figure: dict[str, Any] | None, rows: int, limit: float | None, target: str) -> None:
+        if figure is None:
+            self.rows.append((name, "n/a", "", "", "", "", target))
+            return
+        seconds = figure["seconds"]
+        rate = f"{rows / seconds:,.0f}" if rows and seconds else ""
+        mb_s = f"{figure['bytes'] / MB / seconds:,.1f}" if figure.get("bytes") and seconds else ""
+        peak = f"{figure['peak_mb']:.0f}" if figure.get("peak_mb") else "—"
+        ratio = f"{seconds / limit:.2f}" if limit else ""
+        self.rows.append((name, f"{seconds:.3f}", rate, mb_s, peak, ratio, target))
+
+    def note(self, name: str, value: str, target: str) -> None:
+        self.rows.append((name, value, "", "", "", "", target))
+
+    def print(self) -> None:
+        header = ("measurement", "seconds", "rows/s", "MB/s", "peak MB", "ratio", "target")
+        widths = [max(len(str(r[i])) for r in [header, *self.rows]) for i in range(len(header))]
+        for row in [header, tuple("-" * w for w in widths), *self.rows]:
+            print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def bench_source(table: Table, kind: str, where: str, rows: int, work: Path, azurite: Azurite, label: str) -> None:
+    """Limit, full copies (CSV, CSV.gz, Parquet) and a 1,000-row delta for one source."""
+    cs = azurite.connection_string
+    export = child({"kind": "export", "source": kind, "where": where, "file": str(work / f"{label}.csv")})
+    upload = child({"kind": "upload", "file": str(work / f"{label}.csv"), "connection_string": cs})
+    limit = export["seconds"] + upload["seconds"]
+    table.add(f"{label}: database's own CSV export", export, rows, None, "")
+    table.add(f"{label}: raw upload of that file", upload, rows, None, "")
+    table.add(f"{label}: LIMIT = export + upload", {"seconds": limit, "bytes": export["bytes"]}, rows, limit, "")
+    target = "ratio <= 1.0" if kind == "postgres" else "ratio <= 1.5"
+    baseline = None
+    for fmt in ("csv", "csv.gz", "parquet"):
+        spec = {
+            "kind": "copy",
+            "source": kind,
+            "where": where,
+            "format": fmt,
+            "label": f"{label}-{fmt}",
+            "connection_string": cs,
+        }
+        figure = child(spec)
+        table.add(
+            f"{label}: engine full copy -> Azurite {fmt}",
+            figure,
+            rows,
+            limit,
+            (target if fmt == "csv" else "not slower than CSV" if fmt == "parquet" else "") + ", peak < 150 MB",
+        )
+        baseline = baseline or figure["watermark"]
+    data.change_rows(kind, where, rows)
+    delta = child(
+        {
+            "kind": "copy",
+            "source": kind,
+            "where": where,
+            "format": "csv",
+            "label": f"{label}-delta",
+            "connection_string": cs,
+            "watermark": baseline,
+        }
+    )
+    assert delta["mode"] == "delta" and delta["rows"] == 1000, delta
+    table.add(f"{label}: delta of 1,000 changed rows", delta, delta["rows"], None, "< 1 s")
+
+
+def _format_target(fmt: str, target: str) -> str:
+    return {"csv": target, "parquet": "not slower than CSV"}.get(fmt, "")
+
+
+def bench_monitor(table: Table, runs: int, per_run: int) -> None:
+    """Monitor pages' server time with ``runs`` pipeline runs and ``runs * per_run`` activity runs."""
+    database = f"ctp_bench_portal_{uuid.uuid4().hex[:8]}"
+    data.admin(f'CREATE DATABASE "{database}"')
+    try:
+        env = {**os.environ, "CTPORTAL_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}"}
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "monitor_pages.py"), str(runs), str(per_run)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
+        if done.returncode:
+            raise RuntimeError(done.stderr[-3000:])
+        pages = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        data.admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    history = f"{runs:,} runs / {runs * per_run:,} activity runs"
+    for key, name in (
+        ("list_default_ms", "runs list, last 24 h"),
+        ("list_all_ms", "runs list, all, page 100, by duration"),
+        ("list_filtered_ms", "runs list, filtered"),
+        ("run_page_ms", "one run's page"),
+    ):
+        table.note(f"monitor ({history}): {name}", f"{pages[key]:.0f} ms", "< 150 ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--big", action="store_true", help="also a 10,000,000-row PostgreSQL table")
+    parser.add_argument("--skip-portal", action="store_true")
+    parser.add_argument("--skip-monitor", action="store_true")
+    parser.add_argument("--monitor-runs", type=int, default=100_000)
+    args = parser.parse_args()
+    table = Table()
+    databases = []
+    with tempfile.TemporaryDirectory(prefix="ctp-bench-") as tmp:
+        work = Path(tmp)
+        azurite = Azurite(work / "azurite", free_port())
+        (work / "azurite").mkdir()
+        azurite.start()
+        from azure.storage.blob import BlobServiceClient
+
+        BlobServiceClient.from_connection_string(azurite.connection_string).create_container("bench")
+        try:
+            sizes = [args.rows] + ([10_000_000] if args.big else [])
+            for rows in sizes:
+                database = f"ctp_bench_{uuid.uuid4().hex[:8]}"
+                databases.append(database)
+                data.create_postgres(database, rows)
+                bench_source(table, "postgres", database, rows, work, azurite, f"PostgreSQL {rows:,}")
+            sqlite_path = work / "bench.sqlite3"
+            data.create_sqlite(sqlite_path, args.rows)
+            bench_source(table, "sqlite", str(sqlite_path), args.rows, work, azurite, f"SQLite {args.rows:,}")
+            if not args.skip_portal:
+                from bench.portal import measure_portal
+
+                portal_dir = work / "portal"
+                portal_dir.mkdir()
+                figure = measure_portal(portal_dir, databases[0], azurite.connection_string)
+                table.add(
+                    f"portal: Trigger now -> full copy of {args.rows:,} rows",
+                    {**figure, "peak_mb": None},
+                    figure["rows"],
+                    None,
+                    "",
+                )
+                table.note("portal: Trigger now -> first row read", f"{figure['to_first_row']:.3f} s", "< 1 s")
+            if not args.skip_monitor:
+                bench_monitor(table, args.monitor_runs, 10)
+        finally:
+            azurite.stop()
+            for database in databases:
+                data.admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    table.print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""The benchmark must keep running (a smoke test at tiny sizes; the figures themselves are not judged here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_benchmark_prints_every_figure():
+    done = subprocess.run(
+        [sys.executable, "bench/run.py", "--rows", "3000", "--monitor-runs", "300"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    for name in (
+        "PostgreSQL 3,000: LIMIT = export + upload",
+        "PostgreSQL 3,000: engine full copy -> Azurite csv ",
+        "PostgreSQL 3,000: engine full copy -> Azurite parquet",
+        "PostgreSQL 3,000: delta of 1,000 changed rows",
+        "SQLite 3,000: engine full copy -> Azurite csv.gz",
+        "portal: Trigger now -> first row read",
+        "monitor (300 runs / 3,000 activity runs): one run's page",
+    ):
+        assert any(line.startswith(name) for line in lines), (name, done.stdout)
