@@ -411,3 +411,20 @@ def test_native_csv_is_not_supported(source):
         with pytest.raises(TerminalError) as caught:
             snap.export_delimited(Query("SELECT 1"), None)
     assert caught.value.reason == "not_supported"
+
+
+@pytest.mark.parametrize("scale", [None, 0, 2, 4])
+def test_decimal_text_is_exactly_the_row_paths_text_of_the_decimal(scale):
+    """The CSV shortcut for numeric columns writes what format(Decimal, "f") would, for every kind of value."""
+    import random
+    from decimal import Decimal
+
+    from syncjobs.engine.sources.sqlite_snapshot import _as_decimal, _decimal_text
+
+    rng = random.Random(7)
+    values = [0, -0.0, 5, -5, 1.5, 123.45, 123.456, -0.01, 1e-05, 1e16, 1.2e-7, 10**20, 99.9, 0.1 + 0.2]
+    values += [float("inf"), float("nan"), "12.3", "abc", b"x"]
+    values += [rng.uniform(-1e6, 1e6) for _ in range(2000)] + [round(rng.uniform(-1e4, 1e4), 2) for _ in range(2000)]
+    for value in values:
+        typed = _as_decimal(value, scale)
+        assert _decimal_text(value, scale) == (format(typed, "f") if isinstance(typed, Decimal) else typed), value

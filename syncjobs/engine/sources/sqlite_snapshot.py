@@ -114,15 +114,29 @@ def _as_decimal(value: Any, scale: int | None) -> Any:
     return number
 
 
-def _converted(columns: Sequence[Column], rows: list[tuple]) -> list[tuple]:
+def _decimal_text(value: Any, scale: int | None) -> Any:
+    """``format(_as_decimal(value, scale), "f")`` without building a Decimal for plain numbers (CSV's hot path)."""
+    if scale is not None and type(value) in (int, float):
+        text = repr(value)
+        if text.isdigit() or (text[0] == "-" and text[1:].isdigit()):
+            return f"{text}.{'0' * scale}" if scale else text
+        whole, dot, fraction = text.partition(".")
+        if dot and whole.lstrip("-").isdigit() and fraction.isdigit():
+            return text + "0" * (scale - len(fraction)) if len(fraction) <= scale else text
+    converted = _as_decimal(value, scale)
+    return format(converted, "f") if isinstance(converted, Decimal) else converted
+
+
+def _converted(columns: Sequence[Column], rows: list[tuple], text_values: bool = False) -> list[tuple]:
     decimals = [(i, c.scale) for i, c in enumerate(columns) if c.kind == "decimal"]
     if not decimals:
         return rows
+    convert = _decimal_text if text_values else _as_decimal
     out = []
     for row in rows:
         values = list(row)
         for i, scale in decimals:
-            values[i] = _as_decimal(values[i], scale)
+            values[i] = convert(values[i], scale)
         out.append(tuple(values))
     return out
 
@@ -281,7 +295,8 @@ class SqliteSnapshot(EmulatedTrackingSnapshot):
     def read(self, rows: RowSet, *, batch_rows: int = 10_000, text_values: bool = False) -> Iterator[Batch]:
         """Stream rows with ``fetchmany``, ``batch_rows`` at a time (one empty batch for no rows).
 
-        SQLite has no text form of its own, so ``text_values`` is ignored: values come typed.
+        SQLite has no text form of its own: values come typed, except that with ``text_values`` decimals
+        come as the text the row path would write for them (skipping a Decimal per value).
         """
         sql, params, known = self.select_sql(rows)
         size = max(1, batch_rows)
@@ -289,9 +304,9 @@ class SqliteSnapshot(EmulatedTrackingSnapshot):
             cursor = self._conn.execute(sql, tuple(params))
             batch = cursor.fetchmany(size)
             columns = known or _result_columns(cursor.description or (), batch)
-            yield Batch(columns, _converted(columns, batch))  # even when empty: a header needs the columns
+            yield Batch(columns, _converted(columns, batch, text_values))  # even when empty: a header needs them
             while len(batch) == size and (batch := cursor.fetchmany(size)):
-                yield Batch(columns, _converted(columns, batch))
+                yield Batch(columns, _converted(columns, batch, text_values))
         except sqlite3.Error as exc:
             raise engine_error(exc, self._database) from None
 
