@@ -220,3 +220,35 @@ def test_references_lists_names_used():
 def test_is_expression():
     assert is_expression("@x()") and is_expression({"value": "a @{b()}", "type": "Expression"})
     assert not is_expression("@@literal") and not is_expression("plain")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("@div(-7, 2)", -3),
+        ("@div(7, -2)", -3),
+        ("@div(-7, -2)", 3),
+        ("@div(7.0, 2)", 3.5),
+        ("@mod(-7, 2)", -1),
+        ("@mod(7, -2)", 1),
+        ("@mod(7.5, 2)", 1.5),
+    ],
+)
+def test_integer_division_and_remainder_truncate_toward_zero_as_in_dotnet(text, expected):
+    assert e(text) == expected
+
+
+@pytest.mark.parametrize("text", ["@mod(1, 0)", "@div(1, 0)", "@concat('a', mod(5, sub(1, 1)))"])
+def test_division_by_zero_is_an_expression_error(text):
+    with pytest.raises(ExpressionError) as caught:
+        e(text)
+    assert "by zero" in caught.value.message
+    assert caught.value.position == text[1:].index("mod" if "mod" in text else "div")
+
+
+def test_references_reads_bracketed_names_and_survives_broken_text():
+    names = references(["@pipeline()['parameters']['p1']", "@pipeline().Parameters.p2", "@dataset()['folder']"])
+    assert names.parameters == {"p1", "p2"}
+    assert names.dataset_parameters == {"folder"}
+    assert references("SELECT @{activity('A').output") == references("")
+    assert check("SELECT @{activity('A').output")[0].problem == "'@{' is not closed by '}'"

@@ -99,7 +99,11 @@ class Names:
 def references(value: Any) -> Names:
     """The functions, activities, variables and parameters used by the expressions inside ``value``."""
     names = Names()
-    for text in expressions_in(value):
+    try:
+        texts = list(expressions_in(value))
+    except ExpressionError:  # an unclosed "@{": check() reports it
+        return names
+    for text in texts:
         try:
             node = parse(text)
         except ExpressionError:
@@ -117,12 +121,23 @@ def _collect(node: Node, names: Names) -> None:
                 names.activities.add(first.value)
             elif call.name == "variables":
                 names.variables.add(first.value)
-    for member in _members(node):
-        target = member.target
-        if isinstance(target, Member) and target.name.lower() == "parameters" and _is_call(target.target, "pipeline"):
-            names.parameters.add(member.name)
+    for access in _accesses(node):
+        name, target = _access_name(access), access.target
+        if name is None:
+            continue
+        if (_access_name(target) or "").lower() == "parameters" and _is_call(target.target, "pipeline"):
+            names.parameters.add(name)
         if _is_call(target, "dataset"):
-            names.dataset_parameters.add(member.name)
+            names.dataset_parameters.add(name)
+
+
+def _access_name(node: Node) -> str | None:
+    """The name read by ``x.name`` or ``x['name']``, else None."""
+    if isinstance(node, Member):
+        return node.name
+    if isinstance(node, Index) and isinstance(node.key, Literal) and isinstance(node.key.value, str):
+        return node.key.value
+    return None
 
 
 def _is_call(node: Node, name: str) -> bool:
@@ -152,5 +167,5 @@ def _calls(node: Node) -> list[Call]:
     return [n for n in _walk(node) if isinstance(n, Call)]
 
 
-def _members(node: Node) -> list[Member]:
-    return [n for n in _walk(node) if isinstance(n, Member)]
+def _accesses(node: Node) -> list[Member | Index]:
+    return [n for n in _walk(node) if isinstance(n, Member | Index)]

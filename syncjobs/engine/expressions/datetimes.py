@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 ROUND_TRIP = "yyyy-MM-ddTHH:mm:ss.fffffffK"
 _STANDARD = {"o": ROUND_TRIP, "O": ROUND_TRIP, "s": "yyyy-MM-ddTHH:mm:ss", "u": "yyyy-MM-dd HH:mm:ssZ"}
@@ -36,9 +36,7 @@ def parse_timestamp(text: str) -> tuple[datetime, int]:
     return value.astimezone(UTC), int(digits[6])
 
 
-def _offset(minutes: int):
-    from datetime import timezone
-
+def _offset(minutes: int) -> timezone:
     return timezone(timedelta(minutes=minutes))
 
 

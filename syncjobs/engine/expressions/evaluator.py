@@ -89,7 +89,7 @@ class Evaluator:
             return fn(*args)
         except FunctionError as exc:
             raise self.fail(node.position, f"{node.name}(): {exc}") from None
-        except (TypeError, ValueError, IndexError, AttributeError, KeyError) as exc:
+        except (TypeError, ValueError, IndexError, AttributeError, KeyError, ArithmeticError) as exc:
             raise self.fail(node.position, f"{node.name}() cannot take these arguments ({exc})") from None
 
     def arity(self, node: Call, low: int, high: int) -> None:

@@ -62,10 +62,23 @@ def _arith(name: str, op: Callable[[Any, Any], Any]) -> Callable[..., Any]:
 
 
 def _div(a: Any, b: Any) -> Any:
+    """Integer division truncates toward zero as in .NET (``div(-7, 2)`` is -3)."""
     a, b = _number(a, "div"), _number(b, "div")
     if b == 0:
         raise FunctionError("div() by zero")
-    return a // b if isinstance(a, int) and isinstance(b, int) else a / b
+    if isinstance(a, int) and isinstance(b, int):
+        quotient = abs(a) // abs(b)
+        return quotient if (a < 0) == (b < 0) else -quotient
+    return a / b
+
+
+def _mod(a: Any, b: Any) -> Any:
+    """The remainder takes the dividend's sign as in .NET (``mod(-7, 2)`` is -1)."""
+    a, b = _number(a, "mod"), _number(b, "mod")
+    if b == 0:
+        raise FunctionError("mod() by zero")
+    remainder = abs(a) % abs(b)
+    return -remainder if a < 0 else remainder
 
 
 def _length(value: Any) -> int:
@@ -143,7 +156,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sub": _arith("sub", lambda a, b: a - b),
     "mul": _arith("mul", lambda a, b: a * b),
     "div": _div,
-    "mod": _arith("mod", lambda a, b: a % b),
+    "mod": _mod,
     "min": lambda *a: min(a[0] if len(a) == 1 else a),
     "max": lambda *a: max(a[0] if len(a) == 1 else a),
     "range": lambda start, count: list(range(start, start + count)),
