@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -217,6 +218,17 @@ def copy_details(activity: ActivityRun) -> dict[str, Any] | None:
             for t in tables
         ],
     }
+
+
+def failed_items_of(activity: ActivityRun) -> list[int]:
+    """The items a failed ForEach failed on (what "Retry failed items" runs again)."""
+    if activity.activity_type != "ForEach" or activity.status != "Failed":
+        return []
+    try:
+        items = json.loads((activity.error or {}).get("details") or "{}").get("failedItems")
+    except (ValueError, AttributeError):
+        return []
+    return items if isinstance(items, list) else []
 
 
 def _tracking(tracking: dict[str, Any]) -> dict[str, Any]:

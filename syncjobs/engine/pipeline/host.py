@@ -25,6 +25,8 @@ class RunInfo:
     # Rerun from a failed activity: outputs of activities that succeeded in the earlier run and are
     # not re-run. Lookups are never taken from here (their state is re-read from the source).
     reuse_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # ...and of a ForEach that failed there, the items to run again (the others succeeded).
+    retry_items: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -206,13 +206,14 @@ def _failed(step: Step, exc: Exception) -> tuple[str, str]:
         message = f"activity {step.name} timed out (policy timeout reached); nothing it wrote was committed"
         host.activity_finished(step.activity_run_id, FAILED, {}, _error(step, "ActivityTimeout", message))
         return FAILED, message
+    details = ""
     if isinstance(exc, EngineError):
-        code, message, failure = exc.reason, exc.message, "UserError"
+        code, message, failure, details = exc.reason, exc.message, "UserError", exc.detail or ""
     else:
         code, message, failure = "InternalError", f"{type(exc).__name__}: {exc}", "SystemError"
-    host.activity_finished(step.activity_run_id, FAILED, {}, _error(step, code, message, failure))
+    host.activity_finished(step.activity_run_id, FAILED, {}, _error(step, code, message, failure, details))
     return FAILED, message
 
 
-def _error(step: Step, code: str, message: str, failure: str = "UserError") -> dict[str, Any]:
-    return {"errorCode": code, "message": message, "failureType": failure, "target": step.name, "details": ""}
+def _error(step: Step, code: str, message: str, failure: str = "UserError", details: str = "") -> dict[str, Any]:
+    return {"errorCode": code, "message": message, "failureType": failure, "target": step.name, "details": details}

@@ -7,6 +7,7 @@ database connection of the thread that runs the pipeline.
 
 from __future__ import annotations
 
+import json
 import queue
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,17 +29,36 @@ def run_for_each(step: Step) -> dict[str, Any]:
         raise TerminalError("expression_error", f"ForEach items must be an array, got {type(items).__name__}")
     body = tp.get("activities") or []
     batch = max(1, min(int(tp.get("batchCount") or DEFAULT_BATCH), MAX_BATCH))
-    if tp.get("isSequential") is True or batch == 1 or len(items) <= 1:
-        results = _one_by_one(step, body, items)
+    indices = _indices(step, len(items))
+    chosen = [items[i] for i in indices]
+    if tp.get("isSequential") is True or batch == 1 or len(chosen) <= 1:
+        results = _one_by_one(step, body, chosen)
     else:
-        results = _in_parallel(step, body, items, batch)
+        results = _in_parallel(step, body, chosen, batch)
     if any(r.cancelled for r in results):
         step.stop_reason = "cancelled"
         raise StoppedError("cancelled", f"activity {step.name} was cancelled")
-    failed = [i for i, r in enumerate(results) if not r.succeeded]
+    failed = [indices[n] for n, r in enumerate(results) if not r.succeeded]
     if failed:
-        raise TerminalError("foreach_items_failed", f"{len(failed)} of {len(items)} iterations failed (items {failed})")
-    return {"itemsCount": len(items), "failedItems": failed, "batchCount": 1 if len(results) <= 1 else batch}
+        raise TerminalError(
+            "foreach_items_failed",
+            f"{len(failed)} of {len(chosen)} iterations failed (items {failed})",
+            detail=json.dumps({"failedItems": failed, "itemsCount": len(items)}),
+        )
+    output: dict[str, Any] = {
+        "itemsCount": len(items),
+        "failedItems": [],
+        "batchCount": 1 if len(chosen) <= 1 else batch,
+    }
+    if len(indices) < len(items):
+        output["retriedItems"] = indices
+    return output
+
+
+def _indices(step: Step, count: int) -> list[int]:
+    """Every item, or on a rerun from the failed activity only the items that failed before."""
+    retry = step.state.info.retry_items.get(step.name)
+    return [i for i in retry if 0 <= i < count] if retry is not None else list(range(count))
 
 
 def _one_by_one(step: Step, body: list[dict[str, Any]], items: list[Any]) -> list[Any]:
