@@ -92,7 +92,7 @@ def bench_source(table: Table, kind: str, where: str, rows: int, work: Path, azu
             figure,
             rows,
             limit,
-            (target if fmt == "csv" else "not slower than CSV" if fmt == "parquet" else "") + ", peak < 150 MB",
+            ", ".join(part for part in (_format_target(fmt, target), "peak < 150 MB") if part),
         )
         baseline = baseline or figure["watermark"]
     data.change_rows(kind, where, rows)
