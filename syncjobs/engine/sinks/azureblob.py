@@ -36,7 +36,7 @@ class AzureBlobConfig:
     container: str = ""
     create_container: bool = False
     max_concurrency: int = 4
-    block_size: int = 8 * MIB
+    block_size: int = 4 * MIB
     retries: int = 3
     connect_timeout: float = 20.0
     read_timeout: float = 120.0
