@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncjobs.services import monitor, runs
+from syncjobs.services import monitor, runs, triggers
 
 
 def run_pipeline_task(run_id: str) -> None:
@@ -18,3 +18,8 @@ def recover_runs_task() -> int:
 def purge_runs_task() -> int:
     """Delete run history older than the retention setting."""
     return monitor.purge_old_runs()
+
+
+def fire_due_triggers_task() -> int:
+    """Fire the schedule triggers that are due."""
+    return len(triggers.fire_due_triggers())

@@ -199,6 +199,7 @@ class Trigger(Definition):
 
     type = models.CharField(max_length=100)
     runtime_state = models.CharField(max_length=10, choices=RuntimeState.choices, default=RuntimeState.STOPPED)
+    last_fired_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(Definition.Meta):
         pass

@@ -8,6 +8,7 @@ from django_q.models import Schedule
 
 RECOVER_RUNS = "ctportal: recover runs of dead workers"
 PURGE_RUNS = "ctportal: purge run history past its retention"
+FIRE_TRIGGERS = "ctportal: fire due schedule triggers"
 
 
 def ensure_schedules(**_: Any) -> None:
@@ -18,4 +19,8 @@ def ensure_schedules(**_: Any) -> None:
     )
     Schedule.objects.update_or_create(
         name=PURGE_RUNS, defaults={"func": "syncjobs.tasks.purge_runs_task", "schedule_type": Schedule.DAILY}
+    )
+    Schedule.objects.update_or_create(
+        name=FIRE_TRIGGERS,
+        defaults={"func": "syncjobs.tasks.fire_due_triggers_task", "schedule_type": Schedule.MINUTES, "minutes": 1},
     )

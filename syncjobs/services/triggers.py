@@ -1,0 +1,239 @@
+"""ADF ScheduleTrigger: when a trigger is due, and firing the due ones.
+
+``@trigger().scheduledTime`` and ``@trigger().startTime`` in a trigger's pipeline parameters are replaced by
+plain string substitution at fire time (whole values and ``@{...}`` interpolations); other expressions pass through.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from syncjobs.models import Pipeline, PipelineRun, Trigger
+from syncjobs.services import runs
+
+log = logging.getLogger(__name__)
+
+STEPS = {
+    "Minute": timedelta(minutes=1),
+    "Hour": timedelta(hours=1),
+    "Day": timedelta(days=1),
+    "Week": timedelta(weeks=1),
+}
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+UTC_NAMES = {"UTC", "Coordinated Universal Time", "Etc/UTC", "GMT"}
+MAX_TIMES = 100_000  # due_times lists at most about this many times per call
+LOOKBACKS = (timedelta(days=2), timedelta(days=64), timedelta(days=800), None)
+
+
+class TriggerError(ValueError):
+    """A recurrence this portal cannot schedule."""
+
+
+def parse_time(value: str) -> datetime:
+    """An ADF date-time string as an aware UTC datetime (naive ones are taken as UTC)."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def recurrence_of(definition: dict[str, Any]) -> dict[str, Any]:
+    """The checked ``recurrence`` of a ScheduleTrigger definition (full JSON or its properties)."""
+    props = definition.get("properties", definition)
+    if props.get("type") != "ScheduleTrigger":
+        raise TriggerError(f"Only ScheduleTrigger is supported, not {props.get('type')!r}.")
+    recurrence = (props.get("typeProperties") or {}).get("recurrence") or {}
+    if recurrence.get("frequency") not in (*STEPS, "Month"):
+        raise TriggerError(f"Unsupported frequency {recurrence.get('frequency')!r}.")
+    if recurrence.get("timeZone", "UTC") not in UTC_NAMES:
+        raise TriggerError(f"Time zone {recurrence['timeZone']!r} is not supported; use UTC.")
+    if not recurrence.get("startTime"):
+        raise TriggerError("The recurrence needs a startTime.")
+    if int(recurrence.get("interval", 1)) < 1:
+        raise TriggerError("The interval must be at least 1.")
+    return recurrence
+
+
+def due_times(definition: dict[str, Any], after: datetime, upto: datetime) -> list[datetime]:
+    """Fire times of a ScheduleTrigger in ``(after, upto]``, within its startTime/endTime, oldest first."""
+    recurrence = recurrence_of(definition)
+    start = parse_time(recurrence["startTime"])
+    end = parse_time(recurrence["endTime"]) if recurrence.get("endTime") else None
+    upto = min(upto, end) if end else upto
+    low = max(after, start - timedelta(microseconds=1))
+    if upto <= low:
+        return []
+    schedule = recurrence.get("schedule") or {}
+    times = _scheduled(recurrence, start, low, upto) if schedule else _plain(recurrence, start, low, upto)
+    return [moment for moment in times if low < moment <= upto and moment >= start]
+
+
+def _plain(recurrence: dict[str, Any], start: datetime, low: datetime, upto: datetime) -> list[datetime]:
+    """Times start + k * interval (months added by calendar for Month)."""
+    interval = int(recurrence.get("interval", 1))
+    if recurrence["frequency"] == "Month":
+        return _months(start, interval, low, upto)
+    step = STEPS[recurrence["frequency"]] * interval
+    first = max(0, (low - start) // step)
+    times = []
+    moment = start + step * first
+    while moment <= upto and len(times) < MAX_TIMES:
+        times.append(moment)
+        moment += step
+    return times
+
+
+def _months(start: datetime, interval: int, low: datetime, upto: datetime) -> list[datetime]:
+    """start's day and time every ``interval`` months (clamped to the month's last day)."""
+    times, k = [], max(0, _month_index(low) - _month_index(start) - interval) // interval
+    while True:
+        index = _month_index(start) + k * interval
+        year, month = divmod(index, 12)
+        day = min(start.day, calendar.monthrange(year, month + 1)[1])
+        moment = start.replace(year=year, month=month + 1, day=day)
+        if moment > upto:
+            return times
+        times.append(moment)
+        k += 1
+
+
+def _month_index(moment: datetime) -> int:
+    return moment.year * 12 + moment.month - 1
+
+
+def _scheduled(recurrence: dict[str, Any], start: datetime, low: datetime, upto: datetime) -> list[datetime]:
+    """Times from ``schedule`` (minutes, hours, weekDays, monthDays) on the days/hours the recurrence allows."""
+    schedule = recurrence["schedule"]
+    frequency, interval = recurrence["frequency"], int(recurrence.get("interval", 1))
+    minutes = sorted(int(m) for m in schedule.get("minutes") or [start.minute])
+    if frequency == "Minute":
+        raise TriggerError("A schedule needs frequency Hour, Day, Week or Month.")
+    if frequency == "Hour":
+        return _hourly(start, interval, minutes, low, upto)
+    hours = sorted(int(h) for h in schedule.get("hours") or [start.hour])
+    days = [
+        d
+        for d in _days(max(low, start) - timedelta(days=1), upto)
+        if _day_allowed(d, start, frequency, interval, schedule)
+    ]
+    times = [day.replace(hour=h, minute=m) for day in days for h in hours for m in minutes]
+    return sorted(times)
+
+
+def _hourly(start: datetime, interval: int, minutes: list[int], low: datetime, upto: datetime) -> list[datetime]:
+    """Every ``interval`` hours from start's hour, at each of ``minutes``."""
+    step = timedelta(hours=interval)
+    hour = start.replace(minute=0, second=0, microsecond=0)
+    hour += step * max(0, (low - hour) // step - 1)
+    times = []
+    while hour <= upto and len(times) < MAX_TIMES:
+        times.extend(hour.replace(minute=m) for m in minutes)
+        hour += step
+    return times
+
+
+def _days(low: datetime, upto: datetime) -> list[datetime]:
+    day = low.replace(hour=0, minute=0, second=0, microsecond=0)
+    days = []
+    while day <= upto and len(days) < MAX_TIMES:
+        days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def _day_allowed(day: datetime, start: datetime, frequency: str, interval: int, schedule: dict[str, Any]) -> bool:
+    """Whether ``day`` is one of the recurrence's days (every ``interval`` days/weeks/months from start)."""
+    start_day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    if frequency == "Day":
+        return (day - start_day).days % interval == 0
+    if frequency == "Week":
+        week_start = start_day - timedelta(days=start_day.weekday())
+        if ((day - week_start).days // 7) % interval:
+            return False
+        names = schedule.get("weekDays") or [WEEKDAYS[start.weekday()]]
+        return WEEKDAYS[day.weekday()] in names
+    if (_month_index(day) - _month_index(start)) % interval:
+        return False
+    month_days = [int(d) for d in schedule.get("monthDays") or [start.day]]
+    last = calendar.monthrange(day.year, day.month)[1]
+    return any(day.day == (d if d > 0 else last + 1 + d) for d in month_days)
+
+
+def fire_due_triggers(now: datetime | None = None) -> list[PipelineRun]:
+    """Fire every Started ScheduleTrigger that is due; a window missed during downtime fires once."""
+    now = now or timezone.now()
+    fired: list[PipelineRun] = []
+    for trigger in Trigger.objects.filter(runtime_state=Trigger.RuntimeState.STARTED, type="ScheduleTrigger"):
+        try:
+            fired.extend(fire_trigger(trigger, now))
+        except (TriggerError, ValueError, KeyError) as exc:
+            log.warning("Trigger %s cannot fire: %s", trigger.name, exc)
+    return fired
+
+
+def fire_trigger(trigger: Trigger, now: datetime) -> list[PipelineRun]:
+    """Fire ``trigger`` once for its latest due time since it last fired (or was started); claims it first."""
+    scheduled = latest_due_time(trigger.to_adf(), trigger.last_fired_at or trigger.updated, now)
+    if scheduled is None:
+        return []
+    claimed = Trigger.objects.filter(pk=trigger.pk, last_fired_at=trigger.last_fired_at).update(last_fired_at=scheduled)
+    if not claimed:
+        return []
+    trigger.last_fired_at = scheduled
+    return _start_pipelines(trigger, scheduled, now)
+
+
+def latest_due_time(definition: dict[str, Any], after: datetime, upto: datetime) -> datetime | None:
+    """The latest fire time in ``(after, upto]``, looking back in growing windows (cheap after long downtime)."""
+    for lookback in LOOKBACKS:
+        low = max(after, upto - lookback) if lookback else after
+        due = due_times(definition, low, upto)
+        if due:
+            return due[-1]
+        if low == after:
+            return None
+    return None
+
+
+def _start_pipelines(trigger: Trigger, scheduled: datetime, now: datetime) -> list[PipelineRun]:
+    started = []
+    for entry in trigger.properties.get("pipelines") or []:
+        name = (entry.get("pipelineReference") or {}).get("referenceName")
+        pipeline = Pipeline.objects.filter(name=name).first()
+        if pipeline is None:
+            log.warning("Trigger %s: pipeline %s does not exist", trigger.name, name)
+            continue
+        parameters = trigger_parameters(entry.get("parameters") or {}, scheduled, now)
+        try:
+            started.append(
+                runs.trigger_run(pipeline, parameters, invoked_by_type="ScheduleTrigger", invoked_by_name=trigger.name)
+            )
+        except ValidationError as exc:
+            log.warning("Trigger %s: pipeline %s refused its parameters: %s", trigger.name, name, exc)
+    return started
+
+
+def trigger_parameters(parameters: dict[str, Any], scheduled: datetime, started: datetime) -> dict[str, Any]:
+    """The parameters with ``@trigger().scheduledTime`` / ``@trigger().startTime`` replaced by ISO times."""
+    values = {"scheduledTime": _iso(scheduled), "startTime": _iso(started)}
+    return {name: _substitute(value, values) for name, value in parameters.items()}
+
+
+def _substitute(value: Any, values: dict[str, str]) -> Any:
+    if isinstance(value, dict) and value.get("type") == "Expression":
+        value = value.get("value")
+    if not isinstance(value, str):
+        return value
+    for key, text in values.items():
+        if value.strip() == f"@trigger().{key}":
+            return text
+        value = value.replace(f"@{{trigger().{key}}}", text)
+    return value
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
