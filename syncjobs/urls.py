@@ -22,6 +22,7 @@ urlpatterns = [
     path("manage/linkedservices/new/<str:kind>/", manage.edit_linked_service, name="manage_new"),
     path("manage/linkedservices/<str:name>/", manage.edit_linked_service, name="manage_edit"),
     path("manage/test-connection/", manage.test_connection, name="manage_test"),
+    path("manage/triggers/<str:name>/state", manage.trigger_state, name="manage_trigger_state"),
     # Author
     path("author/", author.index, name="author"),
     path("author/datasets/new/", author.edit_dataset, name="author_dataset_new"),

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from syncjobs.forms.linked_services import TYPES, LinkedServiceForm
-from syncjobs.models import LinkedService
+from syncjobs.models import LinkedService, Trigger
 from syncjobs.services.catalogue import test_connection as run_test
 from syncjobs.views.decorators import operator_required, save_or_findings
 
@@ -35,7 +35,21 @@ def _where(linked: LinkedService) -> str:
 def linked_services(request: HttpRequest) -> HttpResponse:
     """Every linked service: name, type and where it points."""
     rows = [(ls, TYPES.get(ls.type, (ls.type,))[0], _where(ls)) for ls in LinkedService.objects.order_by("name")]
-    return render(request, "manage/linked_services.html", {"rows": rows, "types": TYPES})
+    triggers = Trigger.objects.order_by("name")
+    return render(request, "manage/linked_services.html", {"rows": rows, "types": TYPES, "triggers": triggers})
+
+
+@require_POST
+@operator_required
+def trigger_state(request: HttpRequest, name: str) -> HttpResponse:
+    """Start or stop a schedule trigger."""
+    trigger = get_object_or_404(Trigger, name=name)
+    if request.POST.get("state") == "start":
+        trigger.start()
+    else:
+        trigger.stop()
+    messages.success(request, f"Trigger {trigger.name} is {trigger.runtime_state}.")
+    return redirect("syncjobs:manage")
 
 
 @login_required

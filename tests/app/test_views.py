@@ -238,3 +238,26 @@ def test_retention_purges_old_finished_runs(settings):
     recent = make_run(status="Succeeded")
     assert purge_old_runs() == 1
     assert not PipelineRun.objects.filter(pk=old.pk).exists() and PipelineRun.objects.filter(pk=recent.pk).exists()
+
+
+def test_triggers_are_listed_and_started_from_manage(operator, seeded):
+    from syncjobs.adf.repository import save_definition
+    from syncjobs.models import Trigger
+
+    recurrence = {"frequency": "Hour", "interval": 1, "startTime": "2026-01-01T00:00:00Z", "timeZone": "UTC"}
+    save_definition(
+        "trigger",
+        {
+            "name": "Hourly",
+            "properties": {
+                "type": "ScheduleTrigger",
+                "typeProperties": {"recurrence": recurrence},
+                "pipelines": [{"pipelineReference": {"referenceName": "IncrementalSync", "type": "PipelineReference"}}],
+            },
+        },
+    )
+    page = text(operator.get("/manage/"))
+    assert "Hourly" in page and "every 1 hour" in page and "Stopped" in page
+    operator.post("/manage/triggers/Hourly/state", {"state": "start"})
+    assert Trigger.objects.get(name="Hourly").runtime_state == "Started"
+    assert "Trigger Hourly is Started." in text(operator.get("/manage/"))
