@@ -348,3 +348,10 @@ def test_sqlite_style_loose_values_are_converted_or_refused_by_name():
     with pytest.raises(EngineError) as caught:
         written(ParquetFormat(), [Batch(columns, [(1, date(2024, 1, 1), 2), (1, None, Decimal("1.5"))])])
     assert caught.value.reason == "bad_value" and "whole number" in str(caught.value)
+
+
+def test_numbers_are_quoted_when_they_hold_the_delimiter_or_equal_the_null_value():
+    assert csv_bytes([(1, "a", -2.5)], column_delimiter="-") == b'1-"a"-"-2.5"\r\n'
+    assert csv_bytes([(1, "a", 7)], column_delimiter=".") == b'1."a".7\r\n'
+    assert csv_bytes([(1.5, "a", 7)], column_delimiter=".") == b'"1.5"."a".7\r\n'
+    assert csv_bytes([(0, "a", None)], null_value="0") == b'"0","a",0\r\n'

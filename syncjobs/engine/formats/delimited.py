@@ -154,6 +154,13 @@ _RENDERERS: dict[type, Callable[[Any], str]] = {
 }
 
 
+_NUMBER_CHARACTERS = "0123456789-+.einfa"  # every character repr() of an int or a float can hold
+
+
+def _could_be_number(text: str) -> bool:
+    return bool(text) and all(c in _NUMBER_CHARACTERS for c in text)
+
+
 def _text_of(value: Any) -> str:
     """``render`` by the value's exact type (a dict look-up instead of a chain of isinstance calls)."""
     return _RENDERERS.get(type(value), render)(value)
@@ -246,9 +253,15 @@ class DelimitedTextFormat:
         if force:
             return lambda v: quoted(v if type(v) is str else _text_of(v))
         null, needs = o.null_value, self._needs_quotes
+        # An int's or float's text needs quoting only if it could equal nullValue or hold a special
+        # character: checked once per format, not once per value.
+        numbers_plain = not needs(_NUMBER_CHARACTERS) and not _could_be_number(null)
 
         def cell(v: Any) -> str:
-            text = v if type(v) is str else _text_of(v)
+            kind = type(v)
+            if numbers_plain and (kind is int or kind is float):
+                return kind.__repr__(v)
+            text = v if kind is str else _text_of(v)
             return quoted(text) if text == null or needs(text) else text
 
         return cell
