@@ -22,7 +22,7 @@ from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.formats.delimited import render
 from syncjobs.engine.types import Batch, Column
 
-ROW_GROUP_ROWS = 16_384
+ROW_GROUP_ROWS = 8_192
 CODECS = {"snappy": "snappy", "gzip": "gzip", "none": "none"}  # ADF's copy codecs (lzo is not supported)
 TEMPORAL = {"date": date, "time": time, "datetime": datetime, "datetimetz": datetime}
 # Source types whose temporal values arrive as text (SQL Server's converters, SQLite's storage).
