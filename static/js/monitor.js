@@ -35,8 +35,7 @@
             row.querySelector(".end").textContent = run.end ? run.end.replace("T", " ").slice(0, 19) : "—";
             row.querySelector(".duration").textContent = formatDuration(run.durationMs);
             row.querySelector(".error").textContent = run.message || "";
-            var cancel = row.querySelector("button.danger");
-            if (cancel) cancel.closest("form").remove();
+            row.dataset.status = run.status;  // CSS now shows Rerun (and Rerun from failed activity)
           }
         });
       })
@@ -65,5 +64,5 @@
   var table = document.getElementById("runs");
   if (table && script && script.dataset.statusUrl) pollList(table, script.dataset.statusUrl);
   var live = document.getElementById("live");
-  if (live && live.dataset.active === "1") setTimeout(function () { pollRun(live); }, POLL_MS);
+  if (live && live.dataset.poll === "1") setTimeout(function () { pollRun(live); }, POLL_MS);
 })();

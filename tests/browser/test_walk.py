@@ -41,7 +41,7 @@ def test_the_operator_walk(page: Page, portal: Portal):
     create_linked_service(page, "SQLite", "ShopDb", {"Database file": source_db})
     create_linked_service(page, "Folder (file system)", "Exports", {"Folder": str(out)})
     nav(page, "Manage")
-    expect(page.locator("table")).to_contain_text("ShopDb")
+    expect(page.locator("table").first).to_contain_text("ShopDb")
     screenshot(page, "02-manage")
 
     # A failing test says what failed.
@@ -102,6 +102,8 @@ def test_the_operator_walk(page: Page, portal: Portal):
     row = page.locator("#runs tbody tr").first
     expect(row.locator(".badge")).to_have_text("Succeeded", timeout=30_000)
     assert page.evaluate("window.__noReload") is True  # the page was never reloaded
+    expect(row.get_by_role("button", name="Rerun", exact=True)).to_be_visible()  # the actions followed the status
+    expect(row.get_by_role("button", name="Cancel")).to_be_hidden()
     screenshot(page, "05-monitor-runs")
 
     page.goto(run_url)
