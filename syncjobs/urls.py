@@ -31,4 +31,5 @@ urlpatterns = [
     path("author/pipelines/new/", author.new_pipeline, name="author_pipeline_new"),
     path("author/pipelines/<str:name>/", author.pipeline, name="author_pipeline"),
     path("author/pipelines/<str:name>/trigger", author.trigger_now, name="author_trigger"),
+    path("author/pipelines/<str:name>/activities/<int:index>", author.edit_activity, name="author_activity"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,6 +17,7 @@ from syncjobs.adf.findings import DefinitionError, Finding
 from syncjobs.adf.repository import save_definition
 from syncjobs.engine.errors import EngineError
 from syncjobs.engine.types import TableName
+from syncjobs.forms.activities import ActivityForm
 from syncjobs.forms.datasets import DatasetForm
 from syncjobs.models import Dataset, LinkedService, Pipeline
 from syncjobs.services import catalogue
@@ -103,18 +105,46 @@ def _parse(text: str) -> tuple[dict[str, Any] | None, list[Finding]]:
     return data, []
 
 
-def _pipeline_context(instance: Pipeline, text: str, findings: list[Finding], validated: bool) -> dict[str, Any]:
+def _pipeline_context(
+    instance: Pipeline, text: str, findings: list[Finding], validated: bool, bound: ActivityForm | None = None
+) -> dict[str, Any]:
     props = instance.properties
+    activities = props.get("activities") or []
+    activity_forms = [
+        bound if bound is not None and bound.prefix == f"a{i}" else ActivityForm.for_activity(a, f"a{i}")
+        for i, a in enumerate(activities)
+    ]
     return {
         "pipeline": instance,
-        "graph": layout(props.get("activities") or []),
-        "activities": props.get("activities") or [],
+        "graph": layout(activities),
+        "activities": list(zip(activities, activity_forms, strict=True)),
         "parameters": props.get("parameters") or {},
         "text": text,
         "findings": findings,
         "validated": validated,
         "runs": instance.runs.order_by("-triggered_at")[:5],
     }
+
+
+@require_POST
+@operator_required
+def edit_activity(request: HttpRequest, name: str, index: int) -> HttpResponse:
+    """Save one activity's form into the pipeline (validated like any save)."""
+    instance = get_object_or_404(Pipeline, name=name)
+    form = ActivityForm(request.POST, prefix=f"a{index}")
+    findings: list[Finding] = []
+    if form.is_valid():
+        try:
+            changed = form.apply(instance.definition)
+        except forms.ValidationError as exc:
+            findings = [Finding("activity", "; ".join(exc.messages))]
+        else:
+            saved, findings = save_or_findings("pipeline", changed, replace=True)
+            if saved is not None:
+                messages.success(request, f"Activity {form.cleaned_data['name']} saved.")
+                return redirect("syncjobs:author_pipeline", name=name)
+    text = json.dumps(instance.definition, indent=2, ensure_ascii=False)
+    return render(request, "author/pipeline.html", _pipeline_context(instance, text, findings, False, form))
 
 
 @require_POST

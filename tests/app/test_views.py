@@ -261,3 +261,32 @@ def test_triggers_are_listed_and_started_from_manage(operator, seeded):
     operator.post("/manage/triggers/Hourly/state", {"state": "start"})
     assert Trigger.objects.get(name="Hourly").runtime_state == "Started"
     assert "Trigger Hourly is Started." in text(operator.get("/manage/"))
+
+
+def test_an_activity_form_edits_the_pipeline_and_renames_follow_dependencies(operator, seeded):
+    pipeline = Pipeline.objects.get(name="IncrementalCopyPipeline")
+    page = text(operator.get("/author/pipelines/IncrementalCopyPipeline/"))
+    assert "Edit IncrementalCopyActivity" in page
+    index = [a["name"] for a in pipeline.properties["activities"]].index("IncrementalCopyActivity")
+    copy_activity = pipeline.properties["activities"][index]
+    import json
+
+    form = {
+        f"a{index}-original": "IncrementalCopyActivity",
+        f"a{index}-name": "CopyChanges",
+        f"a{index}-description": "copies the window",
+        f"a{index}-retry": "2",
+        f"a{index}-retry_interval": "60",
+        f"a{index}-timeout": "0.01:00:00",
+        f"a{index}-type_properties": json.dumps(copy_activity["typeProperties"]),
+    }
+    response = operator.post(f"/author/pipelines/IncrementalCopyPipeline/activities/{index}", form)
+    assert response.status_code == 302
+    saved = Pipeline.objects.get(name="IncrementalCopyPipeline").properties["activities"]
+    renamed = next(a for a in saved if a["name"] == "CopyChanges")
+    assert renamed["policy"]["retry"] == 2 and renamed["policy"]["timeout"] == "0.01:00:00"
+    update = next(a for a in saved if a["type"] == "Script")
+    assert update["dependsOn"][0]["activity"] == "CopyChanges"
+    bad = {**form, f"a{index}-original": "CopyChanges", f"a{index}-type_properties": "{nope"}
+    page = text(operator.post(f"/author/pipelines/IncrementalCopyPipeline/activities/{index}", bad))
+    assert "not valid JSON" in page

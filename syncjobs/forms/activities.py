@@ -1,0 +1,78 @@
+"""The form for one activity of a pipeline: name, description, policy and typeProperties."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from django import forms
+
+TIMESPAN = r"^(\d+\.)?\d{1,2}:\d{2}:\d{2}$"
+
+
+class ActivityForm(forms.Form):
+    """Edits one top-level activity in place; ``apply`` returns the whole pipeline definition changed."""
+
+    original = forms.CharField(widget=forms.HiddenInput)
+    name = forms.CharField(label="Name", max_length=55)
+    description = forms.CharField(label="Description", required=False)
+    retry = forms.IntegerField(label="Retry", min_value=0, initial=0)
+    retry_interval = forms.IntegerField(label="Retry interval (s)", min_value=30, initial=30)  # ADF: 30 s at least
+    timeout = forms.RegexField(label="Timeout (d.hh:mm:ss)", regex=TIMESPAN, initial="0.12:00:00")
+    secure_input = forms.BooleanField(label="Secure input", required=False)
+    secure_output = forms.BooleanField(label="Secure output", required=False)
+    type_properties = forms.CharField(label="Settings (typeProperties JSON)", widget=forms.Textarea(attrs={"rows": 8}))
+
+    @classmethod
+    def for_activity(cls, activity: dict[str, Any], prefix: str) -> ActivityForm:
+        """A form filled from an activity's JSON."""
+        policy = activity.get("policy") or {}
+        initial = {
+            "original": activity.get("name", ""),
+            "name": activity.get("name", ""),
+            "description": activity.get("description", ""),
+            "retry": policy.get("retry", 0),
+            "retry_interval": policy.get("retryIntervalInSeconds", 30),
+            "timeout": policy.get("timeout", "0.12:00:00"),
+            "secure_input": bool(policy.get("secureInput")),
+            "secure_output": bool(policy.get("secureOutput")),
+            "type_properties": json.dumps(activity.get("typeProperties") or {}, indent=2),
+        }
+        return cls(initial=initial, prefix=prefix)
+
+    def clean_type_properties(self) -> dict[str, Any]:
+        try:
+            value = json.loads(self.cleaned_data["type_properties"])
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("must be a JSON object")
+        return value
+
+    def apply(self, definition: dict[str, Any]) -> dict[str, Any]:
+        """The pipeline with this activity changed; a rename follows into every dependsOn."""
+        data = self.cleaned_data
+        changed = copy.deepcopy(definition)
+        activities = (changed.get("properties") or {}).get("activities") or []
+        target = next((a for a in activities if a.get("name") == data["original"]), None)
+        if target is None:
+            raise forms.ValidationError(f"the pipeline has no activity {data['original']!r} any more")
+        target["name"], target["typeProperties"] = data["name"], data["type_properties"]
+        if data["description"]:
+            target["description"] = data["description"]
+        else:
+            target.pop("description", None)
+        target["policy"] = {
+            **(target.get("policy") or {}),
+            "retry": data["retry"],
+            "retryIntervalInSeconds": data["retry_interval"],
+            "timeout": data["timeout"],
+            "secureInput": data["secure_input"],
+            "secureOutput": data["secure_output"],
+        }
+        for activity in activities:
+            for dep in activity.get("dependsOn") or []:
+                if dep.get("activity") == data["original"]:
+                    dep["activity"] = data["name"]
+        return changed
