@@ -252,3 +252,38 @@ def test_references_reads_bracketed_names_and_survives_broken_text():
     assert names.dataset_parameters == {"folder"}
     assert references("SELECT @{activity('A').output") == references("")
     assert check("SELECT @{activity('A').output")[0].problem == "'@{' is not closed by '}'"
+
+
+def test_function_names_ignore_case_as_in_the_published_tutorial():
+    assert e("@CONCAT('Incremental-', pipeline().RunId, '.txt')") == f"Incremental-{RUN_ID}.txt"
+    assert e("@toUPPER('x')") == "X"
+    assert check("@CONCAT('a')") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("@startOfDay('2026-11-23T13:14:15Z')", "2026-11-23T00:00:00.0000000Z"),
+        ("@startOfHour('2026-11-23T13:14:15Z', 'HH:mm:ss')", "13:00:00"),
+        ("@startOfMonth('2026-11-23T13:14:15Z', 'yyyy-MM-dd')", "2026-11-01"),
+        ("@dayOfWeek('2026-11-22T00:00:00Z')", 0),
+        ("@dayOfMonth('2026-11-22T00:00:00Z')", 22),
+        ("@dayOfYear('2026-02-01T00:00:00Z')", 32),
+        ("@ticks('2000-01-01T00:00:00Z')", 630822816000000000),
+        ("@addToTime('2026-01-01T00:00:00Z', 2, 'Hour', 'HH:mm')", "02:00"),
+        ("@subtractFromTime('2026-01-01T00:00:00Z', 1, 'Day', 'yyyy-MM-dd')", "2025-12-31"),
+        ("@intersection(createArray(1, 2, 3), createArray(2, 3, 4))", [2, 3]),
+        ("@array('a')", ["a"]),
+        ("@uriComponent('a b/c')", "a%20b%2Fc"),
+        ("@uriComponentToString('a%20b%2Fc')", "a b/c"),
+    ],
+)
+def test_more_of_adfs_functions(text, expected):
+    assert e(text) == expected
+
+
+def test_time_units_are_checked():
+    with pytest.raises(ExpressionError, match="time unit 'Fortnight'"):
+        e("@addToTime('2026-01-01T00:00:00Z', 1, 'Fortnight')")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", e("@getPastTime(1, 'Day', 'yyyy-MM-dd')"))
+    assert e("@getFutureTime(1, 'Day', 'yyyy-MM-dd')") > e("@getPastTime(1, 'Day', 'yyyy-MM-dd')")

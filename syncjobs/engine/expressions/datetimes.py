@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
+DOTNET_EPOCH = datetime(1, 1, 1, tzinfo=UTC)  # ticks() counts 100 ns from here
 ROUND_TRIP = "yyyy-MM-ddTHH:mm:ss.fffffffK"
 _STANDARD = {"o": ROUND_TRIP, "O": ROUND_TRIP, "s": "yyyy-MM-ddTHH:mm:ss", "u": "yyyy-MM-dd HH:mm:ssZ"}
 _ISO = re.compile(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -139,6 +140,45 @@ def _utcnow(fmt: str = "o") -> str:
     return datetimes.format_timestamp(datetimes.now(), fmt)
 
 
+_UNITS = {"second": "seconds", "minute": "minutes", "hour": "hours", "day": "days", "week": "weeks"}
+
+
+def _shift_by(ts: str, interval: float, unit: str, fmt: str | None = None, sign: int = 1) -> str:
+    name = _UNITS.get(str(unit).lower().rstrip("s"))
+    if name is None:
+        raise FunctionError(f"time unit {unit!r} is not one of Second, Minute, Hour, Day, Week")
+    return datetimes.shift(ts, fmt, **{name: sign * _number(interval, "addToTime")})
+
+
+def _start_of(part: str) -> Callable[..., str]:
+    def start(ts: str, fmt: str | None = None) -> str:
+        value, _ = datetimes.parse_timestamp(ts)
+        if part == "month":
+            value = value.replace(day=1)
+        value = value.replace(minute=0, second=0, microsecond=0)
+        if part != "hour":
+            value = value.replace(hour=0)
+        return datetimes.format_timestamp(value, fmt or "o")
+
+    return _timestamp(start)
+
+
+def _part(read: Callable[[Any], int]) -> Callable[[str], int]:
+    return _timestamp(lambda ts: read(datetimes.parse_timestamp(ts)[0]))  # type: ignore[arg-type, return-value]
+
+
+def _ticks(ts: str) -> int:
+    value, extra = datetimes.parse_timestamp(ts)
+    since = value - datetimes.DOTNET_EPOCH
+    return (since.days * 86_400 + since.seconds) * 10_000_000 + since.microseconds * 10 + extra
+
+
+def _intersection(*collections: Any) -> Any:
+    if all(isinstance(c, dict) for c in collections):
+        return {k: v for k, v in collections[0].items() if all(k in c and c[k] == v for c in collections[1:])}
+    return [x for x in dict.fromkeys(collections[0]) if all(x in c for c in collections[1:])]
+
+
 def _adder(unit: str) -> Callable[..., str]:
     def add(ts: str, amount: float, fmt: str | None = None) -> str:
         return datetimes.shift(ts, fmt, **{unit: _number(amount, "add" + unit.title())})
@@ -194,6 +234,21 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "addHours": _adder("hours"),
     "addMinutes": _adder("minutes"),
     "addSeconds": _adder("seconds"),
+    "addToTime": _timestamp(_shift_by),
+    "subtractFromTime": _timestamp(lambda ts, n, unit, fmt=None: _shift_by(ts, n, unit, fmt, -1)),
+    "getPastTime": _timestamp(lambda n, unit, fmt=None: _shift_by(_utcnow(), n, unit, fmt, -1)),
+    "getFutureTime": _timestamp(lambda n, unit, fmt=None: _shift_by(_utcnow(), n, unit, fmt)),
+    "startOfDay": _start_of("day"),
+    "startOfHour": _start_of("hour"),
+    "startOfMonth": _start_of("month"),
+    "dayOfWeek": _part(lambda d: (d.weekday() + 1) % 7),  # .NET: Sunday is 0
+    "dayOfMonth": _part(lambda d: d.day),
+    "dayOfYear": _part(lambda d: d.timetuple().tm_yday),
+    "ticks": _timestamp(_ticks),
+    "intersection": _intersection,
+    "array": lambda v: [v],
+    "uriComponent": lambda s: urllib.parse.quote(text(s), safe=""),
+    "uriComponentToString": lambda s: urllib.parse.unquote(text(s)),
     "guid": lambda fmt="D": str(uuid.uuid4()) if fmt.upper() == "D" else uuid.uuid4().hex,
     "base64": lambda s: base64.b64encode(text(s).encode()).decode(),
     "base64ToString": lambda s: base64.b64decode(s).decode(),

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from syncjobs.engine.expressions.errors import ExpressionError
+from syncjobs.engine.expressions.functions import FUNCTION_NAMES
+
+_CANONICAL = {name.lower(): name for name in sorted(FUNCTION_NAMES)}
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,8 @@ class Parser:
                 self.i += 1
                 args.append(self.expression())
         self.take(")")
-        return Call(token.value, tuple(args), token.position)
+        # ADF's function names ignore case (the published tutorial writes @CONCAT).
+        return Call(_CANONICAL.get(token.value.lower(), token.value), tuple(args), token.position)
 
 
 def parse(text: str) -> Node:
