@@ -230,13 +230,16 @@ def _table(batches: list[Batch], plans: list[tuple[pa.DataType, Any]], schema: p
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+_INTEGER_TYPES = frozenset({int, bool, type(None)})  # what pyarrow turns into an integer without losing anything
+
+
 def _array(values: list[Any], arrow_type: pa.DataType, convert: Callable[[Any], Any] | None) -> pa.Array:
     """pyarrow's own conversion when the values already fit (fast), else each value converted first.
 
     pyarrow would cut a float or Decimal down to an int64 silently, so integer columns holding them take
     the checked conversion; every other mismatch makes pyarrow raise, and the conversion runs then.
     """
-    if convert is None or not (pa.types.is_integer(arrow_type) and any(type(v) in (float, Decimal) for v in values)):
+    if convert is None or not (pa.types.is_integer(arrow_type) and not _INTEGER_TYPES.issuperset(map(type, values))):
         try:
             return pa.array(values, type=arrow_type)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
