@@ -15,7 +15,7 @@ from syncjobs.engine.formats.delimited import DelimitedTextOptions
 from syncjobs.engine.secret import Secret
 from syncjobs.engine.sources import Changes, FullTable, Query
 from syncjobs.engine.sources.postgres import PostgresSource
-from syncjobs.engine.sources.postgres_copy import RowEnds, csv_export_possible, header_line
+from syncjobs.engine.sources.postgres_copy import csv_export_possible, header_line
 from syncjobs.engine.sqlnames import quote_ansi as q
 from syncjobs.engine.types import (
     SYS_CHANGE_COLUMNS,
@@ -457,16 +457,21 @@ def test_copy_refuses_what_it_cannot_write(source):
     assert caught.value.reason == "not_supported"
 
 
-@pytest.mark.parametrize(("quote", "escape"), [('"', "\\"), ('"', '"')])
-def test_row_ends_become_crlf_across_any_chunking_but_quoted_line_breaks_stay(quote, escape):
-    rows = [(str(i), ["x", "a\nb", 'q"\n\\', "", "\\", "\\\n", "end\\"][i % 7], None) for i in range(300)]
-    options = DelimitedTextOptions(quote_char=quote, escape_char=escape, row_delimiter="\n")
-    lf = pg_csv(rows, options, forced=(1,))
-    crlf = pg_csv(rows, replace(options, row_delimiter="\r\n"), forced=(1,))
-    for size in (1, 2, 3, 5, 64, 4096):
-        ends = RowEnds(quote, escape)
-        out = b"".join(ends.feed(lf[i : i + size]) for i in range(0, len(lf), size)) + ends.close()
-        assert out == crlf, size
+def test_a_copy_stopped_early_is_cancelled_and_the_connection_stays_usable(source):
+    with source.snapshot() as snap:
+        chunks = snap.export_delimited(Query("SELECT i FROM generate_series(1, 5000000) i"), DelimitedTextOptions())
+        assert next(chunks).startswith(b"1\r\n2\r\n")
+        chunks.close()
+    with source.snapshot() as snap:
+        assert snap.rows("SELECT 2") == [(2,)]
+
+
+def test_a_failing_copy_names_the_error(source):
+    with source.snapshot() as snap, pytest.raises(TerminalError) as caught:
+        b"".join(
+            snap.export_delimited(Query("SELECT 1 / (i - 3) FROM generate_series(1, 5) i"), DelimitedTextOptions())
+        )
+    assert "division by zero" in str(caught.value)
 
 
 def test_a_long_copy_with_scattered_line_breaks_keeps_every_row(source):

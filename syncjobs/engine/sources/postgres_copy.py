@@ -1,10 +1,13 @@
-"""PostgreSQL's COPY ... TO STDOUT as DelimitedText: the COPY options, the header row, and "\\r\\n" row ends."""
+"""PostgreSQL's COPY ... TO STDOUT as DelimitedText: the COPY options, the header row, and the row ends."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from typing import Any
+
+import psycopg
+from psycopg import pq
 
 from syncjobs.engine.sqlnames import quote_ansi, quote_literal
 
@@ -51,71 +54,79 @@ def header_line(names: Sequence[str], options: Any) -> str:
     return options.column_delimiter.join(cell(n) for n in names) + options.row_delimiter
 
 
-class RowEnds:
-    """Turns COPY's "\\n" row ends into "\\r\\n", leaving line breaks inside quoted values alone.
+def copy_out(conn: psycopg.Connection[Any], query: bytes, row_end: bytes, size: int = 256 * 1024) -> Iterator[bytes]:
+    """Run ``COPY ... TO STDOUT`` and yield its bytes in chunks of about ``size``; returns the row count.
 
-    Fast path: when no quoted value in the complete lines of a chunk holds a line break (one regex
-    match decides), ``bytes.replace`` is exact for them. A chunk that fails the check goes through an
-    exact scan that carries its state (inside a quoted value, after an escape) into the next chunk.
+    libpq is called directly (``get_copy_data`` in a tight loop): psycopg's ``Copy`` iterator costs a
+    Python generator round trip per row, which made reading cost more than the export itself. The
+    protocol sends exactly one CopyData message per row, ending in "\\n", so turning row ends into
+    ``row_end`` needs no parsing: when a chunk holds no more "\\n" than messages, ``replace`` is exact;
+    otherwise each message's last byte is replaced. Raises ``psycopg.Error``; if the reader stops
+    early, the COPY is cancelled and drained so the connection can roll back.
     """
+    pgconn = conn.pgconn
+    started = pgconn.exec_(query)
+    if started.status != pq.ExecStatus.COPY_OUT:
+        raise _error(started, conn)
+    finished = False
+    try:
+        get = pgconn.get_copy_data
+        parts: list[Any] = []
+        held = 0
+        while (got := get(0))[0] > 0:
+            parts.append(bytes(got[1]))  # a memoryview held per row would set off the garbage collector
+            held += got[0]
+            if held >= size:
+                yield _with_row_ends(parts, row_end)
+                parts, held = [], 0
+        if got[0] == -2:
+            raise psycopg.OperationalError(pgconn.get_error_message())
+        if parts:
+            yield _with_row_ends(parts, row_end)
+        finished = True  # the results are read to the end below, even when the COPY failed
+        return _final_row_count(conn)
+    finally:
+        if not finished:
+            _abandon(conn)
 
-    def __init__(self, quote: str, escape: str) -> None:
-        self._q, self._e = quote.encode(), escape.encode()
-        q, e = re.escape(self._q), re.escape(self._e)
-        # Pairing quotes from the start (escaped ones removed), some quoted value holds a line break.
-        self._quoted_break = re.compile(rb"(?:[^%s]*+%s[^%s\n]*+%s)*+[^%s]*+%s[^%s\n]*+\n" % ((q,) * 7))
-        self._special = re.compile(rb"[%s\n]" % q if self._q == self._e else rb"[%s%s\n]" % (q, e))
-        self._carry = b""
-        self._inside = False
-        self._escaped = False
 
-    def _plain(self, head: bytes) -> bool:
-        """No line break inside a quoted value: one anchored, possessive (so linear) regex match."""
-        if self._q not in head:
-            return True
-        if self._q != self._e and self._e in head:
-            head = head.replace(self._e + self._e, b"").replace(self._e + self._q, b"")
-        return self._quoted_break.match(head) is None
+def _with_row_ends(parts: list[Any], row_end: bytes) -> bytes:
+    chunk = b"".join(parts)
+    if row_end == b"\n":
+        return chunk
+    if chunk.count(b"\n") == len(parts):  # no line break inside a value: every "\n" ends a row
+        return chunk.replace(b"\n", row_end)
+    return b"".join(piece for part in parts for piece in (part[:-1], row_end))
 
-    def feed(self, chunk: bytes) -> bytes:
-        """Convert one chunk; a trailing partial line may be held back until the next."""
-        buf, self._carry = self._carry + chunk, b""
-        if not (self._inside or self._escaped):
-            end = buf.rfind(b"\n") + 1
-            head = buf[:end]
-            if self._plain(head):
-                self._carry = buf[end:]
-                return head.replace(b"\n", b"\r\n")
-        return self._exact(buf)
 
-    def _exact(self, buf: bytes) -> bytes:
-        out, i, n = [], 0, len(buf)
-        if self._escaped and n:
-            out.append(buf[:1])
-            i, self._escaped = 1, False
-        while i < n:
-            m = self._special.search(buf, i)
-            if m is None:
-                out.append(buf[i:])
-                break
-            j = m.start()
-            ch = buf[j : j + 1]
-            out.append(buf[i:j])
-            i = j + 1
-            if ch == b"\n":
-                out.append(b"\n" if self._inside else b"\r\n")
-            elif ch == self._q:  # with quote == escape, a doubled quote toggles twice
-                out.append(ch)
-                self._inside = not self._inside
-            elif self._inside:  # an escape inside a quoted value: the next byte is taken as it is
-                out.append(buf[j : j + 2])
-                i = j + 2
-                self._escaped = i > n
-            else:
-                out.append(ch)
-        return b"".join(out)
+def _final_row_count(conn: psycopg.Connection[Any]) -> int:
+    pgconn, rows, failed = conn.pgconn, -1, None
+    while (result := pgconn.get_result()) is not None:
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            failed = failed or _error(result, conn)
+        elif result.command_tuples is not None:
+            rows = result.command_tuples
+    if failed is not None:
+        raise failed
+    return rows
 
-    def close(self) -> bytes:
-        """What is left at the end of the export."""
-        rest, self._carry = self._carry, b""
-        return self._exact(rest) if rest else b""
+
+def _abandon(conn: psycopg.Connection[Any]) -> None:
+    """Cancel a COPY the reader left, and read to its end, so the connection is free again."""
+    pgconn = conn.pgconn
+    with suppress(psycopg.Error):
+        conn.cancel_safe(timeout=10)
+    with suppress(psycopg.Error):
+        while pgconn.get_copy_data(0)[0] > 0:
+            pass
+    with suppress(psycopg.Error):
+        while pgconn.get_result() is not None:
+            pass
+
+
+def _error(result: Any, conn: psycopg.Connection[Any]) -> psycopg.Error:
+    """The psycopg error class of a failed result's SQLSTATE, with the server's message."""
+    state = result.error_field(pq.DiagnosticField.SQLSTATE)
+    message = (result.error_message or conn.pgconn.error_message or b"COPY failed").decode(errors="replace")
+    cls = psycopg.errors.lookup(state.decode()) if state else psycopg.OperationalError
+    return cls(message.removeprefix("ERROR:  ").strip())

@@ -5,7 +5,7 @@ It is also the T-SQL rewriter's dialect, so the tutorial's queries run inside th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -15,7 +15,7 @@ from syncjobs.engine.errors import EngineError, TerminalError
 from syncjobs.engine.sources import Changes, FullTable, Query, RowSet
 from syncjobs.engine.sources import postgres_tracking as ct
 from syncjobs.engine.sources.emulated import EmulatedTrackingSnapshot
-from syncjobs.engine.sources.postgres_copy import QUOTED_KINDS, RowEnds, copy_options, csv_export_possible, header_line
+from syncjobs.engine.sources.postgres_copy import QUOTED_KINDS, copy_options, copy_out, csv_export_possible, header_line
 from syncjobs.engine.sources.tsql_functions import rewrite
 from syncjobs.engine.sqlnames import quote_ansi
 from syncjobs.engine.types import (
@@ -277,30 +277,10 @@ class PostgresSnapshot(EmulatedTrackingSnapshot):
         if len(set(quoted)) != len(quoted):
             raise TerminalError("not_supported", "COPY cannot force quotes on duplicate column names; use the row path")
         copy_sql = f"COPY ({sql}) TO STDOUT WITH ({copy_options(options, quoted)})"
-        ends = RowEnds(options.quote_char, options.escape_char) if options.row_delimiter == "\r\n" else None
         if options.first_row_as_header:
             yield header_line([c.name for c in columns], options).encode()
-        with self._conn.cursor() as cur:
-            try:
-                with cur.copy(copy_sql, params) as copy:
-                    for data in _gathered(copy):
-                        yield ends.feed(data) if ends else data
-            except psycopg.Error as exc:
-                raise self._errors(exc) from None
-            if ends:
-                yield ends.close()
-            return cur.rowcount
-
-
-def _gathered(copy: Iterable[Any], size: int = 256 * 1024) -> Iterator[bytes]:
-    """COPY sends a message per row; join them into chunks of about ``size`` bytes."""
-    parts: list[Any] = []
-    held = 0
-    for data in copy:
-        parts.append(data)
-        held += len(data)
-        if held >= size:
-            yield b"".join(parts)
-            parts, held = [], 0
-    if parts:
-        yield b"".join(parts)
+        try:
+            query = psycopg.ClientCursor(self._conn).mogrify(copy_sql, params).encode(self._conn.info.encoding)
+            return (yield from copy_out(self._conn, query, options.row_delimiter.encode()))
+        except psycopg.Error as exc:
+            raise self._errors(exc) from None
