@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.formats import Format
+from syncjobs.engine.gcpause import collector_paused
 from syncjobs.engine.sinks import Sink, SinkWriter
 from syncjobs.engine.sources import Changes, FullTable, Query, RowSet, Snapshot, Source
 from syncjobs.engine.types import (
@@ -190,6 +191,13 @@ def _write(
     snapshot: Snapshot, rows: RowSet, fmt: Format, writer: SinkWriter, batch_rows: int, should_stop: StopCheck | None
 ) -> tuple[Counter[str], int]:
     """Stream ``rows`` into ``writer``; return rows per operation and the row count."""
+    with collector_paused():
+        return _stream(snapshot, rows, fmt, writer, batch_rows, should_stop)
+
+
+def _stream(
+    snapshot: Snapshot, rows: RowSet, fmt: Format, writer: SinkWriter, batch_rows: int, should_stop: StopCheck | None
+) -> tuple[Counter[str], int]:
     counts: Counter[str] = Counter()
     native = _native_chunks(snapshot, rows, fmt)
     if native is not None:

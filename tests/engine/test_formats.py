@@ -355,3 +355,49 @@ def test_numbers_are_quoted_when_they_hold_the_delimiter_or_equal_the_null_value
     assert csv_bytes([(1, "a", 7)], column_delimiter=".") == b'1."a".7\r\n'
     assert csv_bytes([(1.5, "a", 7)], column_delimiter=".") == b'"1.5"."a".7\r\n'
     assert csv_bytes([(0, "a", None)], null_value="0") == b'"0","a",0\r\n'
+
+
+# --- the column-by-column row path against the value-by-value one --------------------------------
+
+MIXED_VALUES = [
+    None, "", "plain", 'say "hi"', "back\\slash", "a,b", "semi;colon", "line\nbreak", "cr\rx", "\\.", "0", "x\x00y",
+    0, -17, 2**63, 1.5, -0.0, 1e-07, float("inf"), True, False, Decimal("12.30"), Decimal("-1E+3"),
+    datetime(2024, 1, 2, 3, 4, 5, 600), date(2024, 1, 2), time(3, 4, 5), b"\x00\xff",
+]  # fmt: skip
+
+
+def value_by_value(fmt: DelimitedTextFormat, columns, rows) -> bytes:
+    """Each value through its column's ``_cell``, one at a time (the reference for the columnar path)."""
+    o = fmt.options
+    cells = [fmt._cell(o.quote_all_text and c.kind == "string", len(columns) == 1, c.name) for c in columns]
+    lines = [
+        o.column_delimiter.join(o.null_value if v is None else f(v) for f, v in zip(cells, row, strict=True))
+        for row in rows
+    ]
+    return "".join(line + o.row_delimiter for line in lines).encode()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"escape_char": '"'},
+        {"quote_all_text": False},
+        {"column_delimiter": ";", "null_value": "NULL", "row_delimiter": "\n"},
+        {"column_delimiter": ".", "quote_all_text": False, "null_value": "0"},
+        {"column_delimiter": "\x00"},
+        {"quote_char": "'", "escape_char": "'", "column_delimiter": "\t"},
+    ],
+)
+def test_columns_are_written_as_the_value_by_value_path_writes_them(options):
+    import random
+
+    rng = random.Random(5)
+    kinds = ("string", "int", "decimal", "string", "datetime")
+    columns = tuple(Column(f"c{i}", kind) for i, kind in enumerate(kinds))
+    uniform = [rng.choice([v for v in MIXED_VALUES if v is not None]) for _ in kinds]
+    rows = [tuple(rng.choice(MIXED_VALUES) for _ in kinds) for _ in range(400)]
+    rows += [tuple(uniform)] * 50 + [(f"t{i}", i, Decimal(i), "no specials", datetime(2024, 1, 1)) for i in range(50)]
+    fmt = DelimitedTextFormat(DelimitedTextOptions(**options))
+    for batch_rows in (rows[:400], rows[400:450], rows[450:], rows):
+        assert written(fmt, [Batch(columns, batch_rows)]) == value_by_value(fmt, columns, batch_rows)

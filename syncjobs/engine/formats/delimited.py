@@ -5,10 +5,11 @@ from __future__ import annotations
 import codecs
 import re
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from decimal import Decimal
+from operator import methodcaller
 from typing import Any
 
 from syncjobs.engine.errors import TerminalError
@@ -154,11 +155,29 @@ _RENDERERS: dict[type, Callable[[Any], str]] = {
 }
 
 
+_COLUMN_RENDERERS: dict[type, Callable[[Any], str]] = {
+    **_RENDERERS,
+    bool: {True: "True", False: "False"}.__getitem__,
+    Decimal: methodcaller("__format__", "f"),
+    datetime: methodcaller("isoformat", " "),
+}
+SEPARATOR = "\x00"  # joins a column's texts so one str.replace or regex search covers them all
 _NUMBER_CHARACTERS = "0123456789-+.einfa"  # every character repr() of an int or a float can hold
 
 
 def _could_be_number(text: str) -> bool:
     return bool(text) and all(c in _NUMBER_CHARACTERS for c in text)
+
+
+def _texts(values: Sequence[Any]) -> Sequence[str]:
+    """``_text_of`` for a column of non-NULL values; one C-level ``map`` when they share one type."""
+    kinds = set(map(type, values))
+    if len(kinds) != 1:
+        return list(map(_text_of, values))
+    kind = kinds.pop()
+    if kind is str:
+        return values
+    return list(map(_COLUMN_RENDERERS.get(kind, _text_of), values))
 
 
 def _text_of(value: Any) -> str:
@@ -226,17 +245,51 @@ class DelimitedTextFormat:
     def _rows(self, batches: Iterable[Batch]) -> Iterator[bytes]:
         o, header_done = self.options, not self.options.first_row_as_header
         for batch in batches:
-            single = len(batch.columns) == 1  # COPY quotes a lone \. so it cannot read as end-of-data
-            cells = [self._cell(o.quote_all_text and c.kind in QUOTED_KINDS, single, c.name) for c in batch.columns]
             out = []
             if not header_done:
                 out.append(self._header(batch.columns))
                 header_done = True
-            join, null = o.column_delimiter.join, o.null_value
-            for row in batch.rows:
-                out.append(join([null if v is None else cell(v) for cell, v in zip(cells, row, strict=True)]))
+            if batch.rows:
+                out.extend(self._lines(batch))
             if out:
                 yield (o.row_delimiter.join(out) + o.row_delimiter).encode("utf-8")
+
+    def _lines(self, batch: Batch) -> Iterable[str]:
+        """A batch's lines, built column by column so that most work runs in C (``map``, ``str`` methods)."""
+        o = self.options
+        single = len(batch.columns) == 1  # COPY quotes a lone \. so it cannot read as end-of-data
+        forced = [o.quote_all_text and c.kind in QUOTED_KINDS for c in batch.columns]
+        if not o.quote_char or single:
+            cells = [self._cell(force, single, c.name) for force, c in zip(forced, batch.columns, strict=True)]
+            join, null = o.column_delimiter.join, o.null_value
+            return [
+                join([null if v is None else cell(v) for cell, v in zip(cells, row, strict=True)]) for row in batch.rows
+            ]
+        columns = zip(*batch.rows, strict=True)
+        fields = [self._fields(values, force) for values, force in zip(columns, forced, strict=True)]
+        return map(o.column_delimiter.join, zip(*fields, strict=True))
+
+    def _fields(self, values: Sequence[Any], force: bool) -> Sequence[str]:
+        """One column's fields (quote character set): ``_cell``'s output for every value, NULLs included."""
+        if None not in values:
+            return self._quoted_as_needed(_texts(values), force)
+        present = [v for v in values if v is not None]
+        fields = iter(self._quoted_as_needed(_texts(present), force))
+        null = self.options.null_value
+        return [null if v is None else next(fields) for v in values]
+
+    def _quoted_as_needed(self, texts: Sequence[str], force: bool) -> Sequence[str]:
+        o = self.options
+        q, esc = o.quote_char, o.escape_char or o.quote_char
+        if force:
+            whole = SEPARATOR.join(texts)
+            if whole.count(SEPARATOR) == len(texts) - 1 and SEPARATOR not in (q, esc):  # none holds it
+                body = whole.replace(q, q + q) if esc == q else whole.replace(esc, esc + esc).replace(q, esc + q)
+                return (q + body.replace(SEPARATOR, q + SEPARATOR + q) + q).split(SEPARATOR)
+        elif not self._needs_quotes(SEPARATOR.join(texts)) and o.null_value not in texts:
+            return texts
+        cell = self._cell(force, False, "")
+        return [cell(t) for t in texts]
 
     def _cell(self, force: bool, single: bool, column: str) -> Callable[[Any], str]:
         """One column's value-to-field function (the row path's hot loop: one call per value)."""

@@ -26,6 +26,7 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 
 from syncjobs.engine.errors import EngineError, TerminalError, TransientError
@@ -127,16 +128,50 @@ def _decimal_text(value: Any, scale: int | None) -> Any:
     return format(converted, "f") if isinstance(converted, Decimal) else converted
 
 
+def _decimal_texts(values: Sequence[Any], scale: int | None) -> list[Any]:
+    """``_decimal_text`` for a whole column: when every value is an int or a float, ``repr`` them all
+    and pad the fractions with a few regex passes over the joined column instead of one call per value."""
+    kinds = set(map(type, values))
+    if scale is None or not kinds <= {int, float, type(None)}:
+        return [_decimal_text(v, scale) for v in values]
+    present = [v for v in values if v is not None] if type(None) in kinds else values
+    if not present:
+        return list(values)
+    whole = "\x00".join(map(repr, present))
+    if "e" in whole or "n" in whole:  # an exponent, inf or nan: the Decimal route
+        return [_decimal_text(v, scale) for v in values]
+    if scale:
+        if whole.count(".") != len(present):  # some are ints (NUMERIC affinity stores 5.00 as 5)
+            whole = _WHOLE_NUMBER.sub(r"\g<0>." + "0" * scale, whole)
+        for digits in range(1, scale):
+            whole = _fraction_of(digits).sub(r"\g<0>" + "0" * (scale - digits), whole)
+    texts = iter(whole.split("\x00"))
+    return [None if v is None else next(texts) for v in values] if present is not values else list(texts)
+
+
+_WHOLE_NUMBER = re.compile(r"(?<![^\x00])-?\d+(?![^\x00])")  # a whole field of digits: an int's repr
+
+
+@cache
+def _fraction_of(digits: int) -> re.Pattern[str]:
+    """A fraction of exactly ``digits`` digits at a field's end (it starts with a literal: a fast scan)."""
+    return re.compile(rf"\.\d{{{digits}}}(?![^\x00])")
+
+
 def _converted(columns: Sequence[Column], rows: list[tuple], text_values: bool = False) -> list[tuple]:
     decimals = [(i, c.scale) for i, c in enumerate(columns) if c.kind == "decimal"]
-    if not decimals:
+    if not decimals or not rows:
         return rows
-    convert = _decimal_text if text_values else _as_decimal
+    if text_values:
+        values = list(zip(*rows, strict=True))
+        for i, scale in decimals:
+            values[i] = _decimal_texts(values[i], scale)
+        return list(zip(*values, strict=True))
     out = []
     for row in rows:
         values = list(row)
         for i, scale in decimals:
-            values[i] = convert(values[i], scale)
+            values[i] = _as_decimal(values[i], scale)
         out.append(tuple(values))
     return out
 
