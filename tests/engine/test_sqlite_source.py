@@ -13,7 +13,7 @@ import pytest
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.sources import Changes, FullTable, Query, Source
 from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource, split_statements
-from syncjobs.engine.sources.sqlite_snapshot import _decimal_text, _decimal_texts, column_kind
+from syncjobs.engine.sources.sqlite_snapshot import _as_decimal, _decimal_column, _decimal_text, column_kind
 from syncjobs.engine.sqlnames import quote_ansi as q
 from syncjobs.engine.types import (
     SYS_CHANGE_COLUMNS,
@@ -419,8 +419,6 @@ def test_decimal_text_is_exactly_the_row_paths_text_of_the_decimal(scale):
     import random
     from decimal import Decimal
 
-    from syncjobs.engine.sources.sqlite_snapshot import _as_decimal, _decimal_text
-
     rng = random.Random(7)
     values = [0, -0.0, 5, -5, 1.5, 123.45, 123.456, -0.01, 1e-05, 1e16, 1.2e-7, 10**20, 99.9, 0.1 + 0.2]
     values += [float("inf"), float("nan"), "12.3", "abc", b"x"]
@@ -431,7 +429,7 @@ def test_decimal_text_is_exactly_the_row_paths_text_of_the_decimal(scale):
 
 
 @pytest.mark.parametrize("scale", [None, 0, 1, 2, 3, 6])
-def test_a_decimal_column_as_text_matches_the_value_by_value_conversion(scale):
+def test_a_decimal_column_matches_the_value_by_value_conversion(scale):
     import random
 
     rng = random.Random(scale)
@@ -449,4 +447,7 @@ def test_a_decimal_column_as_text_matches_the_value_by_value_conversion(scale):
                 for v in column
                 if v is None or (type(v) in (int, float) and "e" not in repr(v) and "n" not in repr(v))
             ]
-        assert _decimal_texts(column, scale) == [_decimal_text(v, scale) for v in column]
+        assert _decimal_column(column, scale, as_text=True) == [_decimal_text(v, scale) for v in column]
+        decimals = _decimal_column(column, scale, as_text=False)
+        expected = [_as_decimal(v, scale) for v in column]
+        assert [(type(d), str(d)) for d in decimals] == [(type(d), str(d)) for d in expected]

@@ -10,9 +10,10 @@ one schema.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 import pyarrow as pa
@@ -217,9 +218,10 @@ def _first(batch: Batch, index: int) -> Any:
 
 def _table(batches: list[Batch], plans: list[tuple[pa.DataType, Any]], schema: pa.Schema) -> pa.Table:
     arrays = []
+    columns = list(zip(*chain.from_iterable(b.rows for b in batches), strict=True))
     for i, (arrow_type, convert) in enumerate(plans):
         column = batches[0].columns[i]
-        values = [row[i] for b in batches for row in b.rows]
+        values = columns[i]
         try:
             arrays.append(_array(values, arrow_type, convert))
         except (ValueError, TypeError, ArithmeticError, pa.ArrowException) as exc:
@@ -233,13 +235,16 @@ def _table(batches: list[Batch], plans: list[tuple[pa.DataType, Any]], schema: p
 _INTEGER_TYPES = frozenset({int, bool, type(None)})  # what pyarrow turns into an integer without losing anything
 
 
-def _array(values: list[Any], arrow_type: pa.DataType, convert: Callable[[Any], Any] | None) -> pa.Array:
+def _array(values: Sequence[Any], arrow_type: pa.DataType, convert: Callable[[Any], Any] | None) -> pa.Array:
     """pyarrow's own conversion when the values already fit (fast), else each value converted first.
 
     pyarrow would cut a float or Decimal down to an int64 silently, so integer columns holding them take
     the checked conversion; every other mismatch makes pyarrow raise, and the conversion runs then.
     """
-    if convert is None or not (pa.types.is_integer(arrow_type) and not _INTEGER_TYPES.issuperset(map(type, values))):
+    kinds = set(map(type, values))
+    if pa.types.is_boolean(arrow_type) and kinds == {int}:  # SQLite's booleans are 0 and 1
+        return pa.array(map(bool, values), type=arrow_type, size=len(values))
+    if convert is None or not (pa.types.is_integer(arrow_type) and not _INTEGER_TYPES.issuperset(kinds)):
         try:
             return pa.array(values, type=arrow_type)
         except (pa.ArrowInvalid, pa.ArrowTypeError):

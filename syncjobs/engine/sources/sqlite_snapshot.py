@@ -128,25 +128,33 @@ def _decimal_text(value: Any, scale: int | None) -> Any:
     return format(converted, "f") if isinstance(converted, Decimal) else converted
 
 
-def _decimal_texts(values: Sequence[Any], scale: int | None) -> list[Any]:
-    """``_decimal_text`` for a whole column: when every value is an int or a float, ``repr`` them all
-    and pad the fractions with a few regex passes over the joined column instead of one call per value."""
+def _decimal_column(values: Sequence[Any], scale: int | None, as_text: bool) -> list[Any]:
+    """A whole decimal column as ``_as_decimal`` (or, ``as_text``, ``_decimal_text``) gives each value.
+
+    When every value is an int or a float, they are ``repr``-ed together and padded to the scale with
+    a few regex passes over the joined column; Decimals, if wanted, are then built by one ``map``.
+    """
     kinds = set(map(type, values))
-    if scale is None or not kinds <= {int, float, type(None)}:
-        return [_decimal_text(v, scale) for v in values]
     present = [v for v in values if v is not None] if type(None) in kinds else values
-    if not present:
-        return list(values)
-    whole = "\x00".join(map(repr, present))
-    if "e" in whole or "n" in whole:  # an exponent, inf or nan: the Decimal route
-        return [_decimal_text(v, scale) for v in values]
+    texts = _padded_texts(present, scale) if kinds <= {int, float, type(None)} and present else None
+    if texts is None:
+        convert = _decimal_text if as_text else _as_decimal
+        return [convert(v, scale) for v in values]
+    converted = iter(texts if as_text else map(Decimal, texts))
+    return [None if v is None else next(converted) for v in values] if present is not values else list(converted)
+
+
+def _padded_texts(numbers: Sequence[int | float], scale: int | None) -> list[str] | None:
+    """``_decimal_text`` of ints and floats, or None when one needs the Decimal route (exponent, inf, nan)."""
+    whole = "\x00".join(map(repr, numbers))
+    if "e" in whole or "n" in whole:
+        return None
     if scale:
-        if whole.count(".") != len(present):  # some are ints (NUMERIC affinity stores 5.00 as 5)
+        if whole.count(".") != len(numbers):  # some are ints (NUMERIC affinity stores 5.00 as 5)
             whole = _WHOLE_NUMBER.sub(r"\g<0>." + "0" * scale, whole)
         for digits in range(1, scale):
             whole = _fraction_of(digits).sub(r"\g<0>" + "0" * (scale - digits), whole)
-    texts = iter(whole.split("\x00"))
-    return [None if v is None else next(texts) for v in values] if present is not values else list(texts)
+    return whole.split("\x00")
 
 
 _WHOLE_NUMBER = re.compile(r"(?<![^\x00])-?\d+(?![^\x00])")  # a whole field of digits: an int's repr
@@ -162,18 +170,10 @@ def _converted(columns: Sequence[Column], rows: list[tuple], text_values: bool =
     decimals = [(i, c.scale) for i, c in enumerate(columns) if c.kind == "decimal"]
     if not decimals or not rows:
         return rows
-    if text_values:
-        values = list(zip(*rows, strict=True))
-        for i, scale in decimals:
-            values[i] = _decimal_texts(values[i], scale)
-        return list(zip(*values, strict=True))
-    out = []
-    for row in rows:
-        values = list(row)
-        for i, scale in decimals:
-            values[i] = _as_decimal(values[i], scale)
-        out.append(tuple(values))
-    return out
+    values = list(zip(*rows, strict=True))
+    for i, scale in decimals:
+        values[i] = _decimal_column(values[i], scale, text_values)
+    return list(zip(*values, strict=True))
 
 
 def _result_columns(description: Sequence[Any], rows: list[tuple]) -> tuple[Column, ...]:
