@@ -27,6 +27,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from functools import cache
+from operator import mod
 from typing import Any
 
 from syncjobs.engine.errors import EngineError, TerminalError, TransientError
@@ -145,25 +146,24 @@ def _decimal_column(values: Sequence[Any], scale: int | None, as_text: bool) -> 
 
 
 def _padded_texts(numbers: Sequence[int | float], scale: int | None) -> list[str] | None:
-    """``_decimal_text`` of ints and floats, or None when one needs the Decimal route (exponent, inf, nan)."""
-    whole = "\x00".join(map(repr, numbers))
+    """``_decimal_text`` of ints and floats, or None when one needs the Decimal route (exponent, inf, nan).
+
+    Ints get their zeros from a per-type format string; floats' ``repr`` fractions shorter than the
+    scale are padded by regexes that find the separator after them (a literal: fast, no templates).
+    """
+    forms = {int: f"%d.{'0' * scale}" if scale else "%d", float: "%r"}
+    whole = "\x00".join(map(mod, map(forms.__getitem__, map(type, numbers)), numbers)) + "\x00"
     if "e" in whole or "n" in whole:
         return None
-    if scale:
-        if whole.count(".") != len(numbers):  # some are ints (NUMERIC affinity stores 5.00 as 5)
-            whole = _WHOLE_NUMBER.sub(r"\g<0>." + "0" * scale, whole)
-        for digits in range(1, scale):
-            whole = _fraction_of(digits).sub(r"\g<0>" + "0" * (scale - digits), whole)
-    return whole.split("\x00")
-
-
-_WHOLE_NUMBER = re.compile(r"(?<![^\x00])-?\d+(?![^\x00])")  # a whole field of digits: an int's repr
+    for digits in range(1, scale or 0):
+        whole = _fraction_end(digits).sub("0" * (scale - digits) + "\x00", whole)
+    return whole.split("\x00")[:-1]
 
 
 @cache
-def _fraction_of(digits: int) -> re.Pattern[str]:
-    """A fraction of exactly ``digits`` digits at a field's end (it starts with a literal: a fast scan)."""
-    return re.compile(rf"\.\d{{{digits}}}(?![^\x00])")
+def _fraction_end(digits: int) -> re.Pattern[str]:
+    """The separator after a fraction of exactly ``digits`` digits (and so where its padding goes)."""
+    return re.compile(rf"(?<=\.\d{{{digits}}})\x00")
 
 
 def _converted(columns: Sequence[Column], rows: list[tuple], text_values: bool = False) -> list[tuple]:
