@@ -222,12 +222,23 @@ def _stream(
 
 
 def _native_chunks(snapshot: Snapshot, rows: RowSet, fmt: Format) -> Iterator[bytes] | None:
-    """The source's own export, when it has one for this format and these options."""
+    """The source's own export, when it has one for this format and these options.
+
+    DelimitedText: the source writes the file's text itself (PostgreSQL's COPY). Parquet: the source
+    writes typed CSV that the format parses in C++ (pyarrow) instead of reading rows into Python.
+    """
+    if isinstance(rows, Changes):
+        return None
     options = fmt.native_options()
     possible = getattr(snapshot, "csv_export_possible", None)
-    if options is None or isinstance(rows, Changes) or possible is None or not possible(options):
+    if options is not None and possible is not None and possible(options):
+        return snapshot.export_delimited(rows, options)
+    typed_export = getattr(snapshot, "export_typed_csv", None)
+    parse = getattr(fmt, "from_typed_csv", None)
+    if typed_export is None or parse is None:
         return None
-    return snapshot.export_delimited(rows, options)
+    export = typed_export(rows, fmt.typed_csv_kinds)
+    return None if export is None else parse(export[1], export[0])
 
 
 class _RowCounter:

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from syncjobs.engine.changetracking import copy_rows
+from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.formats.delimited import DelimitedTextFormat, DelimitedTextOptions
 from syncjobs.engine.formats.parquet import ParquetFormat
 from syncjobs.engine.sources import FullTable, Query
@@ -249,3 +250,74 @@ def test_postgresql_to_parquet_keeps_types(pg_source, folder_sink):
     assert first["ints"] == "{1,NULL,3}" and json.loads(first["jb"]) == {"a": 1, "b": "x,y"}
     assert set(nulls.values()) - {2} == {None}
     assert zeros['Name, "quoted"'] == "" and zeros["raw"] == b"" and zeros["ints"] == "{}"
+
+
+TYPED_KINDS = (
+    "CREATE TABLE typed (id int PRIMARY KEY, small int2, big int8, n numeric(12, 3), free numeric, r float4, "
+    "f float8, b bool, d date, t time, ts timestamp, tz timestamptz, u uuid, v varchar(20), c char(3), s text)"
+)
+TYPED_ROWS = [
+    (1, 1, 2**62, "12.5", "3.14159265358979323846", "1.1", "1.5e-7", True, "2024-02-29", "23:59:59.999999",
+     "2024-02-29 12:00:00.123456", "2024-02-29 12:00:00+02", "6f9619ff-8b86-d011-b42d-00c04fc964ff", "a,b",
+     "x", 'say "hi", then\r\nleave'),
+    (2,) + (None,) * 15,
+    (3, -1, -(2**63), "-0.001", "NaN", "-0", "Infinity", False, "0001-01-01", "00:00:00", "1970-01-01 00:00:00",
+     "1970-01-01 00:00:00Z", None, "", "", ""),
+    (4, 0, 0, "0", "-12.500", "NaN", "-Infinity", True, "9999-12-31", "12:00:00.5", "2000-01-01 00:00:00.5",
+     "1900-06-30 23:59:59.999999+05:30", None, "NULL", "\\.", "Zoë ☃ \\ back\tslash"),
+]  # fmt: skip
+
+
+def comparable(table) -> list[dict]:
+    """A table's rows with NaN made equal to itself (pyarrow's equals holds NaN != NaN)."""
+    return [{k: "NaN" if v != v else v for k, v in row.items()} for row in table.to_pylist()]
+
+
+class RowPathParquet(ParquetFormat):
+    """Parquet without the typed CSV export, so copy_rows reads rows."""
+
+    from_typed_csv = None
+
+
+@pytest.fixture
+def typed_source(pg_database):
+    with pg_connect(pg_database) as conn:
+        conn.execute(f"ALTER DATABASE \"{pg_database.database}\" SET timezone TO 'Asia/Kolkata'")
+        conn.execute(TYPED_KINDS)
+        conn.cursor().executemany(f"INSERT INTO typed VALUES ({', '.join(['%s'] * 16)})", TYPED_ROWS)
+    source = PostgresSource(pg_database)
+    yield source
+    source.close()
+
+
+def test_parquet_from_copy_holds_what_the_row_path_holds(typed_source, folder_sink):
+    with typed_source.snapshot() as snap:
+        table = snap.describe(TableName("typed"))
+        assert snap.export_typed_csv(FullTable(table), ParquetFormat.typed_csv_kinds) is not None
+    tables = []
+    for rows in (FullTable(table, with_change_columns=True), Query("SELECT s, id AS s2, tz FROM typed WHERE id > 1")):
+        native, count = copied(typed_source, rows, ParquetFormat(), folder_sink, "native.parquet")
+        by_row, row_count = copied(typed_source, rows, RowPathParquet(), folder_sink, "rows.parquet")
+        a, b = pq.read_table(io.BytesIO(native)), pq.read_table(io.BytesIO(by_row))
+        assert a.schema == b.schema and comparable(a) == comparable(b)
+        assert count == row_count == a.num_rows > 0
+        tables.append(a)
+    first = tables[0].to_pylist()[0]
+    assert first["tz"] == datetime(2024, 2, 29, 10, 0, tzinfo=UTC) and first["s"] == 'say "hi", then\r\nleave'
+
+
+def test_parquet_takes_the_row_path_for_kinds_csv_cannot_carry_or_a_non_iso_datestyle(pg_source, folder_sink):
+    with pg_source.snapshot() as snap:
+        table = snap.describe(TableName("every kind"))
+        assert snap.export_typed_csv(FullTable(table), ParquetFormat.typed_csv_kinds) is None  # bytea, json, arrays
+        snap.rows("SELECT set_config('DateStyle', 'SQL, DMY', true)")
+        assert snap.export_typed_csv(Query('SELECT id, d FROM "every kind"'), ParquetFormat.typed_csv_kinds) is None
+
+
+def test_a_value_parquet_cannot_hold_fails_the_copy_on_both_paths(typed_source, folder_sink):
+    query = Query("SELECT id, 'NaN'::numeric(6, 2) AS price FROM typed")
+    for fmt in (ParquetFormat(), RowPathParquet()):
+        with pytest.raises(TerminalError) as caught:
+            copied(typed_source, query, fmt, folder_sink, "bad.parquet")
+        assert caught.value.reason == "bad_value" and "price" in str(caught.value)
+    assert not list(folder_sink.list())

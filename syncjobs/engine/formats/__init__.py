@@ -3,7 +3,10 @@
 ``delimited.py`` (ADF's DelimitedText) and ``parquet.py`` implement :class:`Format`. A format that a
 source can produce natively (DelimitedText from PostgreSQL's COPY) exposes ``native_options`` and
 ``finish``; the row path and the native path then share ``finish`` (encoding, compression) and must
-give the same bytes for the same data and options (tests/engine/test_fast_path.py).
+give the same bytes for the same data and options (tests/engine/test_fast_path.py). Parquet has a
+native path too: a source that can export typed CSV (``export_typed_csv``: PostgreSQL's COPY) hands it
+to ``ParquetFormat.from_typed_csv``, which parses it with pyarrow in C++; the tables it writes equal
+the row path's.
 
 How each ``Column.kind`` is written. DelimitedText asks sources for their own text form of values
 (``wants_text_values``): PostgreSQL gives exactly the text COPY writes; SQLite and SQL Server give

@@ -105,6 +105,10 @@ class Snapshot(Protocol):
         """
         ...
 
+    # Optional: ``export_typed_csv(rows, kinds) -> (columns, chunks) | None`` lets the database write
+    # plain CSV (comma, doubled quotes, NULL as an unquoted empty field, "\n" row ends, timestamptz as
+    # UTC) that Parquet parses in C++; None when a column's kind is not in ``kinds`` (PostgreSQL has it).
+
 
 @runtime_checkable
 class Source(Protocol):

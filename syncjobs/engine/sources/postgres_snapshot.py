@@ -5,7 +5,7 @@ It is also the T-SQL rewriter's dialect, so the tutorial's queries run inside th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -279,8 +279,36 @@ class PostgresSnapshot(EmulatedTrackingSnapshot):
         copy_sql = f"COPY ({sql}) TO STDOUT WITH ({copy_options(options, quoted)})"
         if options.first_row_as_header:
             yield header_line([c.name for c in columns], options).encode()
+        return (yield from self._copy(copy_sql, params, options.row_delimiter.encode()))
+
+    def export_typed_csv(
+        self, rows: RowSet, kinds: Collection[str]
+    ) -> tuple[tuple[Column, ...], Iterator[bytes]] | None:
+        """COPY as plain CSV for a typed reader (Parquet's), or None when a column's kind is not in ``kinds``.
+
+        The CSV: comma, ``"`` quotes doubled, NULL an unquoted empty field, rows ending in "\\n", no
+        header. Values are PostgreSQL's own text (the row path's drivers parse the same text), dates
+        in ISO form (None unless DateStyle is ISO), and timestamptz as UTC wall-clock time.
+        """
+        if isinstance(rows, Changes):
+            return None
+        sql, params, known = self.select_sql(rows)
+        columns = known or self._describe_result(sql, params)[0]
+        names = [c.name for c in columns]
+        if len(set(names)) != len(names) or any(c.kind not in kinds for c in columns):
+            return None
+        if not self.rows("SELECT current_setting('DateStyle')")[0][0].upper().startswith("ISO"):
+            return None
+        picks = ", ".join(
+            f"q.{quote_ansi(c.name)} AT TIME ZONE 'UTC'" if c.kind == "datetimetz" else f"q.{quote_ansi(c.name)}"
+            for c in columns
+        )
+        copy_sql = f"COPY (SELECT {picks} FROM ({sql}) q) TO STDOUT WITH (FORMAT csv)"
+        return columns, self._copy(copy_sql, params, b"\n")
+
+    def _copy(self, copy_sql: str, params: Sequence[Any] | None, row_end: bytes) -> Iterator[bytes]:
         try:
             query = psycopg.ClientCursor(self._conn).mogrify(copy_sql, params).encode(self._conn.info.encoding)
-            return (yield from copy_out(self._conn, query, options.row_delimiter.encode()))
+            return (yield from copy_out(self._conn, query, row_end))
         except psycopg.Error as exc:
             raise self._errors(exc) from None
