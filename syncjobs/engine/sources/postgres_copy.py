@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
+from functools import partial
+from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -57,8 +60,8 @@ def header_line(names: Sequence[str], options: Any) -> str:
 def copy_out(conn: psycopg.Connection[Any], query: bytes, row_end: bytes, size: int = 256 * 1024) -> Iterator[bytes]:
     """Run ``COPY ... TO STDOUT`` and yield its bytes in chunks of about ``size``; returns the row count.
 
-    libpq is called directly (``get_copy_data`` in a tight loop): psycopg's ``Copy`` iterator costs a
-    Python generator round trip per row, which made reading cost more than the export itself. The
+    libpq is called directly (``get_copy_data`` driven by C-level ``map``/``islice``): psycopg's ``Copy``
+    iterator costs a Python generator round trip per row, which made reading cost more than the export. The
     protocol sends exactly one CopyData message per row, ending in "\\n", so turning row ends into
     ``row_end`` needs no parsing: when a chunk holds no more "\\n" than messages, ``replace`` is exact;
     otherwise each message's last byte is replaced. Raises ``psycopg.Error``; if the reader stops
@@ -70,19 +73,15 @@ def copy_out(conn: psycopg.Connection[Any], query: bytes, row_end: bytes, size: 
         raise _error(started, conn)
     finished = False
     try:
-        get = pgconn.get_copy_data
-        parts: list[Any] = []
-        held = 0
-        while (got := get(0))[0] > 0:
-            parts.append(bytes(got[1]))  # a memoryview held per row would set off the garbage collector
-            held += got[0]
-            if held >= size:
-                yield _with_row_ends(parts, row_end)
-                parts, held = [], 0
-        if got[0] == -2:
-            raise psycopg.OperationalError(pgconn.get_error_message())
-        if parts:
-            yield _with_row_ends(parts, row_end)
+        # One CopyData message per row, until libpq answers (-1, b"") at the end (-2 raises). Each
+        # memoryview becomes bytes at once: held, they would set off the garbage collector.
+        messages = iter(partial(pgconn.get_copy_data, 0), (-1, b""))
+        rows = map(bytes, map(itemgetter(1), messages))
+        count = 64  # rows per chunk, adjusted to keep chunks near ``size`` bytes
+        while parts := list(islice(rows, count)):
+            chunk = _with_row_ends(parts, row_end)
+            yield chunk
+            count = max(1, size * len(parts) // len(chunk))
         finished = True  # the results are read to the end below, even when the COPY failed
         return _final_row_count(conn)
     finally:
