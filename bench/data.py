@@ -14,6 +14,7 @@ from syncjobs.engine.types import TableName
 
 HOST, PORT, USER = "127.0.0.1", 5432, "postgres"
 TABLE = "bench_rows"
+WIDE_TABLE = "bench_wide"
 COLUMNS = "id, name, qty, price, created, active, note"
 CREATE = (
     f"CREATE TABLE {TABLE} (id int PRIMARY KEY, name varchar(100), qty int, price numeric(12,2), "
@@ -39,8 +40,8 @@ def create_postgres(database: str, rows: int) -> None:
     with psycopg.connect(host=HOST, port=PORT, user=USER, dbname=database, autocommit=True) as conn:
         conn.execute(CREATE)
         conn.execute(
-            f"INSERT INTO {TABLE} SELECT i, 'name ' || i, i %% 1000, (i %% 100000) / 100.0, "
-            "timestamp '2024-01-01' + i * interval '1 second', i %% 2 = 0, repeat('note ', 1 + i %% 8) || i "
+            f"INSERT INTO {TABLE} SELECT i, 'customer name ' || i, i %% 1000, (i %% 100000) / 100.0, "
+            "timestamp '2024-01-01' + i * interval '1 second', i %% 2 = 0, repeat('note text ', 1 + i %% 24) || i "
             "FROM generate_series(1, %s) AS i",
             (rows,),
         )
@@ -58,13 +59,37 @@ def create_sqlite(path: Path, rows: int) -> None:
         conn.execute(CREATE)
         conn.execute(
             f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ?) "
-            f"INSERT INTO {TABLE} SELECT i, 'name ' || i, i % 1000, round((i % 100000) / 100.0, 2), "
+            f"INSERT INTO {TABLE} SELECT i, 'customer name ' || i, i % 1000, round((i % 100000) / 100.0, 2), "
             "datetime('2024-01-01', '+' || i || ' seconds'), i % 2 = 0, "
-            "replace(hex(zeroblob(1 + i % 8)), '00', 'note ') || i FROM s",
+            "replace(hex(zeroblob(1 + i % 24)), '00', 'note text ') || i FROM s",
             (rows,),
         )
     source = SqliteSource(SqliteConfig(database=str(path)))
     source.enable_change_tracking(TableName(TABLE), track_columns=False)
+    source.close()
+
+
+def create_wide(kind: str, where: str, rows: int) -> None:
+    """A table of ``rows`` rows of 4 KB text each (memory must not grow with a row's width either)."""
+    create = f"CREATE TABLE {WIDE_TABLE} (id int PRIMARY KEY, body text)"
+    if kind == "postgres":
+        with psycopg.connect(host=HOST, port=PORT, user=USER, dbname=where, autocommit=True) as conn:
+            conn.execute(create)
+            conn.execute(
+                f"INSERT INTO {WIDE_TABLE} SELECT i, repeat(md5(i::text), 128) FROM generate_series(1, %s) AS i",
+                (rows,),
+            )
+        source, table = PostgresSource(pg_config(where)), TableName(WIDE_TABLE, "public")
+    else:
+        with sqlite3.connect(where) as conn:
+            conn.execute(create)
+            conn.execute(
+                f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ?) "
+                f"INSERT INTO {WIDE_TABLE} SELECT i, printf('%.4096c', char(65 + i % 26)) FROM s",
+                (rows,),
+            )
+        source, table = SqliteSource(SqliteConfig(database=where)), TableName(WIDE_TABLE)
+    source.enable_change_tracking(table, track_columns=False)
     source.close()
 
 

@@ -75,10 +75,11 @@ def raw_upload(spec: dict[str, Any]) -> dict[str, Any]:
 
 def engine_copy(spec: dict[str, Any]) -> dict[str, Any]:
     """The engine's change-tracking copy (full with no watermark, else delta) to Azurite."""
+    name = spec.get("table", TABLE)
     if spec["source"] == "postgres":
-        source, table = PostgresSource(pg_config(spec["where"])), TableName(TABLE, "public")
+        source, table = PostgresSource(pg_config(spec["where"])), TableName(name, "public")
     else:
-        source, table = SqliteSource(SqliteConfig(database=spec["where"])), TableName(TABLE)
+        source, table = SqliteSource(SqliteConfig(database=spec["where"])), TableName(name)
     kind, options = FORMATS[spec["format"]]
     fmt = format_for_dataset(kind, options)
     sink = AzureBlobSink(AzureBlobConfig.from_connection_string(spec["connection_string"], create_container=True))

@@ -1,6 +1,6 @@
 """The performance benchmark (issue 5): copies against the database's own export, deltas, Trigger now, monitor.
 
-    .venv/bin/python bench/run.py [--rows 1000000] [--big] [--skip-portal] [--skip-monitor]
+    .venv/bin/python bench/run.py [--rows 1000000] [--big] [--wide-rows 50000] [--skip-portal] [--skip-monitor]
 
 Prints one table: each figure, the target, and its ratio against the limit measured in the same run
 (the database's own CSV export to a file plus a raw parallel upload of that file to Azurite).
@@ -111,6 +111,22 @@ def bench_source(table: Table, kind: str, where: str, rows: int, work: Path, azu
     table.add(f"{label}: delta of 1,000 changed rows", delta, delta["rows"], None, "< 1 s")
 
 
+def bench_wide_rows(table: Table, kind: str, where: str, rows: int, azurite: Azurite, label: str) -> None:
+    """Peak memory of full copies of rows 4 KB wide: batches and row groups are bounded in bytes too."""
+    data.create_wide(kind, where, rows)
+    for fmt in ("csv", "parquet"):
+        spec = {
+            "kind": "copy",
+            "source": kind,
+            "where": where,
+            "table": data.WIDE_TABLE,
+            "format": fmt,
+            "label": f"{label}-wide-{fmt}",
+            "connection_string": azurite.connection_string,
+        }
+        table.add(f"{label}: {rows:,} rows of 4 KB -> Azurite {fmt}", child(spec), rows, None, "peak < 150 MB")
+
+
 def _format_target(fmt: str, target: str) -> str:
     return {"csv": target, "parquet": "not slower than CSV"}.get(fmt, "")
 
@@ -147,6 +163,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--big", action="store_true", help="also a 10,000,000-row PostgreSQL table")
+    parser.add_argument("--wide-rows", type=int, default=50_000, help="rows of the 4 KB-per-row table")
     parser.add_argument("--skip-portal", action="store_true")
     parser.add_argument("--skip-monitor", action="store_true")
     parser.add_argument("--monitor-runs", type=int, default=100_000)
@@ -168,9 +185,11 @@ def main() -> None:
                 databases.append(database)
                 data.create_postgres(database, rows)
                 bench_source(table, "postgres", database, rows, work, azurite, f"PostgreSQL {rows:,}")
+            bench_wide_rows(table, "postgres", databases[0], args.wide_rows, azurite, "PostgreSQL")
             sqlite_path = work / "bench.sqlite3"
             data.create_sqlite(sqlite_path, args.rows)
             bench_source(table, "sqlite", str(sqlite_path), args.rows, work, azurite, f"SQLite {args.rows:,}")
+            bench_wide_rows(table, "sqlite", str(sqlite_path), args.wide_rows, azurite, "SQLite")
             if not args.skip_portal:
                 from bench.portal import measure_portal
 

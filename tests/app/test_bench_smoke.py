@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_benchmark_prints_every_figure():
     done = subprocess.run(
-        [sys.executable, "bench/run.py", "--rows", "3000", "--monitor-runs", "300"],
+        [sys.executable, "bench/run.py", "--rows", "3000", "--wide-rows", "200", "--monitor-runs", "300"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -25,6 +25,8 @@ def test_the_benchmark_prints_every_figure():
         "PostgreSQL 3,000: engine full copy -> Azurite parquet",
         "PostgreSQL 3,000: delta of 1,000 changed rows",
         "SQLite 3,000: engine full copy -> Azurite csv.gz",
+        "PostgreSQL: 200 rows of 4 KB -> Azurite parquet",
+        "SQLite: 200 rows of 4 KB -> Azurite csv",
         "portal: Trigger now -> first row read",
         "monitor (300 runs / 3,000 activity runs): one run's page",
     ):

@@ -306,6 +306,18 @@ def test_parquet_from_copy_holds_what_the_row_path_holds(typed_source, folder_si
     assert first["tz"] == datetime(2024, 2, 29, 10, 0, tzinfo=UTC) and first["s"] == 'say "hi", then\r\nleave'
 
 
+def test_parquet_from_copy_closes_row_groups_of_wide_rows_at_the_byte_limit(typed_source, folder_sink):
+    typed_source.execute(
+        "CREATE TABLE wide AS SELECT i AS id, repeat('w', 1000) AS body FROM generate_series(1, 3000) AS i"
+    )
+    fmt = ParquetFormat(row_group_bytes=1_000_000)
+    data, count = copied(typed_source, Query("SELECT id, body FROM wide ORDER BY id"), fmt, folder_sink, "w.parquet")
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    groups = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+    assert count == sum(groups) == 3_000 and len(groups) >= 3 and max(groups) < 1_500  # ~1 MB of 1 KB rows
+    assert pq.read_table(io.BytesIO(data)).column("id").to_pylist() == list(range(1, 3_001))
+
+
 def test_parquet_takes_the_row_path_for_kinds_csv_cannot_carry_or_a_non_iso_datestyle(pg_source, folder_sink):
     with pg_source.snapshot() as snap:
         table = snap.describe(TableName("every kind"))

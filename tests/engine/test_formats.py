@@ -312,6 +312,15 @@ def test_parquet_writes_row_groups_as_batches_arrive_and_compresses_as_asked():
     assert table.column("n").to_pylist() == list(range(500))
 
 
+def test_parquet_closes_a_row_group_of_wide_rows_at_its_byte_limit():
+    columns = (Column("n", "int"), Column("s", "string"))
+    batches = [Batch(columns, [(i, "w" * 1_000) for i in range(start, start + 100)]) for start in range(0, 500, 100)]
+    data = b"".join(ParquetFormat(row_group_rows=10_000, row_group_bytes=200_000).encode(batches))
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    assert [meta.row_group(g).num_rows for g in range(meta.num_row_groups)] == [200, 200, 100]  # ~110 KB a batch
+    assert pq.read_table(io.BytesIO(data)).column("n").to_pylist() == list(range(500))
+
+
 @pytest.mark.parametrize(("codec", "stored"), [(None, "SNAPPY"), ("snappy", "SNAPPY"), ("none", "UNCOMPRESSED")])
 def test_parquet_codec_defaults_to_snappy(codec, stored):
     fmt = ParquetFormat.from_adf({"compressionCodec": codec} if codec else {})

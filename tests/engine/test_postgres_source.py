@@ -345,15 +345,23 @@ def test_query_columns_get_kinds_from_their_types(source):
                            [1, 2, None], "é")]  # fmt: skip
 
 
-def test_reads_stream_in_batches_of_the_asked_size(source):
+def test_reads_stream_a_small_batch_first_then_batches_of_the_asked_size(source):
     source.execute("CREATE TABLE big AS SELECT i AS id, 'row ' || i AS label FROM generate_series(1, 25000) i")
     with source.snapshot() as snap:
         batches = list(snap.read(Query("SELECT id, label FROM big ORDER BY id"), batch_rows=10_000))
-    assert [len(b) for b in batches] == [10_000, 10_000, 5_000]
-    assert batches[2].rows[-1] == (25000, "row 25000")
+    assert [len(b) for b in batches] == [1_000, 10_000, 10_000, 4_000]
+    assert batches[3].rows[-1] == (25000, "row 25000")
     with source.snapshot() as snap:
         empty = list(snap.read(Query("SELECT id, label FROM big WHERE id < 0")))
     assert [(len(b), [c.name for c in b.columns]) for b in empty] == [(0, ["id", "label"])]
+
+
+def test_wide_rows_stream_about_4_mb_at_a_time(source):
+    source.execute("CREATE TABLE wide AS SELECT i AS id, repeat('w', 10000) AS body FROM generate_series(1, 5000) i")
+    with source.snapshot() as snap:
+        sizes = [len(b) for b in snap.read(Query("SELECT id, body FROM wide"), batch_rows=10_000)]
+    assert sum(sizes) == 5_000 and sizes[0] == 1_000
+    assert all(350 < size < 450 for size in sizes[1:-1])  # 10 KB rows: about 4 MB is ~400 rows
 
 
 def test_the_catalogue_lists_user_tables_with_keys_estimates_and_tracking(source, people):

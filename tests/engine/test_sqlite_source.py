@@ -369,7 +369,7 @@ def test_primary_keys_come_in_key_order(source):
         assert snap.describe(TableName("k")).primary_key == ("c", "a")
 
 
-def test_25000_rows_come_in_batches_of_10000_10000_and_5000(source):
+def test_25000_rows_come_a_first_small_batch_then_batches_of_10000(source):
     source.execute(
         "CREATE TABLE many (id INTEGER PRIMARY KEY, v TEXT);"
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000) "
@@ -379,9 +379,21 @@ def test_25000_rows_come_in_batches_of_10000_10000_and_5000(source):
         batches = list(
             snap.read(FullTable(snap.describe(TableName("many")), with_change_columns=True), batch_rows=10_000)
         )
-    assert [len(b) for b in batches] == [10_000, 10_000, 5_000]
-    assert batches[2].rows[-1] == (25000, "row 25000", None, None)
+    assert [len(b) for b in batches] == [1_000, 10_000, 10_000, 4_000]
+    assert batches[3].rows[-1] == (25000, "row 25000", None, None)
     assert [c.name for c in batches[0].columns][-2:] == [SYS_CHANGE_VERSION, SYS_CHANGE_OPERATION]
+
+
+def test_wide_rows_come_about_4_mb_at_a_time(source):
+    source.execute(
+        "CREATE TABLE wide (id INTEGER PRIMARY KEY, body TEXT);"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
+        "INSERT INTO wide SELECT i, printf('%.10000c', 'w') FROM n"
+    )
+    with source.snapshot() as snap:
+        sizes = [len(b) for b in snap.read(FullTable(snap.describe(TableName("wide"))), batch_rows=10_000)]
+    assert sum(sizes) == 5_000 and sizes[0] == 1_000
+    assert all(350 < size < 450 for size in sizes[1:-1])  # 10 KB rows: about 4 MB is ~400 rows
 
 
 def test_an_empty_result_is_one_empty_batch_with_its_columns(source):

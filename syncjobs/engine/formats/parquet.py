@@ -1,4 +1,4 @@
-"""ADF's Parquet, written with pyarrow, one row group per ~64k rows, memory flat whatever the table's size.
+"""ADF's Parquet, written with pyarrow, a row group per 8,192 rows or 4 MB, memory flat whatever the table's size.
 
 Column types come from ``Column.kind`` (the table in ``formats/__init__.py``). Temporal values that a
 source gives as text (SQL Server's datetime2/time/datetimeoffset keep their 7 digits that way, SQLite
@@ -29,11 +29,17 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.csv as pa_csv  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
+from syncjobs.engine.batching import estimated_bytes
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.formats.delimited import render
 from syncjobs.engine.types import Batch, Column
 
+# A row group is held in memory (its rows, then its encoded pages) until written. Small groups keep that
+# flat; each group also leaves about 10 KB of metadata in the writer until the footer (10M narrow rows:
+# ~15 MB), so they are not smaller than this. Wide rows close a group at ROW_GROUP_BYTES instead (Arrow's
+# bytes from the typed CSV export, ``batching.estimated_bytes`` of the rows on the row path).
 ROW_GROUP_ROWS = 8_192
+ROW_GROUP_BYTES = 4 * 1024 * 1024
 CODECS = {"snappy": "snappy", "gzip": "gzip", "none": "none"}  # ADF's copy codecs (lzo is not supported)
 TEMPORAL = {"date": date, "time": time, "datetime": datetime, "datetimetz": datetime}
 # Source types whose temporal values arrive as text (SQL Server's converters, SQLite's storage).
@@ -174,9 +180,15 @@ class ParquetFormat:
     wants_text_values = False
     extension = ".parquet"
 
-    def __init__(self, compression: str = "snappy", row_group_rows: int = ROW_GROUP_ROWS) -> None:
+    def __init__(
+        self, compression: str = "snappy", row_group_rows: int = ROW_GROUP_ROWS, row_group_bytes: int = ROW_GROUP_BYTES
+    ) -> None:
         self.compression = compression
         self.row_group_rows = row_group_rows
+        self.row_group_bytes = row_group_bytes
+
+    def _group_full(self, rows: int, size: int) -> bool:
+        return rows >= self.row_group_rows or size >= self.row_group_bytes
 
     @classmethod
     def from_adf(cls, type_properties: dict[str, Any] | None) -> ParquetFormat:
@@ -199,7 +211,7 @@ class ParquetFormat:
 
     def encode(self, batches: Iterable[Batch]) -> Iterator[bytes]:
         """Batches to Parquet bytes, a chunk per row group (and the footer last)."""
-        drain, writer, plans, held, count = _Drain(), None, [], [], 0
+        drain, writer, plans, held, count, size = _Drain(), None, [], [], 0, 0
         try:
             for batch in batches:
                 if writer is None:
@@ -207,10 +219,10 @@ class ParquetFormat:
                     schema = pa.schema([pa.field(c.name, t) for c, (t, _) in zip(batch.columns, plans, strict=True)])
                     writer = pq.ParquetWriter(drain, schema, compression=self.compression)
                 held.append(batch)
-                count += len(batch)
-                if count >= self.row_group_rows:
+                count, size = count + len(batch), size + estimated_bytes(batch.rows)
+                if self._group_full(count, size):
                     writer.write_table(_table(held, plans, writer.schema), row_group_size=count)
-                    held, count = [], 0
+                    held, count, size = [], 0, 0
                     yield drain.take()
             if writer is None:
                 writer = pq.ParquetWriter(drain, pa.schema([]), compression=self.compression)
@@ -235,14 +247,14 @@ class ParquetFormat:
         plans = [column_plan(c, _TYPED) for c in columns]
         schema = pa.schema([pa.field(c.name, t) for c, (t, _) in zip(columns, plans, strict=True)])
         parsed = {f"c{i}": pa.timestamp("us") if _is_utc(t) else t for i, (t, _) in enumerate(plans)}
-        drain, held, count, total = _Drain(), [], 0, 0
+        drain, held, count, size, total = _Drain(), [], 0, 0, 0
         with pq.ParquetWriter(drain, schema, compression=self.compression) as writer:
             for batch in _batches(partial(_csv_reader, chunks, parsed), columns):
                 held.append(pa.RecordBatch.from_arrays(_retyped(batch, schema), schema=schema))
-                count += batch.num_rows
-                if count >= self.row_group_rows:
+                count, size = count + batch.num_rows, size + batch.nbytes
+                if self._group_full(count, size):
                     writer.write_table(pa.Table.from_batches(held), row_group_size=count)
-                    total, held, count = total + count, [], 0
+                    total, held, count, size = total + count, [], 0, 0
                     yield drain.take()
             if count:
                 writer.write_table(pa.Table.from_batches(held), row_group_size=count)

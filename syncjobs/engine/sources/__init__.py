@@ -90,7 +90,9 @@ class Snapshot(Protocol):
         ...
 
     def read(self, rows: RowSet, *, batch_rows: int = 10_000, text_values: bool = False) -> Iterator[Batch]:
-        """Stream ``rows`` in batches of at most ``batch_rows``.
+        """Stream ``rows`` in batches of at most ``batch_rows`` and about ``batching.BATCH_BYTES``.
+
+        ``batching.fetch_batches`` sizes a cursor's fetches that way: wide rows come in fewer per batch.
 
         ``text_values`` asks for every value in the source's own text form (what the source itself
         would export as CSV); a source that has no text form of its own ignores it.

@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 from psycopg.types.string import TextLoader
 
+from syncjobs.engine.batching import fetch_batches
 from syncjobs.engine.errors import EngineError, TerminalError
 from syncjobs.engine.sources import Changes, FullTable, Query, RowSet
 from syncjobs.engine.sources import postgres_tracking as ct
@@ -244,7 +245,10 @@ class PostgresSnapshot(EmulatedTrackingSnapshot):
         return columns, oids
 
     def read(self, rows: RowSet, *, batch_rows: int = 10_000, text_values: bool = False) -> Iterator[Batch]:
-        """Stream rows through a server-side cursor, ``batch_rows`` at a time (one empty batch for no rows)."""
+        """Stream rows through a server-side cursor, at most ``batch_rows`` (and about 4 MB) at a time.
+
+        One empty batch when there are no rows.
+        """
         sql, params, known = self.select_sql(rows)
         described, oids = self._describe_result(sql, params)
         columns = known or described
@@ -256,9 +260,7 @@ class PostgresSnapshot(EmulatedTrackingSnapshot):
                     cur.adapters.register_loader(oid, TextLoader)
             try:
                 cur.execute(sql, params)
-                batch = cur.fetchmany(batch_rows)
-                yield Batch(columns, batch, text_values)  # even when empty: a header needs the columns
-                while len(batch) == batch_rows and (batch := cur.fetchmany(batch_rows)):
+                for batch in fetch_batches(cur.fetchmany, batch_rows):  # the first even when empty: a header needs it
                     yield Batch(columns, batch, text_values)
             except psycopg.Error as exc:
                 raise self._errors(exc) from None

@@ -30,6 +30,7 @@ from functools import cache
 from operator import mod
 from typing import Any
 
+from syncjobs.engine.batching import fetch_batches
 from syncjobs.engine.errors import EngineError, TerminalError, TransientError
 from syncjobs.engine.sources import Changes, FullTable, Query, RowSet
 from syncjobs.engine.sources import sqlite_tracking as ct
@@ -328,19 +329,19 @@ class SqliteSnapshot(EmulatedTrackingSnapshot):
         return f"SELECT {', '.join(picks)} FROM {source} ORDER BY {order}", (), tuple(columns)
 
     def read(self, rows: RowSet, *, batch_rows: int = 10_000, text_values: bool = False) -> Iterator[Batch]:
-        """Stream rows with ``fetchmany``, ``batch_rows`` at a time (one empty batch for no rows).
+        """Stream rows with ``fetchmany``, at most ``batch_rows`` and about 4 MB at a time (one empty batch for none).
 
         SQLite has no text form of its own: values come typed, except that with ``text_values`` decimals
         come as the text the row path would write for them (skipping a Decimal per value).
         """
         sql, params, known = self.select_sql(rows)
-        size = max(1, batch_rows)
         try:
             cursor = self._conn.execute(sql, tuple(params))
-            batch = cursor.fetchmany(size)
+            batches = fetch_batches(cursor.fetchmany, batch_rows)
+            batch = next(batches)
             columns = known or _result_columns(cursor.description or (), batch)
             yield Batch(columns, _converted(columns, batch, text_values))  # even when empty: a header needs them
-            while len(batch) == size and (batch := cursor.fetchmany(size)):
+            for batch in batches:
                 yield Batch(columns, _converted(columns, batch, text_values))
         except sqlite3.Error as exc:
             raise engine_error(exc, self._database) from None

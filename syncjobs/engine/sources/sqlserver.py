@@ -38,6 +38,7 @@ from typing import Any
 
 import pyodbc
 
+from syncjobs.engine.batching import fetch_batches
 from syncjobs.engine.errors import EngineError, TerminalError, TransientError
 from syncjobs.engine.secret import Secret
 from syncjobs.engine.sources import FullTable, Query, RowSet
@@ -266,7 +267,7 @@ class SqlServerSnapshot:
         return sql, (int(rows.window.after), int(rows.window.upto)), columns
 
     def read(self, rows: RowSet, *, batch_rows: int = 10_000, text_values: bool = False) -> Iterator[Batch]:
-        """Stream rows with fetchmany, ``batch_rows`` at a time (one empty batch when there are none)."""
+        """Stream rows with fetchmany, at most ``batch_rows`` (and about 4 MB) at a time (one empty batch for none)."""
         sql, params, known = self._select(rows)
         cur = self._conn.cursor()
         try:
@@ -276,10 +277,11 @@ class SqlServerSnapshot:
             if cur.description is None:
                 yield Batch(known or (), [])
                 return
-            batch = [tuple(r) for r in cur.fetchmany(batch_rows)]
+            batches = fetch_batches(lambda size: [tuple(r) for r in cur.fetchmany(size)], batch_rows)
+            batch = next(batches)
             columns = known or tsql.query_columns(cur.description, batch)
             yield Batch(columns, batch)
-            while len(batch) == batch_rows and (batch := [tuple(r) for r in cur.fetchmany(batch_rows)]):
+            for batch in batches:
                 yield Batch(columns, batch)
         except pyodbc.Error as exc:
             raise engine_error(exc, self._config) from None
