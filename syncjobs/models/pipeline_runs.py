@@ -21,6 +21,19 @@ def adf_time(value: datetime | None) -> str | None:
     return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond:06d}0Z"
 
 
+def _latest_sorted_by(column: str) -> models.Index:
+    """The monitor's order on ``column`` (newest first among equals), latest attempts only.
+
+    PostgreSQL's DESC puts NULLs first, as the monitor sorts (SQLite cannot say NULLS FIRST in an index).
+    """
+    return models.Index(
+        models.F(column).desc(),
+        models.F("triggered_at").desc(),
+        name=f"syncjobs_run_by_{column}"[:30],
+        condition=Q(is_latest=True),
+    )
+
+
 def _duration_ms(start: datetime | None, end: datetime | None) -> int | None:
     return round((end - start).total_seconds() * 1000) if start and end else None
 
@@ -130,6 +143,9 @@ class PipelineRun(models.Model):
         indexes = [
             models.Index(fields=["pipeline_name", "-run_start"], name="syncjobs_run_pipeline_start"),
             models.Index(fields=["status", "last_updated"], name="syncjobs_run_status_updated"),
+            models.Index(fields=["run_group_id"], name="syncjobs_run_group"),  # rerun counts, a run's attempts
+            # The monitor's "all runs" sorts: a page is read off the index instead of sorting every run.
+            *(_latest_sorted_by(column) for column in ("run_start", "run_end", "duration_ms")),
         ]
 
     def __str__(self) -> str:
