@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.formats import Format
 from syncjobs.engine.gcpause import collector_paused
+from syncjobs.engine.heap import large_allocations_mapped
 from syncjobs.engine.sinks import Sink, SinkWriter
 from syncjobs.engine.sources import Changes, FullTable, Query, RowSet, Snapshot, Source
 from syncjobs.engine.types import (
@@ -108,7 +109,7 @@ def copy_table(
         table = snapshot.describe(table_name)
         plan = plan_copy(snapshot, table, watermark)
         rows = _rowset(table, plan, watermark, change_columns)
-        writer = sink.open(path)
+        writer = sink.open(path, block_bytes=fmt.upload_block_bytes)
         try:
             counts, rows_written = _write(snapshot, rows, fmt, writer, batch_rows, should_stop)
             _recheck(snapshot, table, plan, watermark)
@@ -165,7 +166,7 @@ def copy_rows(
     """A plain copy (ADF's Copy activity): a table or a query, in one snapshot, to one file."""
     started = time.monotonic()
     with source.snapshot() as snapshot:
-        writer = sink.open(path)
+        writer = sink.open(path, block_bytes=fmt.upload_block_bytes)
         try:
             _, rows_written = _write(snapshot, rows, fmt, writer, batch_rows, should_stop)
             written = writer.commit()
@@ -191,6 +192,7 @@ def _write(
     snapshot: Snapshot, rows: RowSet, fmt: Format, writer: SinkWriter, batch_rows: int, should_stop: StopCheck | None
 ) -> tuple[Counter[str], int]:
     """Stream ``rows`` into ``writer``; return rows per operation and the row count."""
+    large_allocations_mapped()
     with collector_paused():
         return _stream(snapshot, rows, fmt, writer, batch_rows, should_stop)
 

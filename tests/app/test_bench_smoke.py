@@ -11,7 +11,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_benchmark_prints_every_figure():
     done = subprocess.run(
-        [sys.executable, "bench/run.py", "--rows", "3000", "--wide-rows", "200", "--monitor-runs", "300"],
+        [
+            sys.executable,
+            "bench/run.py",
+            "--rows",
+            "3000",
+            "--repeat",
+            "2",
+            "--wide-rows",
+            "200",
+            "--monitor-runs",
+            "300",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

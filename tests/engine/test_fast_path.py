@@ -13,11 +13,13 @@ from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
+from azure.storage.blob import BlobServiceClient
 
 from syncjobs.engine.changetracking import copy_rows
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.formats.delimited import DelimitedTextFormat, DelimitedTextOptions
 from syncjobs.engine.formats.parquet import ParquetFormat
+from syncjobs.engine.sinks.azureblob import AzureBlobConfig, AzureBlobSink
 from syncjobs.engine.sources import FullTable, Query
 from syncjobs.engine.sources.postgres import PostgresSource
 from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource
@@ -316,6 +318,19 @@ def test_parquet_from_copy_closes_row_groups_of_wide_rows_at_the_byte_limit(type
     groups = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
     assert count == sum(groups) == 3_000 and len(groups) >= 3 and max(groups) < 1_500  # ~1 MB of 1 KB rows
     assert pq.read_table(io.BytesIO(data)).column("id").to_pylist() == list(range(1, 3_001))
+
+
+def test_a_copy_uploads_in_the_block_size_its_format_asks_for(typed_source, azurite, blob_container):
+    class SmallBlocks(ParquetFormat):
+        upload_block_bytes = 1024
+
+    sink = AzureBlobSink(AzureBlobConfig.from_connection_string(azurite.connection_string, container=blob_container))
+    copy_rows(typed_source, Query("SELECT * FROM typed"), sink, SmallBlocks(), "typed.parquet")
+    client = BlobServiceClient.from_connection_string(azurite.connection_string)
+    committed, _ = client.get_blob_client(blob_container, "typed.parquet").get_block_list("committed")
+    assert len(committed) > 1 and {block.size for block in committed[:-1]} == {1024}
+    assert pq.read_table(io.BytesIO(sink.read("typed.parquet"))).num_rows == len(TYPED_ROWS)
+    sink.close()
 
 
 def test_parquet_takes_the_row_path_for_kinds_csv_cannot_carry_or_a_non_iso_datestyle(pg_source, folder_sink):

@@ -250,6 +250,19 @@ def test_blocks_upload_before_commit_yet_no_blob_is_visible(azurite, blob_contai
     sink.close()
 
 
+def test_a_format_can_ask_for_its_own_block_size(azurite, blob_container):
+    sink = AzureBlobSink(azurite_config(azurite, container=blob_container))
+    blob = BlobServiceClient.from_connection_string(azurite.connection_string).get_blob_client
+    for name, block_bytes, sizes in (("own.bin", None, {SMALL_BLOCK}), ("asked.bin", 256 * KIB, {256 * KIB})):
+        writer = sink.open(f"out/{name}", block_bytes=block_bytes)
+        write_in_chunks(writer, ONE_MB)
+        writer.commit()
+        committed, _ = blob(blob_container, f"out/{name}").get_block_list("committed")
+        assert {block.size for block in committed} == sizes
+        assert sink.read(f"out/{name}") == ONE_MB
+    sink.close()
+
+
 def test_paths_without_a_configured_container_start_with_the_container(azurite, blob_container):
     sink = AzureBlobSink(azurite_config(azurite))
     writer = sink.open(f"{blob_container}/incchgtracking/Incremental-1.txt")

@@ -59,6 +59,8 @@ class Format(Protocol):
     """The usual file extension, with its dot (".csv", ".csv.gz", ".parquet")."""
     wants_text_values: bool
     """Ask sources for their own text form of values (CSV) rather than typed values (Parquet)."""
+    upload_block_bytes: int | None
+    """Block size for a sink that uploads in blocks, or None for the sink's own (``Sink.open``)."""
 
     def encode(self, batches: Iterable[Any]) -> Iterator[bytes]:
         """Turn a stream of ``types.Batch`` into the file's bytes, in chunks."""

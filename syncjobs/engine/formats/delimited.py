@@ -197,6 +197,7 @@ class DelimitedTextFormat:
     """
 
     wants_text_values = True
+    upload_block_bytes = None
 
     def __init__(self, options: DelimitedTextOptions | None = None) -> None:
         self.options = options or DelimitedTextOptions()

@@ -38,8 +38,12 @@ class Sink(Protocol):
         """Reach the store (and the container); raise an EngineError whose reason says what failed."""
         ...
 
-    def open(self, path: str) -> SinkWriter:
-        """Start writing ``path`` (``folder/name``, relative to the sink's root or container)."""
+    def open(self, path: str, *, block_bytes: int | None = None) -> SinkWriter:
+        """Start writing ``path`` (``folder/name``, relative to the sink's root or container).
+
+        ``block_bytes``: a sink that uploads in blocks uses blocks of this size instead of its own
+        (the format's ``upload_block_bytes``); other sinks ignore it.
+        """
         ...
 
     def read(self, path: str) -> bytes:

@@ -103,8 +103,8 @@ class FolderSink:
             raise TerminalError("folder_missing", f"folder {self._root} does not exist")
         FolderWriter(os.path.join(self._root, "connection-test")).abort()
 
-    def open(self, path: str) -> FolderWriter:
-        """Start writing ``path`` (relative to the root); its folders are created now."""
+    def open(self, path: str, *, block_bytes: int | None = None) -> FolderWriter:
+        """Start writing ``path`` (relative to the root); its folders are created now (no blocks here)."""
         final_path = self._resolve(path)
         folder = os.path.dirname(final_path)
         try:
