@@ -85,8 +85,7 @@ def bench_source(
         "upload": {"kind": "upload", "file": exported, "connection_string": cs},
     }
     for fmt in FORMATS:
-        specs[fmt] = {"kind": "copy", "source": kind, "where": where, "format": fmt, "label": f"{label}-{fmt}"}
-        specs[fmt]["connection_string"] = cs
+        specs[fmt] = copy_spec(kind, where, fmt, f"{label}-{fmt}", cs)
     rounds = [{name: child(spec) for name, spec in specs.items()} for _ in range(max(1, repeat))]
     figures = {name: median_round([r[name] for r in rounds]) for name in specs}
     export, upload = figures["export"], figures["upload"]
@@ -100,34 +99,22 @@ def bench_source(
         table.add(f"{label}: engine full copy -> Azurite {fmt}", figures[fmt], rows, limit, targets)
     baseline = figures["csv"]["watermark"]
     data.change_rows(kind, where, rows)
-    delta = child(
-        {
-            "kind": "copy",
-            "source": kind,
-            "where": where,
-            "format": "csv",
-            "label": f"{label}-delta",
-            "connection_string": cs,
-            "watermark": baseline,
-        }
-    )
+    delta = child(copy_spec(kind, where, "csv", f"{label}-delta", cs, watermark=baseline))
     assert delta["mode"] == "delta" and delta["rows"] == 1000, delta
     table.add(f"{label}: delta of 1,000 changed rows", delta, delta["rows"], None, "< 1 s")
+
+
+def copy_spec(kind: str, where: str, fmt: str, label: str, connection_string: str, **more: Any) -> dict[str, Any]:
+    """A ``measure.py`` spec for one engine copy (``more``: ``table``, ``watermark``)."""
+    spec = {"kind": "copy", "source": kind, "where": where, "format": fmt, "label": label}
+    return {**spec, "connection_string": connection_string, **more}
 
 
 def bench_wide_rows(table: Table, kind: str, where: str, rows: int, azurite: Azurite, label: str) -> None:
     """Peak memory of full copies of rows 4 KB wide: batches and row groups are bounded in bytes too."""
     data.create_wide(kind, where, rows)
     for fmt in ("csv", "parquet"):
-        spec = {
-            "kind": "copy",
-            "source": kind,
-            "where": where,
-            "table": data.WIDE_TABLE,
-            "format": fmt,
-            "label": f"{label}-wide-{fmt}",
-            "connection_string": azurite.connection_string,
-        }
+        spec = copy_spec(kind, where, fmt, f"{label}-wide-{fmt}", azurite.connection_string, table=data.WIDE_TABLE)
         table.add(f"{label}: {rows:,} rows of 4 KB -> Azurite {fmt}", child(spec), rows, None, "peak < 150 MB")
 
 

@@ -125,10 +125,7 @@ class AzureBlobWriter:
         self._blob = blob
         self._path = display_path
         self._block_size = config.block_size
-        # One buffer for the life of the writer: growing a fresh one per block left the heap fragmented
-        # (resident memory crept up through a long copy); every full block is then one same-size copy.
-        self._buffer = bytearray(self._block_size)
-        self._filled = 0
+        self._buffer = bytearray()
         self._block_ids: list[str] = []
         self._prefix = uuid.uuid4().hex  # block ids of two writers of one blob never collide
         self._slots = threading.BoundedSemaphore(config.max_concurrency)
@@ -142,18 +139,17 @@ class AzureBlobWriter:
         self._check_open()
         view = memoryview(data)
         while view:
-            piece = view[: self._block_size - self._filled]
-            self._buffer[self._filled : self._filled + len(piece)] = piece
-            self._filled += len(piece)
-            view = view[len(piece) :]
-            if self._filled == self._block_size:
+            room = self._block_size - len(self._buffer)
+            self._buffer += view[:room]
+            view = view[room:]
+            if len(self._buffer) >= self._block_size:
                 self._stage_buffer()
         self.bytes_written += len(data)
 
     def commit(self) -> str:
         """Stage the last block, wait for every upload, then commit the block list in order."""
         self._check_open()
-        if self._filled:
+        if self._buffer:
             self._stage_buffer()
         for future in self._futures:
             future.exception()  # wait; failures are recorded by _stage
@@ -173,7 +169,7 @@ class AzureBlobWriter:
     def abort(self) -> None:
         """Stop further uploads; staged blocks are never committed and expire on their own."""
         self._done = True
-        self._buffer, self._filled = bytearray(), 0
+        self._buffer = bytearray()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _check_open(self) -> None:
@@ -184,9 +180,7 @@ class AzureBlobWriter:
             raise TerminalError("writer_closed", f"{self._path} was already committed or aborted")
 
     def _stage_buffer(self) -> None:
-        with memoryview(self._buffer) as filled:
-            block = bytes(filled[: self._filled])
-        self._filled = 0
+        block, self._buffer = bytes(self._buffer), bytearray()
         block_id = f"{self._prefix}-{len(self._block_ids):08d}"
         self._block_ids.append(block_id)
         self._slots.acquire()  # the bound on memory: wait while max_concurrency blocks are in flight
