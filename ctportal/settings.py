@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
+from secrets import token_urlsafe
 
 import dj_database_url
+from cryptography.fernet import Fernet
 
-from ctportal.envvars import env_bool, env_int, env_list, env_secret, env_str
+from ctportal.envvars import env_bool, env_int, env_list, env_secret, env_secret_list, env_str
+from ctportal.keys import key_file, refuse_weak_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("CTPORTAL_DATA_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("CTPORTAL_DEBUG", False)
-# The embedded default key is for a local portal only; production sets CTPORTAL_SECRET_KEY.
-SECRET_KEY = env_secret("CTPORTAL_SECRET_KEY", "ctportal-local-development-key-change-me-in-production")
-# Encrypts secrets stored in linked services; derived from SECRET_KEY when not set.
-FIELD_ENCRYPTION_KEY = env_secret("CTPORTAL_FIELD_ENCRYPTION_KEY", "") or None
+# Unset, each key is a random one made once in the data directory (mode 0600): no key is ever public.
+SECRET_KEY = env_secret("CTPORTAL_SECRET_KEY") or key_file(DATA_DIR / "secret_key", lambda: token_urlsafe(50))
+SECRET_KEY_FALLBACKS = env_secret_list("CTPORTAL_SECRET_KEY_FALLBACKS")
+# Encrypt secrets stored in the database: the first encrypts, all decrypt (syncjobs/secrets.py).
+# CTPORTAL_FIELD_ENCRYPTION_KEY is the one-key name of earlier versions.
+FIELD_ENCRYPTION_KEYS = (
+    env_secret_list("CTPORTAL_FIELD_ENCRYPTION_KEYS")
+    or env_secret_list("CTPORTAL_FIELD_ENCRYPTION_KEY")
+    or [key_file(DATA_DIR / "field_encryption_key", lambda: Fernet.generate_key().decode())]
+)
+if not DEBUG:
+    refuse_weak_keys("CTPORTAL_SECRET_KEY", [SECRET_KEY])
+    refuse_weak_keys("CTPORTAL_SECRET_KEY_FALLBACKS", SECRET_KEY_FALLBACKS)
+    refuse_weak_keys("CTPORTAL_FIELD_ENCRYPTION_KEYS", FIELD_ENCRYPTION_KEYS, allow_fernet=True)
 ALLOWED_HOSTS = env_list("CTPORTAL_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CTPORTAL_CSRF_TRUSTED_ORIGINS", [])
 
