@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from secrets import token_urlsafe
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    "axes",
     "syncjobs",
 ]
 
@@ -52,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "ctportal.urls"
@@ -98,6 +101,40 @@ WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing (before collectstatic)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "syncjobs:monitor"
+
+# Sign-in: failed attempts lock one user name out from one address for a while (django-axes, in the
+# database, so SQLite and PostgreSQL alike). API bearer tokens never pass through it.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("CTPORTAL_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CTPORTAL_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "ctportal.signin.locked_out"
+AXES_CLIENT_IP_CALLABLE = "ctportal.signin.client_address"
+# Proxies in front of the portal that append the address they saw to X-Forwarded-For.
+CTPORTAL_PROXY_COUNT = env_int("CTPORTAL_PROXY_COUNT", 0)
+
+# HTTPS (behind a TLS-terminating proxy): Secure cookies, HSTS, redirects to https.
+if env_bool("CTPORTAL_HTTPS", False):
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the proxy's health probe may use plain http
+    SECURE_HSTS_SECONDS = env_int("CTPORTAL_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("CTPORTAL_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("CTPORTAL_HSTS_PRELOAD", True)
+    # The header the proxy sets to say the client's request came over https; empty: no proxy.
+    _proxy_header = env_str("CTPORTAL_PROXY_SSL_HEADER", "X-Forwarded-Proto")
+    if _proxy_header:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+
+# Mail, for password reset (offered only when CTPORTAL_EMAIL_HOST is set).
+EMAIL_HOST = env_str("CTPORTAL_EMAIL_HOST", "")
+EMAIL_PORT = env_int("CTPORTAL_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("CTPORTAL_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("CTPORTAL_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("CTPORTAL_EMAIL_STARTTLS", True)
+EMAIL_USE_SSL = env_bool("CTPORTAL_EMAIL_SSL", False)
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = env_str("CTPORTAL_EMAIL_FROM", "ctportal@localhost")
 
 # Run pipeline runs inside the request that triggers them (tests, one-off scripts), not on a worker.
 CTPORTAL_TASKS_INLINE = env_bool("CTPORTAL_TASKS_INLINE", False)
