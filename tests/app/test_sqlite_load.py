@@ -51,6 +51,10 @@ def _put(portal: Portal, token: str, number: int) -> tuple[int, str]:
     return answer
 
 
+def _activity_runs(portal: Portal) -> int:
+    return portal.query("SELECT COUNT(*) FROM syncjobs_activityrun")[0][0]
+
+
 def _wait_for(portal: Portal, run_id: str, status: str) -> None:
     deadline = time.monotonic() + 60
     while portal.status(run_id) != status:
@@ -70,14 +74,15 @@ def test_api_writes_never_meet_a_locked_database_while_a_run_is_active(tmp_path)
     try:
         run_id = portal.manage("trigger", "Busy").stdout.strip()
         _wait_for(portal, run_id, "InProgress")
+        before = _activity_runs(portal)
         with ThreadPoolExecutor(THREADS) as pool:
             answers = list(pool.map(lambda n: _put(portal, token, n), range(WRITES)))
-        assert portal.status(run_id) == "InProgress"  # the worker was writing all along
-        activity_runs = portal.query("SELECT COUNT(*) FROM syncjobs_activityrun")[0][0]
+        assert portal.status(run_id) == "InProgress"
+        written_meanwhile = _activity_runs(portal) - before
     finally:
         portal.stop()
     failures = [answer for answer in answers if answer[0] != 200]
     assert failures == [], f"{len(failures)} of {WRITES} writes failed, e.g. {failures[:3]}"
-    assert activity_runs > 100, activity_runs
+    assert written_meanwhile >= 10, written_meanwhile  # the worker was writing all along
     for log in ("runserver.log", "qcluster.log"):
         assert "database is locked" not in (tmp_path / log).read_text(), log  # the worker's writes too
