@@ -118,6 +118,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "ctportal.signin.locked_out"
 AXES_CLIENT_IP_CALLABLE = "ctportal.signin.client_address"
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
 # Proxies in front of the portal that append the address they saw to X-Forwarded-For.
 CTPORTAL_PROXY_COUNT = env_int("CTPORTAL_PROXY_COUNT", 0)
 
