@@ -63,23 +63,32 @@ def key_file(path: Path, make: Callable[[], str]) -> str:
     links it into place, so the first link wins and nobody ever reads a half-written key.
     """
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            with os.fdopen(descriptor, "w") as out:
-                out.write(make() + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-            try:
-                os.link(temporary, path)
-            except FileExistsError:
-                pass  # another process created it first: use theirs
-        finally:
-            temporary.unlink()
+            _create(path, make())
+        except OSError as exc:
+            raise ImproperlyConfigured(
+                f"cannot create the key file {path} ({exc}): set the key in the environment"
+            ) from exc
     if stat.S_IMODE(path.stat().st_mode) & 0o077:
         raise ImproperlyConfigured(f"{path} is readable by other users: chmod 600 it")
     key = path.read_text().strip()
     if not key:
         raise ImproperlyConfigured(f"{path} is empty: delete it to have a new key made")
     return key
+
+
+def _create(path: Path, key: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as out:
+            out.write(key + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+    finally:
+        temporary.unlink()
