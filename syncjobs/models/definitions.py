@@ -66,7 +66,8 @@ class Definition(models.Model):
     @property
     def properties(self) -> dict[str, Any]:
         """The definition's ``properties`` object."""
-        return self.definition.get("properties") or {}
+        props = self.definition.get("properties")
+        return props if isinstance(props, dict) else {}
 
     def set_definition(self, definition: dict[str, Any]) -> list[Finding]:
         """Take a new ADF definition (not yet saved); return warnings about it."""
@@ -143,8 +144,9 @@ class Dataset(Definition):
         """Take a new definition and point ``linked_service`` at the one it names."""
         super().set_definition(definition)
         self.type = str(self.properties.get("type", ""))
-        ref = (self.properties.get("linkedServiceName") or {}).get("referenceName")
-        found = LinkedService.objects.filter(name__iexact=str(ref or "").strip()).first()
+        ref = self.properties.get("linkedServiceName")
+        ref = ref.get("referenceName") if isinstance(ref, dict) else None
+        found = LinkedService.objects.filter(name__iexact=ref.strip()).first() if isinstance(ref, str) else None
         if found is not None:
             self.linked_service = found
         return []
