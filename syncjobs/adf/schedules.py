@@ -37,7 +37,7 @@ def check_recurrence(check: Checker, rec: dict[str, Any], path: str) -> None:
         check.add(f"{path}.endTime", "must be after startTime")
     zone = rec.get("timeZone", "UTC")
     if zone not in UTC_NAMES:
-        check.add(f"{path}.timeZone", f"only UTC is supported (got {str(zone)[:40]!r})")
+        check.add(f"{path}.timeZone", f"only UTC is supported: use UTC (got {str(zone)[:40]!r})")
     schedule = check.obj(rec.get("schedule"), f"{path}.schedule", required=False)
     if schedule:
         _schedule(check, schedule, f"{path}.schedule", rec.get("frequency"))

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from syncjobs.adf.findings import DefinitionError, Finding, KnownObjects, raise_for_errors
 from syncjobs.adf.masking import mask_secrets, reveal_secrets
@@ -202,6 +203,9 @@ class Trigger(Definition):
     type = models.CharField(max_length=100)
     runtime_state = models.CharField(max_length=10, choices=RuntimeState.choices, default=RuntimeState.STOPPED)
     last_fired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Why the last attempt to fire failed (empty once it fires again): shown on the Manage page.
+    fire_error = models.TextField(blank=True, default="", editable=False)
+    fire_error_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(Definition.Meta):
         pass
@@ -222,6 +226,17 @@ class Trigger(Definition):
         """Stop firing."""
         self.runtime_state = self.RuntimeState.STOPPED
         self.save(update_fields=["runtime_state", "updated"])
+
+    def record_fire_error(self, message: str) -> None:
+        """Remember why firing failed (the other triggers fire regardless)."""
+        self.fire_error, self.fire_error_at = message[:2000], timezone.now()
+        Trigger.objects.filter(pk=self.pk).update(fire_error=self.fire_error, fire_error_at=self.fire_error_at)
+
+    def clear_fire_error(self) -> None:
+        """It fired: forget the last failure."""
+        if self.fire_error:
+            self.fire_error, self.fire_error_at = "", None
+            Trigger.objects.filter(pk=self.pk).update(fire_error="", fire_error_at=None)
 
     def to_adf(self) -> dict[str, Any]:
         """The trigger as ADF serves it, ``runtimeState`` included."""
