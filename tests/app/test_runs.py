@@ -271,6 +271,40 @@ def test_cancelling_a_run_on_a_real_worker_stops_it_between_waits(tmp_path):
         portal.stop()
 
 
+def test_a_100000_item_foreach_on_a_real_worker_is_cancelled_within_seconds(tmp_path):
+    portal = Portal(tmp_path)
+    try:
+        portal.manage("migrate", "--noinput")
+        factory = tmp_path / "factory" / "pipeline"
+        factory.mkdir(parents=True)
+        pause = {"name": "Pause", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 0}}
+        items = {"value": "@range(0, 100000)", "type": "Expression"}
+        each = {
+            "name": "Each",
+            "type": "ForEach",
+            "typeProperties": {"items": items, "batchCount": 50, "activities": [pause]},
+        }
+        (factory / "Huge.json").write_text(json.dumps({"name": "Huge", "properties": {"activities": [each]}}))
+        portal.manage("import_factory", str(tmp_path / "factory"))
+        portal.start_worker()
+        run_id = portal.manage("trigger", "Huge").stdout.strip()
+        key = run_id.replace("-", "")
+        count = "SELECT count(*) FROM syncjobs_activityrun WHERE pipeline_run_id = ? AND activity_name = 'Pause'"
+        wait_for(lambda: portal.query(count, key)[0][0] > 200, "the ForEach never got going")
+        cancel = f"from syncjobs.services.runs import cancel_run; cancel_run(PipelineRun.objects.get(pk='{run_id}'))"
+        portal.manage("shell", "-c", "from syncjobs.models import PipelineRun; " + cancel)
+        asked = time.monotonic()
+        wait_for(lambda: portal.status(run_id) == "Cancelled", "the run was not cancelled within 10 s", seconds=10)
+        took = time.monotonic() - asked
+        [(status, message)] = portal.query("SELECT status, message FROM syncjobs_pipelinerun WHERE run_id = ?", key)
+        assert (status, message) == ("Cancelled", "Cancelled by request"), took
+        assert portal.query(count, key)[0][0] < 100_000
+        each_status = "SELECT status FROM syncjobs_activityrun WHERE pipeline_run_id = ? AND activity_name = 'Each'"
+        assert portal.query(each_status, key) == [("Cancelled",)]
+    finally:
+        portal.stop()
+
+
 def wait_for(condition, failure: str, seconds: float = 60) -> None:
     """Poll ``condition`` until it holds; fail with ``failure`` after ``seconds``."""
     deadline = time.monotonic() + seconds
