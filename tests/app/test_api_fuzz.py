@@ -17,20 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.portal import Portal
-
 MAX_EXAMPLES = 40  # per operation and phase; about a minute on this machine
 SEED = 11
 NAMES = ["FullCopyPipeline", "IncrementalCopyPipeline", "IncrementalSync", "SourceDataset", "SinkDataset"]
-
-
-@pytest.fixture
-def portal(tmp_path):
-    installed = Portal(tmp_path)
-    installed.manage("migrate", "--noinput")
-    installed.manage("seed_tutorial")
-    yield installed
-    installed.stop()
 
 
 def config(path: Path, run_id: str) -> Path:

@@ -40,13 +40,18 @@ BASE = {
 }
 
 
+def refused(kind: str, definition: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (path, message) findings that stopped saving ``definition``."""
+    with pytest.raises(DefinitionError) as caught:
+        save_definition(kind, definition)
+    return [(f.path, f.message) for f in caught.value.findings]
+
+
 def findings_of(*activities: dict[str, Any], **props: Any) -> list[tuple[str, str]]:
     definition = copy.deepcopy(BASE)
     definition["properties"]["activities"] = list(activities)
     definition["properties"].update(props)
-    with pytest.raises(DefinitionError) as caught:
-        save_definition("pipeline", definition)
-    return [(f.path, f.message) for f in caught.value.findings]
+    return refused("pipeline", definition)
 
 
 def assert_finding(found: list[tuple[str, str]], path: str, fragment: str) -> None:
@@ -206,9 +211,7 @@ def test_a_schedule_trigger_save_points_at_the_field(case):
         "typeProperties": {"recurrence": {**RECURRENCE, "schedule": schedule}},
         "pipelines": [{"pipelineReference": {"referenceName": "WaitPipeline", "type": "PipelineReference"}}],
     }
-    with pytest.raises(DefinitionError) as caught:
-        save_definition("trigger", {"name": "T", "properties": props})
-    found = [(f.path, f.message) for f in caught.value.findings]
+    found = refused("trigger", {"name": "T", "properties": props})
     assert_finding(found, f"properties.typeProperties.recurrence.{path}", fragment)
 
 
