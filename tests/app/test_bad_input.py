@@ -237,6 +237,11 @@ def test_bad_api_input_is_a_400_pointing_at_the_field(api, case):
     assert any(t and t.startswith(target) for t in targets), error
 
 
+def test_a_name_with_a_control_character_in_the_path_is_a_400(api):
+    response = api.get("/api/pipelines/a%00b")
+    assert response.status_code == 400 and response.json()["error"]["target"] == "name"
+
+
 def test_bad_activity_run_queries_are_400s_too(api):
     run = make_run(Pipeline.objects.get(name="P"))
     url = f"/api/pipelineruns/{run.run_id}/queryActivityruns"
