@@ -19,6 +19,7 @@ from django.db import transaction
 from syncjobs.adf.findings import INFO, DefinitionError, Finding
 from syncjobs.adf.legacy import normalize
 from syncjobs.adf.validation import KINDS, validate_definition
+from syncjobs.engine import jsontext
 from syncjobs.models import Dataset, Definition, LinkedService, Pipeline, Trigger, known_objects
 
 MODELS: dict[str, type[Definition]] = {
@@ -66,7 +67,7 @@ def read_folder(folder: Path) -> list[tuple[str, dict[str, Any], str]]:
     for kind, path in files:
         label = str(path.relative_to(folder))
         try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
+            data = jsontext.loads(path.read_text(encoding="utf-8-sig"))
         except (OSError, ValueError) as exc:
             errors.append(Finding("", f"not readable JSON: {exc}", object=label))
             continue

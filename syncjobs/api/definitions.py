@@ -8,11 +8,11 @@ from typing import Any
 from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse
 
-from syncjobs.adf.findings import DefinitionError
+from syncjobs.adf.findings import DefinitionError, has_control_characters
 from syncjobs.adf.pipelines import pipeline_references
 from syncjobs.adf.repository import MODELS, save_definition
 from syncjobs.api.auth import api_view
-from syncjobs.api.responses import ApiError, body, ok
+from syncjobs.api.responses import ApiError, bad_request, body, ok
 from syncjobs.models import Definition, Pipeline
 
 FACTORY_ID = "/ctportal/factories/ctportal"
@@ -49,6 +49,8 @@ def collection(request: HttpRequest, collection: str) -> HttpResponse:
 @api_view("GET", "PUT", "DELETE")
 def item(request: HttpRequest, collection: str, name: str) -> HttpResponse:
     """Get, create or update (PUT, ADF JSON body), or delete one object."""
+    if has_control_characters(name):  # no object can have such a name, and PostgreSQL refuses NUL outright
+        raise bad_request("name", "a name must not contain control characters")
     if request.method == "GET":
         return ok(resource(_find(collection, name), collection))
     if request.method == "PUT":

@@ -9,34 +9,56 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from syncjobs.api.auth import api_view
-from syncjobs.api.query import apply_filters, apply_order, page, timestamp
-from syncjobs.api.responses import ApiError, body, ok
+from syncjobs.api.query import (
+    Operand,
+    apply_filters,
+    apply_order,
+    bool_value,
+    page,
+    text_value,
+    time_value,
+    timestamp,
+    uuid_value,
+)
+from syncjobs.api.responses import ApiError, bad_request, body, ok
 from syncjobs.models import Pipeline, PipelineRun, Watermark
 from syncjobs.services.runs import cancel_run, rerun, trigger_run
 
-RUN_FIELDS = {
-    "PipelineName": "pipeline_name",
-    "Status": "status",
+RUN_OPERANDS = {
+    "PipelineName": Operand("pipeline_name", text_value),
+    "Status": Operand("status", text_value),
+    "RunStart": Operand("run_start", time_value),
+    "RunEnd": Operand("run_end", time_value),
+    "RunGroupId": Operand("run_group_id", uuid_value),
+    "TriggerName": Operand("invoked_by_name", text_value),
+    "LatestOnly": Operand("is_latest", bool_value),
+}
+ACTIVITY_OPERANDS = {
+    "ActivityName": Operand("activity_name", text_value),
+    "ActivityType": Operand("activity_type", text_value),
+    "Status": Operand("status", text_value),
+    "ActivityRunStart": Operand("run_start", time_value),
+    "ActivityRunEnd": Operand("run_end", time_value),
+}
+RUN_ORDERS = {
     "RunStart": "run_start",
     "RunEnd": "run_end",
-    "RunGroupId": "run_group_id",
-    "TriggerName": "invoked_by_name",
-    "LatestOnly": "is_latest",
-}
-ACTIVITY_FIELDS = {
-    "ActivityName": "activity_name",
-    "ActivityType": "activity_type",
+    "PipelineName": "pipeline_name",
     "Status": "status",
-    "ActivityRunStart": "run_start",
-    "ActivityRunEnd": "run_end",
+    "TriggerName": "invoked_by_name",
+    "RunGroupId": "run_group_id",
 }
+ACTIVITY_ORDERS = {name: operand.field for name, operand in ACTIVITY_OPERANDS.items()}
 
 
-def _run(run_id: str) -> PipelineRun:
+def _run(run_id: str, target: str = "runId") -> PipelineRun:
     try:
-        return PipelineRun.objects.get(pk=run_id)
-    except (PipelineRun.DoesNotExist, ValidationError):
-        raise ApiError(404, "NotFound", f"pipeline run {run_id} does not exist") from None
+        found = PipelineRun.objects.filter(pk=uuid_value(run_id)).first()
+    except ValueError:
+        found = None
+    if found is None:
+        raise ApiError(404, "NotFound", f"pipeline run {run_id[:60]!r} does not exist", target=target)
+    return found
 
 
 @api_view("POST")
@@ -49,11 +71,11 @@ def create_run(request: HttpRequest, name: str) -> HttpResponse:
     try:
         if reference and request.GET.get("isRecovery", "").lower() == "true":
             from_failed = request.GET.get("startFromFailure", "").lower() == "true"
-            run = rerun(_run(reference), from_failed=from_failed)
+            run = rerun(_run(reference, "referencePipelineRunId"), from_failed=from_failed)
         else:
             run = trigger_run(pipeline, body(request), invoked_by_type="Manual", user=request.user)
     except ValidationError as exc:
-        raise ApiError(400, "BadRequest", "; ".join(exc.messages)) from None
+        raise bad_request("body", "; ".join(exc.messages)) from None
     return ok({"runId": str(run.run_id)})
 
 
@@ -70,7 +92,7 @@ def query_runs(request: HttpRequest) -> HttpResponse:
     rows = PipelineRun.objects.filter(
         last_updated__gte=timestamp(data, "lastUpdatedAfter"), last_updated__lte=timestamp(data, "lastUpdatedBefore")
     )
-    return _answer(rows, data, RUN_FIELDS, "-run_start")
+    return _answer(rows, data, RUN_OPERANDS, RUN_ORDERS, "-run_start")
 
 
 @api_view("POST")
@@ -82,12 +104,14 @@ def query_activity_runs(request: HttpRequest, run_id: str) -> HttpResponse:
         rows = rows.filter(run_start__gte=timestamp(data, "lastUpdatedAfter"))
     if data.get("lastUpdatedBefore"):
         rows = rows.filter(run_start__lte=timestamp(data, "lastUpdatedBefore"))
-    return _answer(rows, data, ACTIVITY_FIELDS, "run_start")
+    return _answer(rows, data, ACTIVITY_OPERANDS, ACTIVITY_ORDERS, "run_start")
 
 
-def _answer(rows: QuerySet, data: dict[str, Any], fields: dict[str, str], default_order: str) -> HttpResponse:
+def _answer(
+    rows: QuerySet, data: dict[str, Any], operands: dict[str, Operand], orders: dict[str, str], default_order: str
+) -> HttpResponse:
     """Filter, order and page ``rows`` as the query body says; ADF's ``{"value", "continuationToken"}``."""
-    rows = apply_order(apply_filters(rows, data.get("filters"), fields), data.get("orderBy"), fields, default_order)
+    rows = apply_order(apply_filters(rows, data.get("filters"), operands), data.get("orderBy"), orders, default_order)
     items, token = page(rows, data.get("continuationToken"))
     return ok({"value": [item.to_adf() for item in items], "continuationToken": token})
 

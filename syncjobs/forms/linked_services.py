@@ -8,6 +8,8 @@ from typing import Any
 from django import forms
 
 from syncjobs.adf.masking import mask_secrets, reveal_secrets
+from syncjobs.engine.bindings import sqlserver_address
+from syncjobs.engine.errors import TerminalError
 from syncjobs.models import LinkedService
 from syncjobs.secrets import MASK
 
@@ -42,6 +44,7 @@ _SQL = (
     Field("trustServerCertificate", "Trust server certificate", "bool"),
     Field("connectionString", "Or: connection string", help="ODBC or ADO.NET; replaces the fields above when set"),
 )
+_SQL_KINDS = ("SqlServer", "AzureSqlDatabase")
 TYPES: dict[str, tuple[str, tuple[Field, ...]]] = {
     "SqlServer": ("SQL Server", _SQL),
     "AzureSqlDatabase": ("Azure SQL Database", _SQL),
@@ -90,7 +93,7 @@ TYPES: dict[str, tuple[str, tuple[Field, ...]]] = {
 def _django_field(field: Field, stored_secret: bool) -> forms.Field:
     common = {"label": field.label, "required": field.required, "help_text": field.help}
     if field.kind == "int":
-        return forms.IntegerField(**common, initial=field.default, min_value=1)
+        return forms.IntegerField(**common, initial=field.default, min_value=1, max_value=65535)
     if field.kind == "bool":
         return forms.BooleanField(**{**common, "required": False})
     if field.kind == "choice":
@@ -119,6 +122,16 @@ class LinkedServiceForm(forms.Form):
             self.fields[field.key] = _django_field(field, has_secret)
         if instance:
             self.fields["name"].disabled = True
+
+    def clean(self) -> dict[str, Any]:
+        """SQL Server's ``host,port``: the port after the comma must be a port number."""
+        data = super().clean()
+        if self.kind in _SQL_KINDS and data.get("server"):
+            try:
+                sqlserver_address(data["server"], data.get("port"))
+            except TerminalError as exc:
+                self.add_error("server", exc.message.partition(": ")[2])
+        return data
 
     def definition(self) -> dict[str, Any]:
         """The ADF JSON; an empty secret field keeps the stored secret (sent as the mask)."""

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from syncjobs.adf.findings import DefinitionError, Finding, KnownObjects, raise_for_errors
 from syncjobs.adf.masking import mask_secrets, reveal_secrets
@@ -66,7 +67,8 @@ class Definition(models.Model):
     @property
     def properties(self) -> dict[str, Any]:
         """The definition's ``properties`` object."""
-        return self.definition.get("properties") or {}
+        props = self.definition.get("properties")
+        return props if isinstance(props, dict) else {}
 
     def set_definition(self, definition: dict[str, Any]) -> list[Finding]:
         """Take a new ADF definition (not yet saved); return warnings about it."""
@@ -143,8 +145,9 @@ class Dataset(Definition):
         """Take a new definition and point ``linked_service`` at the one it names."""
         super().set_definition(definition)
         self.type = str(self.properties.get("type", ""))
-        ref = (self.properties.get("linkedServiceName") or {}).get("referenceName")
-        found = LinkedService.objects.filter(name__iexact=str(ref or "").strip()).first()
+        ref = self.properties.get("linkedServiceName")
+        ref = ref.get("referenceName") if isinstance(ref, dict) else None
+        found = LinkedService.objects.filter(name__iexact=ref.strip()).first() if isinstance(ref, str) else None
         if found is not None:
             self.linked_service = found
         return []
@@ -200,6 +203,9 @@ class Trigger(Definition):
     type = models.CharField(max_length=100)
     runtime_state = models.CharField(max_length=10, choices=RuntimeState.choices, default=RuntimeState.STOPPED)
     last_fired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Why the last attempt to fire failed (empty once it fires again): shown on the Manage page.
+    fire_error = models.TextField(blank=True, default="", editable=False)
+    fire_error_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(Definition.Meta):
         pass
@@ -220,6 +226,17 @@ class Trigger(Definition):
         """Stop firing."""
         self.runtime_state = self.RuntimeState.STOPPED
         self.save(update_fields=["runtime_state", "updated"])
+
+    def record_fire_error(self, message: str) -> None:
+        """Remember why firing failed (the other triggers fire regardless)."""
+        self.fire_error, self.fire_error_at = message[:2000], timezone.now()
+        Trigger.objects.filter(pk=self.pk).update(fire_error=self.fire_error, fire_error_at=self.fire_error_at)
+
+    def clear_fire_error(self) -> None:
+        """It fired: forget the last failure."""
+        if self.fire_error:
+            self.fire_error, self.fire_error_at = "", None
+            Trigger.objects.filter(pk=self.pk).update(fire_error="", fire_error_at=None)
 
     def to_adf(self) -> dict[str, Any]:
         """The trigger as ADF serves it, ``runtimeState`` included."""

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from syncjobs.adf.findings import DefinitionError, Finding
 from syncjobs.adf.repository import save_definition
+from syncjobs.engine import jsontext
 from syncjobs.engine.errors import EngineError
 from syncjobs.engine.types import TableName
 from syncjobs.forms.activities import ActivityForm
@@ -97,9 +98,9 @@ def pipeline(request: HttpRequest, name: str) -> HttpResponse:
 
 def _parse(text: str) -> tuple[dict[str, Any] | None, list[Finding]]:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, [Finding(f"line {exc.lineno}, column {exc.colno}", f"not valid JSON: {exc.msg}")]
+        data = jsontext.loads(text)
+    except jsontext.JsonTextError as exc:
+        return None, [Finding("definition", exc.message)]
     if not isinstance(data, dict):
         return None, [Finding("", "the definition must be a JSON object")]
     return data, []
@@ -157,12 +158,11 @@ def trigger_now(request: HttpRequest, name: str) -> HttpResponse:
     for key in declared:
         raw = request.POST.get(f"param_{key}", "")
         if raw != "":
+            typed = str((declared[key] or {}).get("type")) in ("Int", "Float", "Bool", "Array", "Object")
             try:
-                parameters[key] = (
-                    json.loads(raw) if declared[key].get("type") in ("Int", "Float", "Bool", "Array", "Object") else raw
-                )
-            except json.JSONDecodeError:
-                parameters[key] = raw
+                parameters[key] = jsontext.loads(raw) if typed else raw
+            except jsontext.JsonTextError:
+                parameters[key] = raw  # the parameter's type judges the text, and says what is wrong
     try:
         run = trigger_run(instance, parameters, user=request.user)
     except ValidationError as exc:

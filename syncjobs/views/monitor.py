@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -19,7 +21,7 @@ from syncjobs.views.decorators import operator_required
 def runs(request: HttpRequest) -> HttpResponse:
     """Pipeline runs, as ADF's monitor lists them."""
     filters = monitor.RunFilters.from_query(request.GET)
-    page = monitor.run_page(filters, request.GET.get("page"))
+    page = monitor.run_page(filters, request.GET.get("page"))  # a bad date is left out of the window
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -37,13 +39,17 @@ def runs(request: HttpRequest) -> HttpResponse:
             ("custom", "Custom"),
         ],
     }
-    return render(request, "monitor/runs.html", context)
+    return render(request, "monitor/runs.html", context, status=400 if filters.errors else 200)
 
 
 @login_required
 def statuses(request: HttpRequest) -> JsonResponse:
-    """Current status of the runs in ``?ids=a,b`` (the list's live updates)."""
-    ids = [i for i in request.GET.get("ids", "").split(",") if i][:100]
+    """Current status of the runs in ``?ids=a,b`` (the list's live updates); a 400 for an id that is no run id."""
+    try:
+        ids = [uuid.UUID(i) for i in request.GET.get("ids", "").split(",") if i][:100]
+    except ValueError:
+        message = "ids: must be run ids (UUIDs) separated by commas"
+        return JsonResponse({"error": {"code": "BadRequest", "message": message, "target": "ids"}}, status=400)
     found = list(PipelineRun.objects.filter(pk__in=ids))
     monitor.attach_outcomes(found)
     return JsonResponse(

@@ -9,8 +9,19 @@ import pytest
 
 from syncjobs.adf.repository import save_definition
 from syncjobs.models import Dataset, LinkedService, Pipeline, PipelineRun
+from tests.fixtures.portal import Portal
 
 ADF_DATA = Path(__file__).resolve().parent.parent / "data" / "adf"
+
+
+@pytest.fixture
+def portal(tmp_path):
+    """A whole portal installed in ``tmp_path`` with the tutorial seeded (no worker, no web server yet)."""
+    installed = Portal(tmp_path)
+    installed.manage("migrate", "--noinput")
+    installed.manage("seed_tutorial")
+    yield installed
+    installed.stop()
 
 
 @pytest.fixture

@@ -5,19 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
 import redis
 
 from tests.fixtures.portal import Portal
-
-
-@pytest.fixture
-def portal(tmp_path):
-    installed = Portal(tmp_path)
-    installed.manage("migrate", "--noinput")
-    installed.manage("seed_tutorial")
-    yield installed
-    installed.stop()
 
 
 def test_trigger_wait_on_the_orm_broker(portal):

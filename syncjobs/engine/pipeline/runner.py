@@ -9,11 +9,13 @@ which the outcome reports as ``handled_errors``.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from syncjobs.engine.errors import EngineError, TerminalError
+from syncjobs.engine.limits import ACTIVITY_OUTPUT_BYTES
 from syncjobs.engine.pipeline.activities import ACTIVITIES
 from syncjobs.engine.pipeline.host import PipelineOutcome, RunHost, RunInfo
 from syncjobs.engine.pipeline.parameters import bind_parameters, declared_variables
@@ -180,6 +182,7 @@ def _attempt(
         if implementation is None:
             raise TerminalError("unsupported_activity", f"activity type {kind} is not supported")
         output = implementation(step)
+        check_output(name, output)
     except Exception as exc:  # every failure becomes the activity's error, never the worker's
         return _failed(step, exc)
     state.outputs[name] = output
@@ -187,14 +190,31 @@ def _attempt(
     return SUCCEEDED, ""
 
 
+def check_output(name: str, output: Any) -> None:
+    """Refuse an output that is not JSON (NaN, infinities) or is larger than ADF's 4 MB."""
+    try:
+        size = len(json.dumps(output, allow_nan=False, default=str).encode())
+    except ValueError:
+        raise TerminalError(
+            "bad_output", f"activity {name}'s output holds NaN or Infinity, which JSON cannot"
+        ) from None
+    if size > ACTIVITY_OUTPUT_BYTES:
+        limit = ACTIVITY_OUTPUT_BYTES // (1024 * 1024)
+        raise TerminalError(
+            "output_too_large", f"activity {name}'s output is {size:,} bytes; ADF's limit is {limit} MB"
+        )
+
+
 def _input(activity: dict[str, Any], state: RunState) -> tuple[dict[str, Any], EngineError | None]:
     """What the monitor shows as the activity's input: its typeProperties, evaluated where possible."""
     raw = activity.get("typeProperties") or {}
     skip = frozenset({"activities", "ifTrueActivities", "ifFalseActivities"})
     try:
-        return state.resolve(raw, skip), None
+        shown = state.resolve(raw, skip)
+        check_output(str(activity.get("name")), shown)
     except EngineError as exc:
-        return raw, exc
+        return ({} if exc.reason in ("output_too_large", "bad_output") else raw), exc
+    return shown, None
 
 
 def _failed(step: Step, exc: Exception) -> tuple[str, str]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from syncjobs.engine import jsontext
 from syncjobs.models import Pipeline, PipelineRun, RunStatus
 from syncjobs.services.runs import trigger_run
 
@@ -19,9 +19,9 @@ def parse_param(text: str) -> tuple[str, Any]:
     if not sep or not key:
         raise CommandError(f"--param {text!r}: write it as name=value")
     try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+        return key, jsontext.loads(value)
+    except jsontext.JsonTextError:
+        return key, value  # text (NaN, 1e999 and the like stay text; the parameter's type then judges them)
 
 
 class Command(BaseCommand):
