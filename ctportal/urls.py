@@ -1,11 +1,28 @@
-"""URL configuration."""
+"""URL configuration. Every route declares the role it needs (``syncjobs.access``): Django admin is for
+Admins only; signing in and out and the password reset flow are public, changing one's password needs
+a sign-in."""
 
 from django.contrib import admin
+from django.contrib.auth import urls as auth_urls
 from django.urls import include, path
 
+from syncjobs.access import PUBLIC, Need, Role, declared
+
+SIGNED_IN = Need({"*": Role.VIEWER})
+ADMIN_ONLY = Need({"*": Role.ADMIN})
+
 urlpatterns = [
-    path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", declared(admin.site.urls, ADMIN_ONLY)),
+    path(
+        "accounts/",
+        include(
+            declared(
+                auth_urls.urlpatterns,
+                PUBLIC,
+                {"password_change": SIGNED_IN, "password_change_done": SIGNED_IN},
+            )
+        ),
+    ),
     path("api/", include("syncjobs.api.urls")),
     path("", include("syncjobs.urls")),
 ]

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from syncjobs.access import public
+
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _BODIES = {
@@ -14,6 +16,16 @@ _BODIES = {
     "api_create_run": {"type": "object", "description": "the run's parameters", "additionalProperties": True},
     "api_query_runs": {"$ref": "#/components/schemas/RunQuery"},
     "api_query_activity_runs": {"$ref": "#/components/schemas/RunQuery"},
+}
+_QUERY = {
+    "api_audit_log": [
+        ("user", "string", "who: a user name, cli:<os user> or system"),
+        ("action", "action", "what was done"),
+        ("object", "string", "the object's kind, or part of its name"),
+        ("after", "date-time", "entries at or after this time"),
+        ("before", "date-time", "entries at or before this time"),
+        ("continuationToken", "string", "the next page, from the previous answer"),
+    ]
 }
 
 
@@ -31,6 +43,7 @@ def build() -> dict[str, Any]:
         parameters = [
             {"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for _, p in _PARAM.findall(route)
         ]
+        parameters += [_query_parameter(*spec) for spec in _QUERY.get(name, [])]
         item = paths.setdefault(openapi_path(route), {"parameters": parameters})
         for method, summary in operations.items():
             operation: dict[str, Any] = {
@@ -40,6 +53,7 @@ def build() -> dict[str, Any]:
                     "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
                     "400": {"description": "Bad request", "content": {"application/json": {"schema": _ERROR}}},
                     "401": {"description": "No or bad token", "content": {"application/json": {"schema": _ERROR}}},
+                    "403": {"description": "The role is too low", "content": {"application/json": {"schema": _ERROR}}},
                 },
             }
             if method in ("put", "post") and name in _BODIES:
@@ -81,6 +95,19 @@ def build() -> dict[str, Any]:
     }
 
 
+def _query_parameter(name: str, kind: str, description: str) -> dict[str, Any]:
+    from syncjobs.models import AuditEntry
+
+    schemas: dict[str, dict[str, Any]] = {
+        "string": {"type": "string"},
+        "date-time": {"type": "string", "format": "date-time"},
+        "action": {"type": "string", "enum": list(AuditEntry.Action.values)},
+    }
+    schema = schemas[kind]
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+@public
 def document(request: HttpRequest) -> HttpResponse:
     """GET /api/openapi.json (public: it holds no data)."""
     return JsonResponse(build())
