@@ -23,14 +23,18 @@ PASSWORD = "role-test-password-1"
 _names = itertools.count(1)
 
 
-def make_user(role: Any, username: str | None = None, *, active: bool = True) -> Any:
-    """A user holding ``role`` (a ``syncjobs.access.Role``); inactive with ``active=False``."""
+def make_user(role: Any, username: str | None = None, *, active: bool = True, password: str | None = None) -> Any:
+    """A user holding ``role`` (a ``syncjobs.access.Role``); inactive with ``active=False``.
+
+    Without ``password`` it has none that works (hashing one costs a quarter second; clients sign in
+    with ``signed_in`` instead).
+    """
     from django.contrib.auth import get_user_model
 
     from syncjobs.access import store_role
 
     name = username or f"{role.label.lower()}{next(_names)}"
-    user = get_user_model().objects.create_user(name, password=PASSWORD, is_active=active)
+    user = get_user_model().objects.create_user(name, password=password, is_active=active)
     store_role(user, role)
     return user
 
