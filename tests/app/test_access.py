@@ -39,6 +39,7 @@ from syncjobs.models import (
     Watermark,
     WatermarkWindow,
 )
+from syncjobs.services.schedules import RECOVER_RUNS, ensure_schedules
 from tests.app.conftest import make_dataset, make_linked_service, make_pipeline, make_run
 from tests.conftest import PASSWORD, bearer, make_user, signed_in
 
@@ -124,6 +125,7 @@ def world(tmp_path, settings) -> World:
     WatermarkWindow.objects.create(watermark=watermark, mode="full", new_version=5)
     recurrence = {"frequency": "Hour", "interval": 1, "startTime": "2026-01-01T00:00:00Z", "timeZone": "UTC"}
     Trigger(definition={"name": "Hourly", "properties": _trigger(recurrence)}).save()
+    ensure_schedules()
     now = timezone.now()
     Task.objects.create(id="a" * 32, name="done", func="f", started=now, stopped=now, success=True)
     Task.objects.create(id="b" * 32, name="failed", func="f", started=now, stopped=now, success=False)
@@ -539,11 +541,11 @@ def _admin_cases() -> list[Case]:
         Case(
             delete,
             "POST",
-            lambda w: f"/admin/django_q/schedule/{Schedule.objects.order_by('pk').first().pk}/delete/",
+            lambda w: f"/admin/django_q/schedule/{Schedule.objects.get(name=RECOVER_RUNS).pk}/delete/",
             Role.ADMIN,
             302,
             data=lambda w: {"post": "yes"},
-            done=lambda w, u: Schedule.objects.count() == 2,
+            done=lambda w, u: not Schedule.objects.filter(name=RECOVER_RUNS).exists(),
         )
     )
     return cases

@@ -23,7 +23,7 @@ class Command(PortalCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("user")
-        parser.add_argument("role", choices=[r.label for r in Role], type=lambda text: Role.parse(text).label)
+        parser.add_argument("role", choices=[r.label for r in Role], type=str.capitalize)
         state = parser.add_mutually_exclusive_group()
         state.add_argument("--deactivate", action="store_true", help="the user can no longer sign in or use tokens")
         state.add_argument("--activate", action="store_true", help="let an inactive user in again")
