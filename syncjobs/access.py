@@ -129,12 +129,6 @@ class Need:
         rule = self.roles.get("GET" if method == "HEAD" else method, self.roles.get("*"))
         return rule(kwargs) if callable(rule) else rule
 
-    def describe(self) -> str:
-        """``GET Viewer, POST Editor`` (``public``); the role table in the README is written from this."""
-        if self.public:
-            return "public"
-        return ", ".join(f"{m} {r.label if isinstance(r, Role) else 'by object'}" for m, r in self.roles.items())
-
 
 PUBLIC = Need(public=True)
 

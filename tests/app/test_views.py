@@ -93,7 +93,8 @@ def test_cancel_and_rerun_from_the_monitor(operator, seeded):
 
 def test_viewers_cannot_change_anything(viewer, seeded):
     run = make_run(Pipeline.objects.get(name="FullCopyPipeline"))
-    assert viewer.post(f"/monitor/runs/{run.run_id}/cancel").status_code == 403
+    denied = viewer.post(f"/monitor/runs/{run.run_id}/cancel")
+    assert denied.status_code == 403 and "This needs the Operator role; yours is Viewer." in denied.content.decode()
     assert '<span class="role">Viewer</span>' in text(viewer.get("/monitor/"))
 
 
