@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 
 from syncjobs.access import Actor, Role, requires, stored_role
 from syncjobs.forms.users import AuditFilterForm, NewUserForm, TokenForm, UserChangeForm
@@ -60,6 +61,7 @@ def change_user(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @requires(GET=Role.ADMIN, POST=Role.ADMIN)
+@never_cache  # the page may hold a token's value: no browser or proxy keeps it
 def tokens(request: HttpRequest) -> HttpResponse:
     """API tokens; POST issues one and shows its value this once."""
     form = TokenForm(request.POST or None)

@@ -75,7 +75,9 @@ def test_the_last_active_admin_keeps_the_role(admin):
 
 def test_a_token_is_shown_once_and_acts_with_its_users_role(admin):
     hal = make_user(Role.VIEWER, "hal")
-    page = admin.post("/manage/tokens/", {"user": hal.pk, "name": "reporting"}).content.decode()
+    issued = admin.post("/manage/tokens/", {"user": hal.pk, "name": "reporting"})
+    assert "no-store" in issued["Cache-Control"]
+    page = issued.content.decode()
     token = re.search(r'<code id="issued-token">([^<]+)</code>', page).group(1)
     assert token not in admin.get("/manage/tokens/").content.decode()
     api = Client(headers={"Authorization": f"Bearer {token}"})
