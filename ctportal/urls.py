@@ -1,11 +1,11 @@
 """URL configuration. Every route declares the role it needs (``syncjobs.access``): Django admin is for
-Admins only; signing in and out and the password reset flow are public, changing one's password needs
-a sign-in."""
+Admins only; signing in and out and the password reset flow (when mail is configured) are public,
+changing one's password needs a sign-in."""
 
 from django.contrib import admin
-from django.contrib.auth import urls as auth_urls
 from django.urls import include, path
 
+from ctportal import accounts
 from syncjobs.access import PUBLIC, Need, Role, declared
 
 SIGNED_IN = Need({"*": Role.VIEWER})
@@ -16,11 +16,7 @@ urlpatterns = [
     path(
         "accounts/",
         include(
-            declared(
-                auth_urls.urlpatterns,
-                PUBLIC,
-                {"password_change": SIGNED_IN, "password_change_done": SIGNED_IN},
-            )
+            declared(accounts.urlpatterns, PUBLIC, {"password_change": SIGNED_IN, "password_change_done": SIGNED_IN})
         ),
     ),
     path("api/", include("syncjobs.api.urls")),

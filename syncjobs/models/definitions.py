@@ -13,7 +13,7 @@ from syncjobs.adf.findings import DefinitionError, Finding, KnownObjects, raise_
 from syncjobs.adf.masking import mask_secrets, reveal_secrets
 from syncjobs.adf.pipelines import pipeline_references
 from syncjobs.adf.validation import validate_definition
-from syncjobs.secrets import decrypt_mapping, encrypt_mapping
+from syncjobs.secrets import EncryptedTokenField, decrypt_mapping, encrypt_mapping
 
 _ARM_TYPES = {
     "linkedService": "Microsoft.DataFactory/factories/linkedservices",
@@ -105,7 +105,7 @@ class LinkedService(Definition):
     KIND = "linkedService"
 
     type = models.CharField(max_length=100)
-    encrypted_secrets = models.TextField(blank=True, default="", editable=False)
+    encrypted_secrets = EncryptedTokenField(blank=True, default="", editable=False)
 
     class Meta(Definition.Meta):
         pass

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axes.models import AccessFailureLog
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -112,6 +113,7 @@ class World:
 @pytest.fixture
 def world(tmp_path, settings) -> World:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # hashing is not under test
+    settings.EMAIL_HOST = "127.0.0.1"  # password reset is offered only with mail (pytest-django keeps mail in memory)
     with sqlite3.connect(tmp_path / "shop.sqlite3") as conn:
         conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, note TEXT)")
         conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
@@ -135,6 +137,12 @@ def world(tmp_path, settings) -> World:
     AuditEntry.objects.create(actor="system", role="System", action="create", object_kind="pipeline", object_name="x")
     users = {role.label: make_user(role, password=PASSWORD) for role in ROLES}
     users["inactive"] = make_user(Role.ADMIN, active=False)  # even a deactivated Admin gets nothing
+    settings.AXES_ENABLE_ACCESS_FAILURE_LOG = True
+    sign_in = Client()  # django-axes' rows, for its admin pages: a sign-in, then a failed one
+    viewer = {"username": users["Viewer"].username, "password": PASSWORD}
+    assert sign_in.post("/accounts/login/", viewer).status_code == 302
+    sign_in.post("/accounts/login/", {"username": "target", "password": "wrong"})
+    assert AccessFailureLog.objects.exists()
     return World(tmp_path, run, target, token, users)
 
 

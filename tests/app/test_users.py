@@ -128,6 +128,7 @@ def test_every_command_declares_the_role_it_needs():
         "export_factory": Role.VIEWER,
         "import_factory": Role.ADMIN,
         "recover_runs": Role.OPERATOR,
+        "rotate_encryption_keys": Role.ADMIN,
         "seed_tutorial": Role.ADMIN,
         "set_role": Role.ADMIN,
         "trigger": Role.OPERATOR,
