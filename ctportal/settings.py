@@ -34,7 +34,7 @@ ALLOWED_HOSTS = env_list("CTPORTAL_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CTPORTAL_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "syncjobs.admin_site.PortalAdminConfig",  # django.contrib.admin, for Admins only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,13 +1,19 @@
-"""syncjobs URLs: Author, Monitor and Manage pages, and the health check."""
+"""syncjobs URLs: Author, Monitor and Manage pages, and the health check.
+
+Every view declares the role it needs (``syncjobs.access.requires``, or ``public``); a test walks
+these patterns and fails on one that does not.
+"""
 
 from django.urls import path
 from django.views.generic import RedirectView
 
-from syncjobs.views import author, health, manage, monitor
+from syncjobs.access import Role, requires
+from syncjobs.views import author, health, manage, monitor, users
 
 app_name = "syncjobs"
+home = requires(GET=Role.VIEWER)(RedirectView.as_view(pattern_name="syncjobs:monitor"))
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="syncjobs:monitor"), name="home"),
+    path("", home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     # Monitor
     path("monitor/", monitor.runs, name="monitor"),
@@ -19,13 +25,18 @@ urlpatterns = [
     path("monitor/watermarks/", monitor.watermarks, name="watermarks"),
     # Manage
     path("manage/", manage.linked_services, name="manage"),
-    path("manage/linkedservices/new/<str:kind>/", manage.edit_linked_service, name="manage_new"),
+    path("manage/linkedservices/new/<str:kind>/", manage.new_linked_service, name="manage_new"),
     path("manage/linkedservices/<str:name>/", manage.edit_linked_service, name="manage_edit"),
     path("manage/test-connection/", manage.test_connection, name="manage_test"),
     path("manage/triggers/<str:name>/state", manage.trigger_state, name="manage_trigger_state"),
+    path("manage/users/", users.users, name="manage_users"),
+    path("manage/users/<int:user_id>/", users.change_user, name="manage_user"),
+    path("manage/tokens/", users.tokens, name="manage_tokens"),
+    path("manage/tokens/<int:token_id>/revoke", users.revoke_token, name="manage_token_revoke"),
+    path("manage/audit/", users.audit_log, name="manage_audit"),
     # Author
     path("author/", author.index, name="author"),
-    path("author/datasets/new/", author.edit_dataset, name="author_dataset_new"),
+    path("author/datasets/new/", author.new_dataset, name="author_dataset_new"),
     path("author/datasets/<str:name>/", author.edit_dataset, name="author_dataset"),
     path("author/catalogue/", author.catalogue_view, name="author_catalogue"),
     path("author/pipelines/new/", author.new_pipeline, name="author_pipeline_new"),

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from syncjobs.access import public
 from syncjobs.api.query import MAX_FILTERS, MAX_ORDERS, MAX_VALUES, OPERATORS, ORDERS
 from syncjobs.api.runs import ACTIVITY_OPERANDS, ACTIVITY_ORDERS, RUN_OPERANDS, RUN_ORDERS
 
@@ -60,6 +61,16 @@ _CODES = {
     ("api_query_activity_runs", "post"): ("200", "400", "404"),
     ("api_cancel", "post"): ("200", "404", "409"),
 }
+_PATH_QUERY = {
+    "api_audit_log": [
+        ("user", "string", "who: a user name, cli:<os user> or system"),
+        ("action", "action", "what was done"),
+        ("object", "string", "the object's kind, or part of its name"),
+        ("after", "date-time", "entries at or after this time"),
+        ("before", "date-time", "entries at or before this time"),
+        ("continuationToken", "string", "the next page, from the previous answer"),
+    ]
+}
 
 
 def openapi_path(route: str) -> str:
@@ -103,6 +114,7 @@ def build() -> dict[str, Any]:
             {"name": p, "in": "path", "required": True, "schema": _PATH_SCHEMAS.get(p, {"type": "string"})}
             for _, p in _PARAM.findall(route)
         ]
+        parameters += [_query_parameter(*spec) for spec in _PATH_QUERY.get(name, [])]
         item = paths.setdefault(openapi_path(route), {"parameters": parameters})
         for method, summary in operations.items():
             item[method] = _operation(name, method, summary)
@@ -190,6 +202,19 @@ def _schemas() -> dict[str, Any]:
     }
 
 
+def _query_parameter(name: str, kind: str, description: str) -> dict[str, Any]:
+    from syncjobs.models import AuditEntry
+
+    schemas: dict[str, dict[str, Any]] = {
+        "string": {"type": "string"},
+        "date-time": {"type": "string", "format": "date-time"},
+        "action": {"type": "string", "enum": list(AuditEntry.Action.values)},
+    }
+    schema = schemas[kind]
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+@public
 def document(request: HttpRequest) -> HttpResponse:
     """GET /api/openapi.json (public: it holds no data)."""
     return JsonResponse(build())

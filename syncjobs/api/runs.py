@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from syncjobs.access import Actor, Role
 from syncjobs.api.auth import api_view
 from syncjobs.api.query import (
     Operand,
@@ -61,7 +62,7 @@ def _run(run_id: str, target: str = "runId") -> PipelineRun:
     return found
 
 
-@api_view("POST")
+@api_view(POST=Role.OPERATOR)
 def create_run(request: HttpRequest, name: str) -> HttpResponse:
     """Trigger now (body: parameters); ``referencePipelineRunId`` + ``isRecovery`` rerun, as in ADF."""
     pipeline = Pipeline.objects.filter(name__iexact=name).first()
@@ -71,21 +72,23 @@ def create_run(request: HttpRequest, name: str) -> HttpResponse:
     try:
         if reference and request.GET.get("isRecovery", "").lower() == "true":
             from_failed = request.GET.get("startFromFailure", "").lower() == "true"
-            run = rerun(_run(reference, "referencePipelineRunId"), from_failed=from_failed)
+            run = rerun(
+                _run(reference, "referencePipelineRunId"), from_failed=from_failed, actor=Actor.of(request.user)
+            )
         else:
-            run = trigger_run(pipeline, body(request), invoked_by_type="Manual", user=request.user)
+            run = trigger_run(pipeline, body(request), invoked_by_type="Manual", actor=Actor.of(request.user))
     except ValidationError as exc:
         raise bad_request("body", "; ".join(exc.messages)) from None
     return ok({"runId": str(run.run_id)})
 
 
-@api_view("GET")
+@api_view(GET=Role.VIEWER)
 def get_run(request: HttpRequest, run_id: str) -> HttpResponse:
     """One pipeline run, as ADF returns it."""
     return ok(_run(run_id).to_adf())
 
 
-@api_view("POST")
+@api_view(POST=Role.VIEWER)
 def query_runs(request: HttpRequest) -> HttpResponse:
     """Runs updated in a window, filtered, ordered, 100 a page."""
     data = body(request)
@@ -95,7 +98,7 @@ def query_runs(request: HttpRequest) -> HttpResponse:
     return _answer(rows, data, RUN_OPERANDS, RUN_ORDERS, "-run_start")
 
 
-@api_view("POST")
+@api_view(POST=Role.VIEWER)
 def query_activity_runs(request: HttpRequest, run_id: str) -> HttpResponse:
     """The activity runs of one pipeline run (the window is optional here)."""
     data = body(request)
@@ -116,16 +119,16 @@ def _answer(
     return ok({"value": [item.to_adf() for item in items], "continuationToken": token})
 
 
-@api_view("POST")
+@api_view(POST=Role.OPERATOR)
 def cancel(request: HttpRequest, run_id: str) -> HttpResponse:
     """Cancel a run (between batches when it is running)."""
     run = _run(run_id)
-    if not cancel_run(run) and not run.is_active:
+    if not cancel_run(run, actor=Actor.of(request.user)) and not run.is_active:
         raise ApiError(409, "Conflict", f"run {run_id} already ended {run.status}")
     return ok({})
 
 
-@api_view("GET")
+@api_view(GET=Role.VIEWER)
 def watermarks(request: HttpRequest) -> HttpResponse:
     """Every watermark: source table, sink, version, and the last windows copied."""
     value = []

@@ -1,10 +1,13 @@
-"""API routes; ``ROUTES`` also feeds the OpenAPI document, so every path is described."""
+"""API routes; ``ROUTES`` also feeds the OpenAPI document, so every path is described.
+
+Each view declares the role its methods need (``api_view(GET=Role.VIEWER, ...)`` in ``api/auth.py``).
+"""
 
 from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from syncjobs.api import definitions, openapi, runs
+from syncjobs.api import audit, definitions, openapi, runs
 
 
 class CollectionConverter:
@@ -38,6 +41,12 @@ ROUTES = [
     ),
     ("pipelineruns/<str:run_id>/cancel", runs.cancel, "api_cancel", {"post": "Cancel a pipeline run"}),
     ("watermarks", runs.watermarks, "api_watermarks", {"get": "Change-tracking watermarks and their windows"}),
+    (
+        "auditlog",
+        audit.audit_log,
+        "api_audit_log",
+        {"get": "The audit log (Admin): ?user=&action=&object=&after=&before=&continuationToken="},
+    ),
     ("openapi.json", openapi.document, "api_openapi", {"get": "This document"}),
 ]
 

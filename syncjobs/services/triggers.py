@@ -15,10 +15,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from syncjobs.access import SYSTEM, Actor
 from syncjobs.adf.findings import Checker
 from syncjobs.adf.schedules import WEEKDAYS, check_recurrence
-from syncjobs.models import Pipeline, PipelineRun, Trigger
-from syncjobs.services import runs
+from syncjobs.models import AuditEntry, Pipeline, PipelineRun, Trigger
+from syncjobs.services import audit, runs
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,14 @@ def _day_allowed(day: datetime, start: datetime, frequency: str, interval: int, 
     month_days = [int(d) for d in schedule.get("monthDays") or [start.day]]
     last = calendar.monthrange(day.year, day.month)[1]
     return any(day.day == (d if d > 0 else last + 1 + d) for d in month_days)
+
+
+def set_started(trigger: Trigger, started: bool, *, actor: Actor = SYSTEM) -> None:
+    """Start or stop ``trigger``, noted in the audit log."""
+    with transaction.atomic():
+        trigger.start() if started else trigger.stop()
+        action = AuditEntry.Action.START if started else AuditEntry.Action.STOP
+        audit.record(actor, action, "trigger", trigger.name)
 
 
 def fire_due_triggers(now: datetime | None = None) -> list[PipelineRun]:

@@ -10,15 +10,18 @@ from django.urls import get_resolver
 from django.utils import timezone
 
 from syncjobs import tutorial
+from syncjobs.access import Role
 from syncjobs.models import ApiToken, PipelineRun
 from tests.app.conftest import ADF_DATA, make_pipeline, make_run
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def api(client, django_user_model):
-    _, token = ApiToken.issue(django_user_model.objects.create_user("ops"), "tests")
+def api(client):
+    """An Admin's token: every route is open to it (what each role may do is in test_access.py)."""
+    _, token = ApiToken.issue(make_user(Role.ADMIN), "tests")
     return Api(client, token)
 
 

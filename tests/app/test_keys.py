@@ -16,6 +16,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from ctportal.keys import PUBLIC_KEYS, key_file
+from syncjobs.access import Role
 from syncjobs.management.commands.rotate_encryption_keys import Command as RotateCommand
 from syncjobs.models import LinkedService, PipelineRun
 from syncjobs.secrets import (
@@ -211,4 +212,4 @@ def test_every_secret_column_is_in_the_rotation_registry():
 
 
 def test_the_rotation_command_declares_its_role():
-    assert RotateCommand.required_role == "Admin"
+    assert RotateCommand.required_role == Role.ADMIN

@@ -332,7 +332,7 @@ def test_a_run_the_runner_cannot_even_start_ends_failed_not_in_progress():
     assert run.run_end is not None
 
 
-def test_retry_failed_items_runs_only_the_items_that_failed(inline, seeded, client, django_user_model):
+def test_retry_failed_items_runs_only_the_items_that_failed(inline, seeded, operator):
     source = seeded / "source.sqlite3"
     body = [
         {
@@ -357,13 +357,12 @@ def test_retry_failed_items_runs_only_the_items_that_failed(inline, seeded, clie
     first = trigger_run(make_pipeline("Tables", [each]))
     first.refresh_from_db()
     assert first.status == "Failed" and "2 of 4 iterations failed (items [1, 3])" in first.message
-    client.force_login(django_user_model.objects.create_user("op", is_staff=True))
-    page = client.get(f"/monitor/runs/{first.run_id}/").content.decode()
+    page = operator.get(f"/monitor/runs/{first.run_id}/").content.decode()
     assert "Retry failed items (2: 1, 3)" in page
     with sqlite3.connect(source) as conn:
         conn.execute("CREATE TABLE later_a (x INT)")
         conn.execute("CREATE TABLE later_b (x INT)")
-    client.post(f"/monitor/runs/{first.run_id}/rerun", {"from_failed": "1"})
+    operator.post(f"/monitor/runs/{first.run_id}/rerun", {"from_failed": "1"})
     retry = PipelineRun.objects.get(parent_run=first)
     assert retry.status == "Succeeded", retry.message
     inputs = [a.input["scripts"][0]["text"] for a in retry.activity_runs.filter(activity_name="Count")]

@@ -30,13 +30,6 @@ def seeded(tmp_path, settings):
     return tmp_path
 
 
-@pytest.fixture
-def operator(client, django_user_model):
-    user = django_user_model.objects.create_user("olga", password="pw-12345678", is_staff=True)
-    client.force_login(user)
-    return client
-
-
 def text(response) -> str:
     assert response.status_code == 200, response.content[:500]
     return re.sub(r"\s+", " ", html.unescape(response.content.decode()))
@@ -51,7 +44,7 @@ def test_every_page_needs_a_sign_in(client):
 
 def test_layout_shows_the_user_role_and_the_rail(operator, seeded):
     page = text(operator.get("/monitor/"))
-    assert "olga" in page and "Operator" in page
+    assert operator.user.username in page and '<span class="role">Operator</span>' in page
     assert all(f">{label}</a>" in page for label in ("Author", "Monitor", "Manage"))
 
 
@@ -102,14 +95,14 @@ def test_cancel_and_rerun_from_the_monitor(operator, seeded):
     assert "Runs in this group" in text(operator.get(f"/monitor/runs/{new.run_id}/"))
 
 
-def test_viewers_cannot_change_anything(client, django_user_model, seeded):
-    client.force_login(django_user_model.objects.create_user("vic"))
+def test_viewers_cannot_change_anything(viewer, seeded):
     run = make_run(Pipeline.objects.get(name="FullCopyPipeline"))
-    assert client.post(f"/monitor/runs/{run.run_id}/cancel").status_code == 403
-    assert "Viewer" in text(client.get("/monitor/"))
+    denied = viewer.post(f"/monitor/runs/{run.run_id}/cancel")
+    assert denied.status_code == 403 and "This needs the Operator role; yours is Viewer." in denied.content.decode()
+    assert '<span class="role">Viewer</span>' in text(viewer.get("/monitor/"))
 
 
-def test_manage_creates_a_linked_service_and_never_shows_its_password(operator, pg_database):
+def test_manage_creates_a_linked_service_and_never_shows_its_password(admin, pg_database):
     form = {
         "name": "Warehouse",
         "server": pg_database.host,
@@ -119,15 +112,15 @@ def test_manage_creates_a_linked_service_and_never_shows_its_password(operator, 
         "password": pg_database.password.reveal(),
         "sslMode": "0",
     }
-    response = operator.post("/manage/linkedservices/new/PostgreSqlV2/", form)
+    response = admin.post("/manage/linkedservices/new/PostgreSqlV2/", form)
     assert response.status_code == 302
-    page = text(operator.get("/manage/linkedservices/Warehouse/"))
+    page = text(admin.get("/manage/linkedservices/Warehouse/"))
     assert pg_database.password.reveal() not in page and "A value is stored" in page
-    assert "127.0.0.1/" + pg_database.database in text(operator.get("/manage/"))
+    assert "127.0.0.1/" + pg_database.database in text(admin.get("/manage/"))
     kept = {**form, "password": "", "existing": "Warehouse", "kind": "PostgreSqlV2"}
-    operator.post("/manage/linkedservices/Warehouse/", kept)
+    admin.post("/manage/linkedservices/Warehouse/", kept)
     assert LinkedService.objects.get(name="Warehouse").secrets()  # an empty field kept the stored password
-    assert "Connection successful." in text(operator.post("/manage/test-connection/", kept))
+    assert "Connection successful." in text(admin.post("/manage/test-connection/", kept))
 
 
 @pytest.mark.parametrize(
@@ -159,45 +152,45 @@ def test_manage_creates_a_linked_service_and_never_shows_its_password(operator, 
         ("FileServer", {"host": "/nonexistent/out"}, "The folder does not exist"),
     ],
 )
-def test_test_connection_says_what_failed(operator, pg_server, kind, fields, words):
-    page = text(operator.post("/manage/test-connection/", {"kind": kind, "name": "T", **fields}))
+def test_test_connection_says_what_failed(admin, pg_server, kind, fields, words):
+    page = text(admin.post("/manage/test-connection/", {"kind": kind, "name": "T", **fields}))
     assert words in page
 
 
-def test_test_connection_to_azurite_and_to_a_stopped_port(operator, azurite):
+def test_test_connection_to_azurite_and_to_a_stopped_port(admin, azurite):
     good = {"kind": "AzureBlobStorage", "name": "B", "connectionString": azurite.connection_string}
-    assert "Connection successful." in text(operator.post("/manage/test-connection/", good))
+    assert "Connection successful." in text(admin.post("/manage/test-connection/", good))
     dead = azurite.connection_string.replace(f":{azurite.port}", ":1")
     assert "The connection was refused" in text(
-        operator.post("/manage/test-connection/", {**good, "connectionString": dead})
+        admin.post("/manage/test-connection/", {**good, "connectionString": dead})
     )
 
 
-def test_dataset_picker_lists_live_tables_and_previews_rows(operator, seeded):
-    tables = text(operator.get(f"/author/catalogue/?linked_service={tutorial.SOURCE_LS}"))
+def test_dataset_picker_lists_live_tables_and_previews_rows(editor, seeded):
+    tables = text(editor.get(f"/author/catalogue/?linked_service={tutorial.SOURCE_LS}"))
     assert "data_source_table" in tables and "PersonID" in tables and "on (columns)" in tables
-    preview = text(operator.get(f"/author/catalogue/?linked_service={tutorial.SOURCE_LS}&table=data_source_table"))
+    preview = text(editor.get(f"/author/catalogue/?linked_service={tutorial.SOURCE_LS}&table=data_source_table"))
     assert "aaaa" in preview and "eeee" in preview
-    response = operator.post(
+    response = editor.post(
         "/author/datasets/new/", {"name": "People", "linked_service": tutorial.SOURCE_LS, "table": "data_source_table"}
     )
     assert response.status_code == 302
-    assert "SqliteTable" in text(operator.get("/author/datasets/People/"))
+    assert "SqliteTable" in text(editor.get("/author/datasets/People/"))
 
 
-def test_pipeline_page_draws_the_graph_and_validates(operator, seeded):
-    page = text(operator.get("/author/pipelines/IncrementalCopyPipeline/"))
+def test_pipeline_page_draws_the_graph_and_validates(editor, seeded):
+    page = text(editor.get("/author/pipelines/IncrementalCopyPipeline/"))
     assert 'class="edge Succeeded"' in page and tutorial.LOOKUP_LAST in page
     definition = Pipeline.objects.get(name="IncrementalCopyPipeline").definition
     import json
 
     broken = json.dumps(definition).replace("@{activity('Lookup", "@{activty('Lookup", 1)
     found = text(
-        operator.post("/author/pipelines/IncrementalCopyPipeline/", {"definition": broken, "action": "validate"})
+        editor.post("/author/pipelines/IncrementalCopyPipeline/", {"definition": broken, "action": "validate"})
     )
     assert "unknown function 'activty'" in found and "position 0" in found
     clean = text(
-        operator.post(
+        editor.post(
             "/author/pipelines/FullCopyPipeline/",
             {"definition": json.dumps(Pipeline.objects.get(name="FullCopyPipeline").definition), "action": "validate"},
         )
@@ -205,7 +198,7 @@ def test_pipeline_page_draws_the_graph_and_validates(operator, seeded):
     assert "Validation passed" in clean
 
 
-def test_validate_compiles_plain_queries_live(operator, seeded):
+def test_validate_compiles_plain_queries_live(editor, seeded):
     import json
 
     definition = Pipeline.objects.get(name="IncrementalCopyPipeline").definition
@@ -213,7 +206,7 @@ def test_validate_compiles_plain_queries_live(operator, seeded):
         "SELECT nope FROM data_source_table"
     )
     found = text(
-        operator.post(
+        editor.post(
             "/author/pipelines/IncrementalCopyPipeline/", {"definition": json.dumps(definition), "action": "validate"}
         )
     )
@@ -269,9 +262,9 @@ def test_triggers_are_listed_and_started_from_manage(operator, seeded):
     assert "Trigger Hourly is Started." in text(operator.get("/manage/"))
 
 
-def test_an_activity_form_edits_the_pipeline_and_renames_follow_dependencies(operator, seeded):
+def test_an_activity_form_edits_the_pipeline_and_renames_follow_dependencies(editor, seeded):
     pipeline = Pipeline.objects.get(name="IncrementalCopyPipeline")
-    page = text(operator.get("/author/pipelines/IncrementalCopyPipeline/"))
+    page = text(editor.get("/author/pipelines/IncrementalCopyPipeline/"))
     assert "Edit IncrementalCopyActivity" in page
     index = [a["name"] for a in pipeline.properties["activities"]].index("IncrementalCopyActivity")
     copy_activity = pipeline.properties["activities"][index]
@@ -286,7 +279,7 @@ def test_an_activity_form_edits_the_pipeline_and_renames_follow_dependencies(ope
         f"a{index}-timeout": "0.01:00:00",
         f"a{index}-type_properties": json.dumps(copy_activity["typeProperties"]),
     }
-    response = operator.post(f"/author/pipelines/IncrementalCopyPipeline/activities/{index}", form)
+    response = editor.post(f"/author/pipelines/IncrementalCopyPipeline/activities/{index}", form)
     assert response.status_code == 302
     saved = Pipeline.objects.get(name="IncrementalCopyPipeline").properties["activities"]
     renamed = next(a for a in saved if a["name"] == "CopyChanges")
@@ -294,5 +287,5 @@ def test_an_activity_form_edits_the_pipeline_and_renames_follow_dependencies(ope
     update = next(a for a in saved if a["type"] == "Script")
     assert update["dependsOn"][0]["activity"] == "CopyChanges"
     bad = {**form, f"a{index}-original": "CopyChanges", f"a{index}-type_properties": "{nope"}
-    page = text(operator.post(f"/author/pipelines/IncrementalCopyPipeline/activities/{index}", bad))
+    page = text(editor.post(f"/author/pipelines/IncrementalCopyPipeline/activities/{index}", bad))
     assert "not valid JSON" in page

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from syncjobs.access import Role
+from syncjobs.management.portal_command import PortalCommand
 from syncjobs.services.key_rotation import rotate_encryption_keys
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = (
         "Re-encrypt every stored secret under the first of CTPORTAL_FIELD_ENCRYPTION_KEYS; afterwards the "
         "other keys can be removed. Exits 1 when a secret cannot be read with any configured key."
     )
-    required_role = "Admin"
+    required_role = Role.ADMIN
 
     def handle(self, *args: Any, **options: Any) -> None:
         unreadable = []

@@ -6,12 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from syncjobs.access import Role
+from syncjobs.management.portal_command import PortalCommand
 from syncjobs.services.tutorial import seed_tutorial
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
+    required_role = Role.ADMIN
     help = "Create the tutorial's SQLite source, output folder, linked services, datasets and pipelines."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -19,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--dir", default=str(Path(settings.DATA_DIR) / "tutorial"))
 
     def handle(self, *args: Any, **options: Any) -> None:
-        seeded = seed_tutorial(Path(options["dir"]), if_empty=options["if_empty"])
+        seeded = seed_tutorial(Path(options["dir"]), if_empty=options["if_empty"], actor=self.actor)
         if seeded.admin_password:
             self.stdout.write(f"Created user admin with password {seeded.admin_password} (shown once; change it).")
         if seeded.result is None:
