@@ -16,6 +16,8 @@ DEBUG = env_bool("CTPORTAL_DEBUG", False)
 SECRET_KEY = env_secret("CTPORTAL_SECRET_KEY", "ctportal-local-development-key-change-me-in-production")
 # Encrypts secrets stored in linked services; derived from SECRET_KEY when not set.
 FIELD_ENCRYPTION_KEY = env_secret("CTPORTAL_FIELD_ENCRYPTION_KEY", "") or None
+# Sqlite files and FileServer folders of linked services must lie inside these folders (comma-separated).
+CTPORTAL_FILE_ROOTS = env_list("CTPORTAL_FILE_ROOTS", [str(DATA_DIR / "files")])
 ALLOWED_HOSTS = env_list("CTPORTAL_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CTPORTAL_CSRF_TRUSTED_ORIGINS", [])
 

@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
+from syncjobs.adf.confinement import HostLimits, check_confined, confinement_findings, host_limits
 from syncjobs.adf.findings import DefinitionError, Finding, KnownObjects, raise_for_errors
-from syncjobs.adf.masking import mask_secrets, reveal_secrets
+from syncjobs.adf.masking import TARGET_ID, mask_secrets, reveal_secrets, secret_target
 from syncjobs.adf.pipelines import pipeline_references
 from syncjobs.adf.validation import validate_definition
 from syncjobs.secrets import decrypt_mapping, encrypt_mapping
@@ -112,18 +113,46 @@ class LinkedService(Definition):
 
     def secrets(self) -> dict[str, str]:
         """The stored secrets by id (JSON path, ``#part`` for a piece of a string)."""
-        return decrypt_mapping(self.encrypted_secrets)
+        stored = decrypt_mapping(self.encrypted_secrets)
+        stored.pop(TARGET_ID, None)
+        return stored
+
+    def split_secrets(self, definition: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[Finding]]:
+        """``mask_secrets`` of ``definition`` against the stored secrets, which a mask gets back only while
+        the definition still points where they were entered for (else: cleared, with a warning)."""
+        stored = decrypt_mapping(self.encrypted_secrets)
+        bound_to = stored.pop(TARGET_ID, None) or (secret_target(self.definition) if self.properties else None)
+        return mask_secrets(definition, stored, bound_to)
 
     def set_definition(self, definition: dict[str, Any]) -> list[Finding]:
-        """Take a new definition: secrets move out (encrypted); a masked secret keeps the stored one."""
-        masked, secrets, warnings = mask_secrets(definition, self.secrets())
+        """Take a new definition: secrets move out (encrypted, bound to the target they are entered for);
+        a masked secret keeps the stored one unless the target changed."""
+        masked, secrets, warnings = self.split_secrets(definition)
         super().set_definition(masked)
         self.type = str(self.properties.get("type", ""))
-        self.encrypted_secrets = encrypt_mapping(secrets)
+        self.encrypted_secrets = encrypt_mapping({**secrets, TARGET_ID: secret_target(masked)} if secrets else {})
         return warnings
 
+    def validate_definition(self, known: KnownObjects | None = None) -> list[Finding]:
+        """Check the definition, and that it points nowhere on the host a linked service may not reach."""
+        confined = confinement_findings(self.definition, self.host_limits())
+        try:
+            findings = super().validate_definition(known)
+        except DefinitionError as exc:
+            raise DefinitionError([*exc.findings, *confined]) from None
+        return raise_for_errors([*findings, *confined])
+
+    def host_limits(self) -> HostLimits:
+        """What this linked service may reach on the host (other linked services' secret files refused)."""
+        return host_limits(LinkedService.objects.exclude(pk=self.pk).values_list("definition", flat=True))
+
     def revealed_definition(self) -> dict[str, Any]:
-        """The definition with its secrets in place, for building an engine config; never show it."""
+        """The definition with its secrets in place, for building an engine config; never show it.
+
+        Checked again at every use (the file roots, links on disk or the portal's database may have
+        changed since it was saved): raises ``TerminalError`` (``path_not_allowed``, ``portal_database``).
+        """
+        check_confined(self.definition, self.host_limits())
         return reveal_secrets(self.definition, self.secrets())
 
 

@@ -32,9 +32,8 @@ def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 def save_or_findings(
     kind: str, definition: dict[str, Any], *, replace: bool
 ) -> tuple[Definition | None, list[Finding]]:
-    """Save a definition from a form; the saved object, or None and the findings that stopped it."""
+    """Save a definition from a form: the saved object and its warnings, or None and the errors that stopped it."""
     try:
-        saved, _ = save_definition(kind, definition, replace=replace)
+        return save_definition(kind, definition, replace=replace)
     except DefinitionError as exc:
         return None, exc.findings
-    return saved, []

@@ -14,7 +14,7 @@ from syncjobs import tutorial
 from syncjobs.models import LinkedService, Pipeline, PipelineRun
 from syncjobs.services.monitor import purge_old_runs
 from syncjobs.services.runs import trigger_run
-from tests.app.conftest import make_run
+from tests.app.conftest import in_file_root, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +129,7 @@ def test_manage_creates_a_linked_service_and_never_shows_its_password(operator, 
 @pytest.mark.parametrize(
     ("kind", "fields", "words"),
     [
-        ("Sqlite", {"database": "/nonexistent/folder/x.sqlite3"}, "does not exist"),
+        ("Sqlite", {"database": "{root}/nonexistent/folder/x.sqlite3"}, "does not exist"),
         (
             "PostgreSqlV2",
             {
@@ -151,10 +151,11 @@ def test_manage_creates_a_linked_service_and_never_shows_its_password(operator, 
             {"server": "no-such-host.invalid", "port": "5432", "database": "x", "username": "u", "sslMode": "0"},
             "could not be resolved",
         ),
-        ("FileServer", {"host": "/nonexistent/out"}, "The folder does not exist"),
+        ("FileServer", {"host": "{root}/nonexistent/out"}, "The folder does not exist"),
     ],
 )
 def test_test_connection_says_what_failed(operator, pg_server, kind, fields, words):
+    fields = {k: v.replace("{root}", in_file_root()) for k, v in fields.items()}
     page = text(operator.post("/manage/test-connection/", {"kind": kind, "name": "T", **fields}))
     assert words in page
 
