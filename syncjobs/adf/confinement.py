@@ -57,7 +57,8 @@ class HostLimits:
 def host_limits(other_linked_services: Iterable[dict[str, Any]] = ()) -> HostLimits:
     """The limits from the settings, with the secret files of ``other_linked_services``."""
     roots = tuple(dict.fromkeys(_real(str(p)) for p in settings.CTPORTAL_FILE_ROOTS if str(p).strip()))
-    zones = [*_portal_zones(), *_python_zones(), *_secret_file_zones(other_linked_services)]
+    # The most precise first, for the message: a file, then the folders around it.
+    zones = [*_portal_files(), *_secret_file_zones(other_linked_services), *_python_zones(), *_portal_folders()]
     return HostLimits(roots, tuple(zones))
 
 
@@ -79,8 +80,9 @@ def confinement_findings(definition: dict[str, Any], limits: HostLimits) -> list
 
 def check_confined(definition: dict[str, Any], limits: HostLimits) -> None:
     """Raise ``TerminalError`` (``path_not_allowed`` / ``portal_database``) when the linked service is refused."""
+    kind = str((definition.get("properties") or {}).get("type", ""))
     for finding in confinement_findings(definition, limits):
-        reason = "portal_database" if "own database" in finding.message else "path_not_allowed"
+        reason = "portal_database" if kind in _POSTGRES_TYPES else "path_not_allowed"
         name = definition.get("name") or "?"
         raise TerminalError(reason, f"linked service {name}: {finding.path}: {finding.message}")
 
@@ -93,13 +95,15 @@ def path_problem(value: Any, limits: HostLimits, *, folder: bool = False) -> str
         return "must be an absolute path inside the file roots (CTPORTAL_FILE_ROOTS)"
     real = _real(value)
     root = next((r for r in limits.roots if _inside(real, r)), None)
-    if root is None:
-        return f"{real} is outside the file roots ({', '.join(limits.roots) or 'none configured'}; CTPORTAL_FILE_ROOTS)"
     for zone in limits.zones:
-        if (_inside(real, zone.path) and not _strictly_inside(root, zone.path)) or _same_file(real, zone.path):
+        if real == zone.path or _same_file(real, zone.path):
+            return f"{real} is {zone.what}; no linked service may reach it"
+        if _inside(real, zone.path) and not (root and _strictly_inside(root, zone.path)):
             return f"{real} is inside {zone.what} ({zone.path}); no linked service may reach it"
         if folder and _strictly_inside(zone.path, real):
             return f"{real} contains {zone.what} ({zone.path}); files written there could reach it"
+    if root is None:
+        return f"{real} is outside the file roots ({', '.join(limits.roots) or 'none configured'}; CTPORTAL_FILE_ROOTS)"
     return ""
 
 
@@ -135,9 +139,15 @@ def _port(value: Any) -> int:
         return -1
 
 
-def _portal_zones() -> list[Zone]:
-    zones = [Zone(_real(str(settings.DATA_DIR)), "the portal's data directory")]
-    zones.append(Zone(_real(str(settings.BASE_DIR)), "the portal's code"))
+def _portal_folders() -> list[Zone]:
+    return [
+        Zone(_real(str(settings.DATA_DIR)), "the portal's data directory"),
+        Zone(_real(str(settings.BASE_DIR)), "the portal's code"),
+    ]
+
+
+def _portal_files() -> list[Zone]:
+    zones = []
     portal = settings.DATABASES["default"]
     if "sqlite" in str(portal.get("ENGINE", "")) and not str(portal.get("NAME", "")).startswith(("file:", ":")):
         database = _real(str(portal["NAME"]))
