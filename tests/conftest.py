@@ -8,6 +8,7 @@ from django.test import override_settings
 pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.azurite",
+    "tests.fixtures.fake_servers",
 ]
 
 

@@ -51,6 +51,14 @@ _TARGET_FIELDS = {
     "connectionstring",
     "sasuri",
 }
+# Values that say nothing more than leaving the field out (forms send every field, API clients may not).
+_DEFAULTS = {
+    "port": {"1433", "5432"},
+    "encrypt": {"mandatory"},
+    "trustservercertificate": {"False", "false"},
+    "authenticationtype": {"SQL"},
+    "sslmode": {"2"},
+}
 TARGET_ID = "@target"  # where the target is kept among the stored secrets (no JSON path starts with "@")
 CLEARED = "cleared: the linked service now points elsewhere ({changed} changed) and this secret was entered for "
 CLEARED += "where it pointed before; enter it again"
@@ -95,15 +103,21 @@ def mask_secrets(
 
 
 def secret_target(definition: dict[str, Any]) -> str:
-    """What the secrets of a masked definition are entered for, as canonical JSON (see the module)."""
-    props = definition.get("properties") or {}
-    tp = props.get("typeProperties") if isinstance(props, dict) else None
-    fields = {
-        key.lower(): value if isinstance(value, dict | list) else str(value).strip()
-        for key, value in (tp.items() if isinstance(tp, dict) else ())
-        if key.lower() in _TARGET_FIELDS and not (isinstance(value, dict) and value.get("type") == "SecureString")
-    }
-    return json.dumps({"type": props.get("type") if isinstance(props, dict) else None, **fields}, sort_keys=True)
+    """What the secrets of a masked definition are entered for, as canonical JSON (see the module).
+
+    A connection string, when there is one, is the whole target (the separate fields are not used then);
+    a field left at its default counts as left out.
+    """
+    props = definition.get("properties") if isinstance(definition.get("properties"), dict) else {}
+    tp = props.get("typeProperties") if isinstance(props.get("typeProperties"), dict) else {}
+    fields = {}
+    for key, value in tp.items():
+        text = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value).strip()
+        if key.lower() in _TARGET_FIELDS and text and text not in _DEFAULTS.get(key.lower(), ()):
+            fields[key.lower()] = text
+    if isinstance(tp.get("connectionString"), str) and tp["connectionString"].strip():
+        fields = {"connectionstring": fields.get("connectionstring", "")}
+    return json.dumps({"type": props.get("type"), **fields}, sort_keys=True)
 
 
 def _masked(definition: dict[str, Any]) -> dict[str, Any]:
