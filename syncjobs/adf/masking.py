@@ -132,6 +132,35 @@ def _changed_fields(before: str, after: str) -> str:
     return ", ".join(sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k)))
 
 
+def mask_parameter_defaults(
+    definition: dict[str, Any], stored: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str], list[Finding]]:
+    """Split the default values of a pipeline's SecureString parameters out, as :func:`mask_secrets` does.
+
+    Ids are ``properties.parameters.<name>.defaultValue``; a default equal to the mask keeps the stored one.
+    """
+    masked = copy.deepcopy(definition)
+    parameters = (masked.get("properties") or {}).get("parameters")
+    secrets: dict[str, str] = {}
+    findings: list[Finding] = []
+    for name, spec in parameters.items() if isinstance(parameters, dict) else ():
+        if (
+            not isinstance(spec, dict)
+            or str(spec.get("type", "")).lower() != "securestring"
+            or "defaultValue" not in spec
+        ):
+            continue
+        secret_id, value = f"properties.parameters.{name}.defaultValue", spec["defaultValue"]
+        if value != MASK:
+            secrets[secret_id] = "" if value is None else str(value)
+        elif secret_id in stored:
+            secrets[secret_id] = stored[secret_id]
+        else:
+            findings.append(Finding(secret_id, "secret not set: the value is the mask and nothing is stored", WARNING))
+        spec["defaultValue"] = MASK
+    return masked, secrets, findings
+
+
 def reveal_secrets(definition: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
     """A copy of a masked definition with the stored secrets put back (for the engine only).
 

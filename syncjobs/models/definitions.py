@@ -11,7 +11,7 @@ from django.db.models.functions import Lower
 
 from syncjobs.adf.confinement import HostLimits, check_confined, confinement_findings, host_limits
 from syncjobs.adf.findings import DefinitionError, Finding, KnownObjects, raise_for_errors
-from syncjobs.adf.masking import TARGET_ID, mask_secrets, reveal_secrets, secret_target
+from syncjobs.adf.masking import TARGET_ID, mask_parameter_defaults, mask_secrets, reveal_secrets, secret_target
 from syncjobs.adf.pipelines import pipeline_references
 from syncjobs.adf.validation import validate_definition
 from syncjobs.secrets import decrypt_mapping, encrypt_mapping
@@ -190,12 +190,27 @@ class Dataset(Definition):
 
 
 class Pipeline(Definition):
-    """Activities run in dependency order."""
+    """Activities run in dependency order; SecureString parameters' default values live encrypted apart."""
 
     KIND = "pipeline"
 
+    encrypted_secrets = models.TextField(blank=True, default="", editable=False)
+
     class Meta(Definition.Meta):
         pass
+
+    def set_definition(self, definition: dict[str, Any]) -> list[Finding]:
+        """Take a new definition: SecureString defaults move out (encrypted); a masked one keeps the stored one."""
+        masked, secrets, warnings = mask_parameter_defaults(definition, decrypt_mapping(self.encrypted_secrets))
+        super().set_definition(masked)
+        self.encrypted_secrets = encrypt_mapping(secrets)
+        return warnings
+
+    def secret_defaults(self) -> dict[str, str]:
+        """The default values of SecureString parameters, by parameter name (for a run; never show them)."""
+        stored = decrypt_mapping(self.encrypted_secrets)
+        prefix, suffix = "properties.parameters.", ".defaultValue"
+        return {key.removeprefix(prefix).removesuffix(suffix): value for key, value in stored.items()}
 
     def snapshot(self) -> dict[str, Any]:
         """The pipeline with the datasets and linked services it references, secrets masked.
