@@ -14,7 +14,7 @@ from syncjobs.adf.findings import DefinitionError, Finding, KnownObjects, raise_
 from syncjobs.adf.masking import TARGET_ID, mask_parameter_defaults, mask_secrets, reveal_secrets, secret_target
 from syncjobs.adf.pipelines import pipeline_references
 from syncjobs.adf.validation import validate_definition
-from syncjobs.secrets import decrypt_mapping, encrypt_mapping
+from syncjobs.secrets import EncryptedTokenField, decrypt_mapping, encrypt_mapping
 
 _ARM_TYPES = {
     "linkedService": "Microsoft.DataFactory/factories/linkedservices",
@@ -106,7 +106,7 @@ class LinkedService(Definition):
     KIND = "linkedService"
 
     type = models.CharField(max_length=100)
-    encrypted_secrets = models.TextField(blank=True, default="", editable=False)
+    encrypted_secrets = EncryptedTokenField(blank=True, default="", editable=False)
 
     class Meta(Definition.Meta):
         pass
@@ -194,7 +194,7 @@ class Pipeline(Definition):
 
     KIND = "pipeline"
 
-    encrypted_secrets = models.TextField(blank=True, default="", editable=False)
+    encrypted_secrets = EncryptedTokenField(blank=True, default="", editable=False)
 
     class Meta(Definition.Meta):
         pass

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from syncjobs.models.definitions import Pipeline
+from syncjobs.secrets import EncryptedTokenField
 
 
 def adf_time(value: datetime | None) -> str | None:
@@ -134,7 +135,7 @@ class PipelineRun(models.Model):
     worker = models.CharField(max_length=200, blank=True, default="")  # host:pid of the worker running it
     start_from_failure = models.BooleanField(default=False)  # a rerun that reuses what succeeded before
     # SecureString parameters, encrypted; ``parameters`` shows them masked.
-    secret_parameters = models.TextField(blank=True, default="", editable=False)
+    secret_parameters = EncryptedTokenField(blank=True, default="", editable=False)
 
     objects = PipelineRunQuerySet.as_manager()
 

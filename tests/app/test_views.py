@@ -15,6 +15,10 @@ from syncjobs.models import LinkedService, Pipeline, PipelineRun
 from syncjobs.services.monitor import purge_old_runs
 from syncjobs.services.runs import trigger_run
 from tests.app.conftest import in_file_root, make_run
+from tests.fixtures.postgres import HOST as PG_HOST
+from tests.fixtures.postgres import PASSWORD as PG_PASSWORD
+from tests.fixtures.postgres import PORT as PG_PORT
+from tests.fixtures.postgres import USER as PG_USER
 
 pytestmark = pytest.mark.django_db
 
@@ -108,17 +112,17 @@ def test_viewers_cannot_change_anything(client, django_user_model, seeded):
 def test_manage_creates_a_linked_service_and_never_shows_its_password(operator, pg_database):
     form = {
         "name": "Warehouse",
-        "server": "127.0.0.1",
-        "port": "5432",
+        "server": pg_database.host,
+        "port": str(pg_database.port),
         "database": pg_database.database,
-        "username": "postgres",
-        "password": "hunter2-secret",
+        "username": pg_database.username,
+        "password": pg_database.password.reveal(),
         "sslMode": "0",
     }
     response = operator.post("/manage/linkedservices/new/PostgreSqlV2/", form)
     assert response.status_code == 302
     page = text(operator.get("/manage/linkedservices/Warehouse/"))
-    assert "hunter2-secret" not in page and "A value is stored" in page
+    assert pg_database.password.reveal() not in page and "A value is stored" in page
     assert "127.0.0.1/" + pg_database.database in text(operator.get("/manage/"))
     kept = {**form, "password": "", "existing": "Warehouse", "kind": "PostgreSqlV2"}
     operator.post("/manage/linkedservices/Warehouse/", kept)
@@ -133,10 +137,11 @@ def test_manage_creates_a_linked_service_and_never_shows_its_password(operator, 
         (
             "PostgreSqlV2",
             {
-                "server": "127.0.0.1",
-                "port": "5432",
+                "server": PG_HOST,
+                "port": str(PG_PORT),
                 "database": "ctp_no_such_db",
-                "username": "postgres",
+                "username": PG_USER,
+                "password": PG_PASSWORD,
                 "sslMode": "0",
             },
             "The database does not exist",
