@@ -89,8 +89,10 @@ def check_confined(definition: dict[str, Any], limits: HostLimits) -> None:
 
 def path_problem(value: Any, limits: HostLimits, *, folder: bool = False) -> str:
     """Why ``value`` may not be used as a linked service's file (or, with ``folder``, folder); "" when it may."""
-    if not isinstance(value, str) or not value.strip():
+    if value is None or value == "":
         return ""  # "required" is validation's business
+    if not isinstance(value, str):  # an expression object: linked services' expressions are not evaluated
+        return "must be an absolute path (text) inside the file roots (CTPORTAL_FILE_ROOTS)"
     if "\x00" in value or not os.path.isabs(value):
         return "must be an absolute path inside the file roots (CTPORTAL_FILE_ROOTS)"
     real = _real(value)
@@ -112,8 +114,10 @@ def is_portal_postgres(tp: dict[str, Any]) -> bool:
     portal = settings.DATABASES["default"]
     if "postgresql" not in str(portal.get("ENGINE", "")):
         return False
-    same_host = _host_key(str(tp.get("server") or "")) == _host_key(str(portal.get("HOST") or ""))
-    same_port = _port(tp.get("port")) == _port(portal.get("PORT"))
+    # libpq tries each of "host1,host2" (and ports alike) in turn: any of them may be the portal's.
+    portal_host = _host_key(str(portal.get("HOST") or ""))
+    same_host = any(_host_key(h) == portal_host for h in str(tp.get("server") or "").split(","))
+    same_port = any(_port(p) == _port(portal.get("PORT")) for p in str(tp.get("port") or "").split(","))
     same_name = str(tp.get("database") or "").strip().lower() == str(portal.get("NAME") or "").strip().lower()
     return same_host and same_port and same_name
 

@@ -106,6 +106,7 @@ def copy_error(run: PipelineRun) -> dict:
         ("FileServer", "host", SITE_PACKAGES, "a Python environment"),
         ("Sqlite", "database", "/etc/shadow", "outside the file roots"),
         ("Sqlite", "database", "relative/source.sqlite3", "must be an absolute path"),
+        ("FileServer", "host", {"value": "@concat('/', 'etc')", "type": "Expression"}, "must be an absolute path"),
     ],
 )
 def test_a_file_linked_service_outside_the_roots_is_refused_at_save(admin, kind, field, path, words):
@@ -322,7 +323,7 @@ def portal_on_postgres(settings, pg_database):
 @pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
 def test_a_postgres_linked_service_on_the_portals_own_database_is_refused(admin, settings, portal_on_postgres):
     pg = portal_on_postgres
-    for server in ("127.0.0.1", "localhost", "::1", "/var/run/postgresql"):
+    for server in ("127.0.0.1", "localhost", "::1", "/var/run/postgresql", "db.invalid,127.0.0.1"):
         response = put_linked_service(
             admin, "Portal", "PostgreSqlV2", server=server, port=pg.port, database=pg.database, username=pg.username
         )
