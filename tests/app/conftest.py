@@ -7,9 +7,12 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
+from django.test import Client
 
 from syncjobs.adf.repository import save_definition
 from syncjobs.models import Dataset, LinkedService, Pipeline, PipelineRun
+from syncjobs.models.api_tokens import ApiToken
 
 ADF_DATA = Path(__file__).resolve().parent.parent / "data" / "adf"
 
@@ -24,6 +27,23 @@ def studio_folder() -> Path:
 def powershell_folder() -> Path:
     """The tutorial's objects as the PowerShell edition publishes them (legacy form)."""
     return ADF_DATA / "published-powershell"
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, settings: Any) -> Path:
+    """The tutorial seeded into ``tmp_path``, runs carried out inline."""
+    settings.CTPORTAL_TASKS_INLINE = True
+    call_command("seed_tutorial", "--dir", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def admin(client: Client, django_user_model: Any) -> Client:
+    """A signed-in superuser's test client; ``client.token`` is an API token of the same user."""
+    user = django_user_model.objects.create_superuser("ada", password="pw-12345678")
+    client.force_login(user)
+    client.token = ApiToken.issue(user, "tests")[1]
+    return client
 
 
 def in_file_root(*parts: str) -> str:

@@ -19,7 +19,6 @@ from syncjobs import tutorial
 from syncjobs.adf.findings import DefinitionError
 from syncjobs.adf.repository import save_definition
 from syncjobs.models import ActivityRun, LinkedService, PipelineRun, RunStatus
-from syncjobs.models.api_tokens import ApiToken
 from syncjobs.services.runs import trigger_run
 from tests.app.conftest import in_file_root
 from tests.fixtures.portal import Portal
@@ -28,21 +27,6 @@ from tests.fixtures.postgres import pg_connect
 pytestmark = pytest.mark.django_db
 
 SITE_PACKAGES = sysconfig.get_paths()["purelib"]
-
-
-@pytest.fixture
-def seeded(tmp_path, settings):
-    settings.CTPORTAL_TASKS_INLINE = True
-    call_command("seed_tutorial", "--dir", str(tmp_path))
-    return tmp_path
-
-
-@pytest.fixture
-def admin(client, django_user_model):
-    user = django_user_model.objects.create_superuser("ada", password="pw-12345678")
-    client.force_login(user)
-    client.token = ApiToken.issue(user, "tests")[1]
-    return client
 
 
 def put_linked_service(client, name: str, kind: str, **type_properties: str):

@@ -15,7 +15,6 @@ from django.apps import apps
 
 from syncjobs.adf.repository import export_definition, import_definitions, save_definition
 from syncjobs.models import LinkedService, PipelineRun, RunStatus
-from syncjobs.models.api_tokens import ApiToken
 from syncjobs.secrets import MASK, encrypt_mapping
 from syncjobs.services.runs import trigger_run
 from tests.app.conftest import make_dataset, make_linked_service, make_pipeline
@@ -26,14 +25,6 @@ PG_PASSWORD = "hunter2-pg-secret"
 SQL_PASSWORD = "hunter2-sql-secret"
 SQL_CONNECTION = f"Driver={{FreeTDS}};Server=127.0.0.1,1433;Database=sales;UID=loader;PWD={SQL_PASSWORD};Encrypt=no"
 PASSWORD = "properties.typeProperties.password"
-
-
-@pytest.fixture
-def admin(client, django_user_model):
-    user = django_user_model.objects.create_superuser("ada", password="pw-12345678")
-    client.force_login(user)
-    client.token = ApiToken.issue(user, "tests")[1]
-    return client
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from django_q.signing import SignedPackage
 from syncjobs import tutorial
 from syncjobs.adf.repository import export_definition, save_definition
 from syncjobs.models import ActivityRun, Pipeline, PipelineRun, RunStatus
-from syncjobs.models.api_tokens import ApiToken
 from syncjobs.secrets import MASK
 from syncjobs.services.runs import trigger_run
 
@@ -34,16 +33,6 @@ DEFAULT = "default-Secret-42x"
 def forms(secret: str) -> list[str]:
     encoded = base64.b64encode(secret.encode()).decode()
     return [secret, secret.upper(), encoded, encoded.rstrip("=")]
-
-
-@pytest.fixture
-def admin(client, django_user_model, tmp_path, settings):
-    settings.CTPORTAL_TASKS_INLINE = True
-    call_command("seed_tutorial", "--dir", str(tmp_path))
-    user = django_user_model.objects.create_superuser("ada", password="pw-12345678")
-    client.force_login(user)
-    client.token = ApiToken.issue(user, "tests")[1]
-    return client
 
 
 def secretive_pipeline() -> Pipeline:
@@ -87,7 +76,7 @@ def secretive_pipeline() -> Pipeline:
 
 
 @pytest.fixture
-def secret_run(admin, caplog) -> PipelineRun:
+def secret_run(admin, seeded, caplog) -> PipelineRun:
     with caplog.at_level(logging.DEBUG):
         run = trigger_run(secretive_pipeline(), {"secret": SECRET})
     run.refresh_from_db()
@@ -187,7 +176,7 @@ def test_a_secure_default_value_still_reaches_the_run(secret_run):
     assert Pipeline.objects.get(name="Secretive").secret_defaults() == {"fallback": DEFAULT}
 
 
-def test_the_queued_task_carries_only_the_run_id(admin, settings, django_capture_on_commit_callbacks):
+def test_the_queued_task_carries_only_the_run_id(seeded, settings, django_capture_on_commit_callbacks):
     settings.CTPORTAL_TASKS_INLINE = False
     with django_capture_on_commit_callbacks(execute=True):
         run = trigger_run(secretive_pipeline(), {"secret": SECRET})

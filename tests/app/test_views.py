@@ -7,7 +7,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from syncjobs import tutorial
@@ -21,13 +20,6 @@ from tests.fixtures.postgres import PORT as PG_PORT
 from tests.fixtures.postgres import USER as PG_USER
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def seeded(tmp_path, settings):
-    settings.CTPORTAL_TASKS_INLINE = True
-    call_command("seed_tutorial", "--dir", str(tmp_path))
-    return tmp_path
 
 
 @pytest.fixture

@@ -173,25 +173,13 @@ def test_folder_writes_to_a_hidden_temporary_file_beside_the_final_one(tmp_path)
     assert (tmp_path / "out" / "table.csv").read_bytes() == b"a,b\n"
 
 
-def test_folder_rejects_a_link_that_leads_outside_the_root(tmp_path):
+def test_folder_rejects_a_link_that_leads_outside_the_root_and_creates_no_folder_there(tmp_path):
     root, outside = tmp_path / "root", tmp_path / "outside"
     root.mkdir()
     outside.mkdir()
     (root / "escape").symlink_to(outside)
     sink = FolderSink(FolderConfig(root=str(root)))
-    with pytest.raises(TerminalError) as raised:
-        sink.open("escape/file.csv")
-    assert raised.value.reason == "invalid_path"
-    assert os.listdir(outside) == []
-
-
-def test_folder_creates_no_folder_through_a_link_that_leads_outside(tmp_path):
-    root, outside = tmp_path / "root", tmp_path / "outside"
-    root.mkdir()
-    outside.mkdir()
-    (root / "escape").symlink_to(outside)
-    sink = FolderSink(FolderConfig(root=str(root)))
-    for path in ("escape/made/by/copy/file.pth", "escape/x.pth"):
+    for path in ("escape/file.csv", "escape/made/by/copy/file.pth"):
         with pytest.raises(TerminalError) as raised:
             sink.open(path)
         assert raised.value.reason == "invalid_path"
