@@ -66,6 +66,31 @@ CLEARED += "where it pointed before; enter it again"
 Replace = Callable[[str, str], str]
 
 
+class SecretTaker:
+    """Takes secrets out of a definition one at a time; each call returns the mask to put in the value's place.
+
+    A value equal to the mask takes the ``stored`` secret of the same id (unless ``keep`` is false: the
+    target changed, and ``changed`` says how); ``secrets`` and ``findings`` (warnings) collect the result.
+    """
+
+    def __init__(self, stored: dict[str, str], *, keep: bool = True, changed: str = "") -> None:
+        self.stored, self.keep, self.changed = stored, keep, changed
+        self.secrets: dict[str, str] = {}
+        self.findings: list[Finding] = []
+
+    def __call__(self, secret_id: str, value: Any) -> str:
+        if value != MASK:
+            self.secrets[secret_id] = "" if value is None else str(value)
+        elif self.keep and secret_id in self.stored:
+            self.secrets[secret_id] = self.stored[secret_id]
+        elif secret_id in self.stored:
+            self.findings.append(Finding(secret_id, CLEARED.format(changed=self.changed), WARNING))
+        else:
+            message = "secret not set: the value is the mask and nothing is stored; enter it before running"
+            self.findings.append(Finding(secret_id, message, WARNING))
+        return MASK
+
+
 def mask_secrets(
     definition: dict[str, Any], stored: dict[str, str], bound_to: str | None = None
 ) -> tuple[dict[str, Any], dict[str, str], list[Finding]]:
@@ -76,30 +101,10 @@ def mask_secrets(
     warnings for masked values that have nothing (any longer) stored behind them.
     """
     changed = _changed_fields(bound_to, secret_target(_masked(definition))) if bound_to is not None else ""
-    keep = {} if changed else stored
-    secrets: dict[str, str] = {}
-    findings: list[Finding] = []
-
-    def take(secret_id: str, value: str) -> str:
-        if value != MASK:
-            secrets[secret_id] = value
-        elif secret_id in keep:
-            secrets[secret_id] = keep[secret_id]
-        elif secret_id in stored:
-            findings.append(Finding(secret_id, CLEARED.format(changed=changed), WARNING))
-        else:
-            findings.append(
-                Finding(
-                    secret_id,
-                    "secret not set: the value is the mask and nothing is stored; enter it before running",
-                    WARNING,
-                )
-            )
-        return MASK
-
+    take = SecretTaker(stored, keep=not changed, changed=changed)
     masked = copy.deepcopy(definition)
     _walk(masked.get("properties"), "properties", take, coerce=True)
-    return masked, secrets, findings
+    return masked, take.secrets, take.findings
 
 
 def secret_target(definition: dict[str, Any]) -> str:
@@ -130,35 +135,6 @@ def _changed_fields(before: str, after: str) -> str:
     """The target fields that differ, for the message ("" when none)."""
     old, new = json.loads(before), json.loads(after)
     return ", ".join(sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k)))
-
-
-def mask_parameter_defaults(
-    definition: dict[str, Any], stored: dict[str, str]
-) -> tuple[dict[str, Any], dict[str, str], list[Finding]]:
-    """Split the default values of a pipeline's SecureString parameters out, as :func:`mask_secrets` does.
-
-    Ids are ``properties.parameters.<name>.defaultValue``; a default equal to the mask keeps the stored one.
-    """
-    masked = copy.deepcopy(definition)
-    parameters = (masked.get("properties") or {}).get("parameters")
-    secrets: dict[str, str] = {}
-    findings: list[Finding] = []
-    for name, spec in parameters.items() if isinstance(parameters, dict) else ():
-        if (
-            not isinstance(spec, dict)
-            or str(spec.get("type", "")).lower() != "securestring"
-            or "defaultValue" not in spec
-        ):
-            continue
-        secret_id, value = f"properties.parameters.{name}.defaultValue", spec["defaultValue"]
-        if value != MASK:
-            secrets[secret_id] = "" if value is None else str(value)
-        elif secret_id in stored:
-            secrets[secret_id] = stored[secret_id]
-        else:
-            findings.append(Finding(secret_id, "secret not set: the value is the mask and nothing is stored", WARNING))
-        spec["defaultValue"] = MASK
-    return masked, secrets, findings
 
 
 def reveal_secrets(definition: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:

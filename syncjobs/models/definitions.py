@@ -11,8 +11,14 @@ from django.db.models.functions import Lower
 
 from syncjobs.adf.confinement import HostLimits, check_confined, confinement_findings, host_limits
 from syncjobs.adf.findings import DefinitionError, Finding, KnownObjects, raise_for_errors
-from syncjobs.adf.masking import TARGET_ID, mask_parameter_defaults, mask_secrets, reveal_secrets, secret_target
+from syncjobs.adf.masking import TARGET_ID, mask_secrets, reveal_secrets, secret_target
 from syncjobs.adf.pipelines import pipeline_references
+from syncjobs.adf.secure_parameters import (
+    mask_parameter_defaults,
+    mask_trigger_parameters,
+    secure_parameter_names,
+    trigger_parameter_id,
+)
 from syncjobs.adf.validation import validate_definition
 from syncjobs.secrets import EncryptedTokenField, decrypt_mapping, encrypt_mapping
 
@@ -233,7 +239,8 @@ class Pipeline(Definition):
 
 
 class Trigger(Definition):
-    """Starts pipelines on a schedule; ``runtime_state`` is kept apart from the JSON, as ADF does."""
+    """Starts pipelines on a schedule; ``runtime_state`` is kept apart from the JSON, as ADF does, and the values
+    it passes to SecureString parameters are kept encrypted apart from it."""
 
     KIND = "trigger"
 
@@ -244,16 +251,30 @@ class Trigger(Definition):
     type = models.CharField(max_length=100)
     runtime_state = models.CharField(max_length=10, choices=RuntimeState.choices, default=RuntimeState.STOPPED)
     last_fired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    encrypted_secrets = EncryptedTokenField(blank=True, default="", editable=False)
 
     class Meta(Definition.Meta):
         pass
 
     def set_definition(self, definition: dict[str, Any]) -> list[Finding]:
-        """Take a new definition; a ``runtimeState`` in it is ignored (read-only, as in ADF: use start/stop)."""
-        super().set_definition(definition)
+        """Take a new definition; a ``runtimeState`` in it is ignored (read-only, as in ADF: use start/stop).
+
+        Values for the SecureString parameters of the pipelines it starts move out (encrypted).
+        """
+        stored = decrypt_mapping(self.encrypted_secrets)
+        masked, secrets, warnings = mask_trigger_parameters(definition, stored, _secure_parameters_of)
+        super().set_definition(masked)
+        self.encrypted_secrets = encrypt_mapping(secrets)
         self.type = str(self.properties.get("type", ""))
         self.properties.pop("runtimeState", None)
-        return []
+        return warnings
+
+    def pipeline_parameters(self, index: int) -> dict[str, Any]:
+        """The parameters it passes to its ``index``-th pipeline, SecureString values in place (for a run only)."""
+        entry = (self.properties.get("pipelines") or [])[index]
+        stored = decrypt_mapping(self.encrypted_secrets)
+        parameters = dict(entry.get("parameters") or {})
+        return {k: stored.get(trigger_parameter_id(index, k), v) for k, v in parameters.items()}
 
     def start(self) -> None:
         """Start firing."""
@@ -270,3 +291,8 @@ class Trigger(Definition):
         data = super().to_adf()
         data["properties"]["runtimeState"] = self.runtime_state
         return data
+
+
+def _secure_parameters_of(pipeline_name: str) -> set[str]:
+    found = Pipeline.objects.filter(name__iexact=pipeline_name.strip()).first()
+    return secure_parameter_names(found.definition) if found else set()

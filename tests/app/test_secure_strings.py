@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib
 import json
 import logging
+from datetime import UTC, datetime
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import connection
 from django_q.models import OrmQ, Task
@@ -20,9 +23,10 @@ from django_q.signing import SignedPackage
 
 from syncjobs import tutorial
 from syncjobs.adf.repository import export_definition, save_definition
-from syncjobs.models import ActivityRun, Pipeline, PipelineRun, RunStatus
-from syncjobs.secrets import MASK
+from syncjobs.models import ActivityRun, Pipeline, PipelineRun, RunStatus, Trigger
+from syncjobs.secrets import MASK, decrypt_mapping
 from syncjobs.services.runs import trigger_run
+from syncjobs.services.triggers import fire_trigger
 
 pytestmark = pytest.mark.django_db
 
@@ -184,3 +188,51 @@ def test_the_queued_task_carries_only_the_run_id(seeded, settings, django_captur
     task = SignedPackage.loads(queued.payload)
     assert task["args"] == (str(run.run_id),) and not task["kwargs"].get("parameters")
     assert_clean(repr(task) + queued.payload, "the broker's table")
+
+
+def test_a_trigger_keeps_its_secure_values_encrypted_and_hands_them_to_the_run(admin, seeded, settings):
+    secretive_pipeline()
+    recurrence = {"frequency": "Minute", "interval": 5, "startTime": "2026-01-01T00:00:00Z", "timeZone": "UTC"}
+    reference = {"referenceName": "Secretive", "type": "PipelineReference"}
+    definition = {
+        "name": "Nightly",
+        "properties": {
+            "type": "ScheduleTrigger",
+            "typeProperties": {"recurrence": recurrence},
+            "pipelines": [{"pipelineReference": reference, "parameters": {"secret": SECRET, "label": "nightly"}}],
+        },
+    }
+    trigger = save_definition("trigger", definition)[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM syncjobs_trigger")
+        assert_clean(json.dumps(cursor.fetchall(), default=str), "syncjobs_trigger")
+    shown = admin.get("/api/triggers/Nightly", headers={"Authorization": f"Bearer {admin.token}"}).json()
+    assert shown["properties"]["pipelines"][0]["parameters"] == {"secret": MASK, "label": "nightly"}
+    saved_again, warnings = save_definition("trigger", {"name": "Nightly", "properties": shown["properties"]})
+    assert warnings == [] and saved_again.pipeline_parameters(0)["secret"] == SECRET  # the mask kept it
+
+    settings.CTPORTAL_TASKS_INLINE = False  # queued: only its record is looked at
+    Trigger.objects.filter(pk=trigger.pk).update(last_fired_at=datetime(2026, 1, 1, tzinfo=UTC))
+    [run] = fire_trigger(Trigger.objects.get(pk=trigger.pk), datetime(2026, 1, 1, 0, 5, 30, tzinfo=UTC))
+    assert run.parameters == {"secret": MASK, "label": "nightly"}
+    assert decrypt_mapping(run.secret_parameters) == {"secret": SECRET, "fallback": DEFAULT}
+
+
+def test_values_stored_in_clear_before_this_version_are_moved_by_the_migration(seeded):
+    migration = importlib.import_module("syncjobs.migrations.0007_secure_parameter_values")
+    pipeline = secretive_pipeline()
+    clear = json.loads(json.dumps(pipeline.definition).replace(MASK, DEFAULT))
+    Pipeline.objects.filter(pk=pipeline.pk).update(definition=clear, encrypted_secrets="")
+    reference = {"referenceName": "Secretive", "type": "PipelineReference"}
+    recurrence = {"frequency": "Day", "interval": 1, "startTime": "2026-01-01T00:00:00Z", "timeZone": "UTC"}
+    props = {"type": "ScheduleTrigger", "typeProperties": {"recurrence": recurrence}, "pipelines": []}
+    trigger = save_definition("trigger", {"name": "Old", "properties": props})[0]
+    old = {**trigger.definition, "properties": {**trigger.properties, "pipelines": [{"pipelineReference": reference}]}}
+    old["properties"]["pipelines"][0]["parameters"] = {"secret": SECRET}
+    Trigger.objects.filter(pk=trigger.pk).update(definition=old)
+    migration.encrypt_secure_values(django_apps, None)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT definition FROM syncjobs_pipeline UNION ALL SELECT definition FROM syncjobs_trigger")
+        assert_clean(json.dumps(cursor.fetchall()), "definitions")
+    assert Pipeline.objects.get(pk=pipeline.pk).secret_defaults() == {"fallback": DEFAULT}
+    assert Trigger.objects.get(pk=trigger.pk).pipeline_parameters(0) == {"secret": SECRET}
