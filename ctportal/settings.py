@@ -30,6 +30,8 @@ if not DEBUG:
     refuse_weak_keys("CTPORTAL_SECRET_KEY", [SECRET_KEY])
     refuse_weak_keys("CTPORTAL_SECRET_KEY_FALLBACKS", SECRET_KEY_FALLBACKS)
     refuse_weak_keys("CTPORTAL_FIELD_ENCRYPTION_KEYS", FIELD_ENCRYPTION_KEYS, allow_fernet=True)
+# Sqlite files and FileServer folders of linked services must lie inside these folders (comma-separated).
+CTPORTAL_FILE_ROOTS = env_list("CTPORTAL_FILE_ROOTS", [str(DATA_DIR / "files")])
 ALLOWED_HOSTS = env_list("CTPORTAL_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CTPORTAL_CSRF_TRUSTED_ORIGINS", [])
 

@@ -9,14 +9,16 @@ live in tests/fixtures/.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.azurite",
+    "tests.fixtures.fake_servers",
 ]
 
 PASSWORD = "role-test-password-1"
@@ -62,8 +64,14 @@ def _client(role_name: str, active: bool = True) -> Client:
 
 @pytest.fixture
 def admin(db: None) -> Client:
-    """Signed in as an Admin."""
-    return _client("ADMIN")
+    """Signed in as an Admin; ``admin.token`` is an API token of the same user."""
+    from syncjobs.access import Role
+    from syncjobs.models import ApiToken
+
+    user = make_user(Role.ADMIN)
+    client = signed_in(user)
+    client.token = ApiToken.issue(user, "tests")[1]  # type: ignore[attr-defined]
+    return client
 
 
 @pytest.fixture
@@ -94,3 +102,14 @@ def inactive(db: None) -> Client:
 def anonymous() -> Client:
     """Not signed in."""
     return Client()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def file_roots_in_pytest_temp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests keep their SQLite files and folders in pytest's temporary folders: that is the file root here.
+
+    Production keeps its default (``files/`` in the data directory); portals started as processes by
+    tests use theirs.
+    """
+    with override_settings(CTPORTAL_FILE_ROOTS=[str(tmp_path_factory.getbasetemp())]):
+        yield

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
-from syncjobs.adf.masking import mask_secrets, reveal_secrets
+from syncjobs.adf.findings import Finding
+from syncjobs.adf.masking import reveal_secrets
 from syncjobs.engine.bindings import sqlserver_address
 from syncjobs.engine.errors import TerminalError
 from syncjobs.models import LinkedService
@@ -20,7 +22,7 @@ class Field:
 
     key: str
     label: str
-    kind: str = "text"  # text, int, bool, secret, choice
+    kind: str = "text"  # text, int, bool, secret, choice, path (a file or folder inside the file roots)
     help: str = ""
     required: bool = False
     choices: tuple[tuple[str, str], ...] = ()
@@ -70,7 +72,7 @@ TYPES: dict[str, tuple[str, tuple[Field, ...]]] = {
     ),
     "Sqlite": (
         "SQLite",
-        (Field("database", "Database file", required=True, help="absolute path of the .sqlite3 file"),),
+        (Field("database", "Database file", "path", required=True, help="absolute path of the .sqlite3 file"),),
     ),
     "AzureBlobStorage": (
         "Azure Blob Storage",
@@ -85,7 +87,7 @@ TYPES: dict[str, tuple[str, tuple[Field, ...]]] = {
     ),
     "FileServer": (
         "Folder (file system)",
-        (Field("host", "Folder", required=True, help="absolute path on the worker"),),
+        (Field("host", "Folder", "path", required=True, help="absolute path on the worker"),),
     ),
 }
 
@@ -99,10 +101,18 @@ def _django_field(field: Field, stored_secret: bool) -> forms.Field:
     if field.kind == "choice":
         return forms.ChoiceField(**common, choices=field.choices, initial=field.default)
     if field.kind == "secret":
-        hint = "A value is stored (never shown). Leave empty to keep it." if stored_secret else field.help
+        hint = (
+            "A value is stored (never shown). Leave empty to keep it, as long as where it connects (server, "
+            "port, database, user) stays the same; change those and it must be entered again."
+            if stored_secret
+            else field.help
+        )
         return forms.CharField(
             **{**common, "required": False, "help_text": hint}, widget=forms.PasswordInput(render_value=False)
         )
+    if field.kind == "path":
+        roots = " or ".join(map(str, settings.CTPORTAL_FILE_ROOTS))
+        common["help_text"] = f"{field.help}, inside {roots} (the file roots, CTPORTAL_FILE_ROOTS)"
     return forms.CharField(**common, widget=forms.TextInput(attrs={"size": 60}))
 
 
@@ -152,11 +162,11 @@ class LinkedServiceForm(forms.Form):
             props["description"] = data["description"]
         return {"name": name, "properties": props}
 
-    def revealed_definition(self) -> dict[str, Any]:
-        """The definition with stored secrets in place of masks (for Test connection before saving)."""
-        stored = self.instance.secrets() if self.instance else {}
-        masked, secrets, _ = mask_secrets(self.definition(), stored)
-        return reveal_secrets(masked, secrets)
+    def revealed_definition(self) -> tuple[dict[str, Any], list[Finding]]:
+        """The definition with stored secrets in place of masks (for Test connection before saving), and
+        warnings: a stored secret is not used when the target it was entered for changed."""
+        masked, secrets, warnings = (self.instance or LinkedService()).split_secrets(self.definition())
+        return reveal_secrets(masked, secrets), warnings
 
 
 def _initial(instance: LinkedService) -> dict[str, Any]:

@@ -54,7 +54,10 @@ def compile_query(linked: LinkedService, query: str) -> str:
     wrapped = (
         f"SELECT TOP 0 * FROM ({query}) AS q" if linked.type in _TSQL else f"SELECT * FROM ({query}) AS q WHERE 1=0"
     )
-    source = bindings.source_for(linked.revealed_definition())
+    try:
+        source = bindings.source_for(linked.revealed_definition())
+    except EngineError as exc:
+        return exc.message
     try:
         with source.snapshot() as snapshot:
             for _ in snapshot.read(Query(wrapped)):

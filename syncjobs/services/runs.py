@@ -49,6 +49,8 @@ def trigger_run(
     except TerminalError as exc:
         raise ValidationError(exc.message) from None
     shown, secret = _split_secure(declared, given)
+    given_names = {k.lower() for k in given}  # SecureString defaults are not in the frozen JSON: the run carries them
+    secret.update({k: v for k, v in pipeline.secret_defaults().items() if k.lower() not in given_names})
     with transaction.atomic():
         run = PipelineRun.objects.create(
             pipeline=pipeline,

@@ -231,13 +231,13 @@ def latest_due_time(definition: dict[str, Any], after: datetime, upto: datetime)
 
 def _start_pipelines(trigger: Trigger, scheduled: datetime, now: datetime) -> tuple[list[PipelineRun], list[str]]:
     started, problems = [], []
-    for entry in trigger.properties.get("pipelines") or []:
+    for index, entry in enumerate(trigger.properties.get("pipelines") or []):
         name = (entry.get("pipelineReference") or {}).get("referenceName")
         pipeline = Pipeline.objects.filter(name=name).first()
         if pipeline is None:
             problems.append(f"pipeline {name} does not exist")
             continue
-        parameters = trigger_parameters(entry.get("parameters") or {}, scheduled, now)
+        parameters = trigger_parameters(trigger.pipeline_parameters(index), scheduled, now)
         try:
             started.append(
                 runs.trigger_run(pipeline, parameters, invoked_by_type="ScheduleTrigger", invoked_by_name=trigger.name)

@@ -75,6 +75,8 @@ def _linked_service_page(request: HttpRequest, kind: str, instance: LinkedServic
         )
         if saved is not None:
             messages.success(request, f"Linked service {saved.name} saved.")
+            for warning in findings:  # e.g. a secret cleared because the server changed
+                messages.warning(request, f"{_field(warning.path)}: {warning.message}")
             return redirect("syncjobs:manage_edit", name=saved.name)
     context = {"form": form, "kind": kind, "label": TYPES[kind][0], "instance": instance, "findings": findings}
     return render(request, "manage/linked_service.html", context)
@@ -92,4 +94,11 @@ def test_connection(request: HttpRequest) -> HttpResponse:
     form.fields["name"].required = False  # a connection can be tested before it is named
     if not form.is_valid():
         return render(request, "manage/test_result.html", {"invalid": form.errors})
-    return render(request, "manage/test_result.html", {"result": run_test(form.revealed_definition())})
+    definition, warnings = form.revealed_definition()
+    notes = [f"{_field(w.path)}: {w.message}" for w in warnings]
+    return render(request, "manage/test_result.html", {"result": run_test(definition, instance), "notes": notes})
+
+
+def _field(path: str) -> str:
+    """A secret's JSON path as the form's field name (``properties.typeProperties.password`` -> password)."""
+    return path.removeprefix("properties.typeProperties.").replace("#", " ")

@@ -13,9 +13,8 @@ from syncjobs.models import Definition
 def save_or_findings(
     kind: str, definition: dict[str, Any], *, replace: bool, actor: Actor
 ) -> tuple[Definition | None, list[Finding]]:
-    """Save a definition from a form; the saved object, or None and the findings that stopped it."""
+    """Save a definition from a form: the saved object and its warnings, or None and the errors that stopped it."""
     try:
-        saved, _ = save_definition(kind, definition, replace=replace, actor=actor)
+        return save_definition(kind, definition, replace=replace, actor=actor)
     except DefinitionError as exc:
         return None, exc.findings
-    return saved, []

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.core.management import call_command
 
 from syncjobs.adf.repository import save_definition
 from syncjobs.models import Dataset, LinkedService, Pipeline, PipelineRun
@@ -36,10 +38,23 @@ def powershell_folder() -> Path:
     return ADF_DATA / "published-powershell"
 
 
+@pytest.fixture
+def seeded(tmp_path: Path, settings: Any) -> Path:
+    """The tutorial seeded into ``tmp_path``, runs carried out inline."""
+    settings.CTPORTAL_TASKS_INLINE = True
+    call_command("seed_tutorial", "--dir", str(tmp_path))
+    return tmp_path
+
+
+def in_file_root(*parts: str) -> str:
+    """A path inside the tests' file root (pytest's base temporary folder)."""
+    return str(Path(settings.CTPORTAL_FILE_ROOTS[0]).joinpath(*parts))
+
+
 def make_linked_service(name: str = "SourceDb", **type_properties: Any) -> LinkedService:
     """A Sqlite linked service, or any type with ``type=...`` and its type properties."""
     kind = type_properties.pop("type", "Sqlite")
-    type_properties = type_properties or {"database": "/tmp/ctportal-test.sqlite3"}
+    type_properties = type_properties or {"database": in_file_root("ctportal-test.sqlite3")}
     return save_definition(
         "linkedService", {"name": name, "properties": {"type": kind, "typeProperties": type_properties}}
     )[0]

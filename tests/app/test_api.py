@@ -12,7 +12,7 @@ from django.utils import timezone
 from syncjobs import tutorial
 from syncjobs.access import Role
 from syncjobs.models import ApiToken, PipelineRun
-from tests.app.conftest import ADF_DATA, make_pipeline, make_run
+from tests.app.conftest import ADF_DATA, in_file_root, make_pipeline, make_run
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +95,7 @@ def test_deleting_something_in_use_is_refused(api):
     api.call(
         "put",
         "/api/linkedservices/Src",
-        {"properties": {"type": "Sqlite", "typeProperties": {"database": "/tmp/x.db"}}},
+        {"properties": {"type": "Sqlite", "typeProperties": {"database": in_file_root("x.db")}}},
     )
     table = {
         "type": "SqliteTable",

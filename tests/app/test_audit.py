@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from syncjobs.models import AuditEntry, PipelineRun, Trigger
-from tests.app.conftest import make_linked_service, make_pipeline, make_run
+from tests.app.conftest import in_file_root, make_linked_service, make_pipeline, make_run
 from tests.conftest import bearer
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,7 @@ def test_a_secret_entered_in_a_linked_service_never_reaches_the_audit_log(admin,
 
 
 def test_definition_changes_are_recorded_with_who_their_role_and_the_paths_that_changed(editor):
-    make_linked_service("Shop", database="/tmp/shop.sqlite3")
+    make_linked_service("Shop", database=in_file_root("shop.sqlite3"))
     body = {"properties": {"activities": [], "description": "first"}}
     editor.put("/api/pipelines/Nightly", json.dumps(body), content_type="application/json")
     body["properties"]["description"] = "second"

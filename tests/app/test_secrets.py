@@ -60,10 +60,10 @@ def test_export_shows_the_mask_as_adf_does() -> None:
 def test_saving_the_mask_back_keeps_the_stored_secret() -> None:
     ls = _postgres({"type": "SecureString", "value": "s3cret-Pa55"})
     edited = export_definition(ls)
-    edited["properties"]["typeProperties"]["port"] = 5433
+    edited["properties"]["description"] = "the reporting replica"  # where it points is unchanged
     saved, warnings = save_definition("linkedService", edited)
     assert warnings == []
-    assert saved.properties["typeProperties"]["port"] == 5433
+    assert saved.properties["description"] == "the reporting replica"
     assert (
         LinkedService.objects.get(pk=ls.pk).revealed_definition()["properties"]["typeProperties"]["password"]["value"]
         == "s3cret-Pa55"

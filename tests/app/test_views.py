@@ -7,27 +7,19 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from syncjobs import tutorial
 from syncjobs.models import LinkedService, Pipeline, PipelineRun
 from syncjobs.services.monitor import purge_old_runs
 from syncjobs.services.runs import trigger_run
-from tests.app.conftest import make_run
+from tests.app.conftest import in_file_root, make_run
 from tests.fixtures.postgres import HOST as PG_HOST
 from tests.fixtures.postgres import PASSWORD as PG_PASSWORD
 from tests.fixtures.postgres import PORT as PG_PORT
 from tests.fixtures.postgres import USER as PG_USER
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def seeded(tmp_path, settings):
-    settings.CTPORTAL_TASKS_INLINE = True
-    call_command("seed_tutorial", "--dir", str(tmp_path))
-    return tmp_path
 
 
 def text(response) -> str:
@@ -126,7 +118,7 @@ def test_manage_creates_a_linked_service_and_never_shows_its_password(admin, pg_
 @pytest.mark.parametrize(
     ("kind", "fields", "words"),
     [
-        ("Sqlite", {"database": "/nonexistent/folder/x.sqlite3"}, "does not exist"),
+        ("Sqlite", {"database": "{root}/nonexistent/folder/x.sqlite3"}, "does not exist"),
         (
             "PostgreSqlV2",
             {
@@ -149,10 +141,11 @@ def test_manage_creates_a_linked_service_and_never_shows_its_password(admin, pg_
             {"server": "no-such-host.invalid", "port": "5432", "database": "x", "username": "u", "sslMode": "0"},
             "could not be resolved",
         ),
-        ("FileServer", {"host": "/nonexistent/out"}, "The folder does not exist"),
+        ("FileServer", {"host": "{root}/nonexistent/out"}, "The folder does not exist"),
     ],
 )
 def test_test_connection_says_what_failed(admin, pg_server, kind, fields, words):
+    fields = {k: v.replace("{root}", in_file_root()) for k, v in fields.items()}
     page = text(admin.post("/manage/test-connection/", {"kind": kind, "name": "T", **fields}))
     assert words in page
 

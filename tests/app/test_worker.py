@@ -15,7 +15,7 @@ def test_trigger_wait_on_the_orm_broker(portal):
     done = portal.manage("trigger", "FullCopyPipeline", "--wait", "--timeout", "60")
     run_id, status = done.stdout.split()
     assert status == "Succeeded"
-    written = portal.folder / "tutorial" / "output" / "adftutorial" / "incchgtracking" / f"Incremental-{run_id}.csv"
+    written = portal.files / "tutorial" / "output" / "adftutorial" / "incchgtracking" / f"Incremental-{run_id}.csv"
     assert written.read_bytes().startswith(b'1,"aaaa",21\r\n')
 
 

@@ -68,9 +68,10 @@ class SqliteUnderTest(SourceUnderTest):
     name = "sqlite"
 
     def __init__(self, folder: Path) -> None:
-        from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource
+        from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource, create_database
 
         self.path = folder / "source.sqlite3"
+        create_database(self.path)
         self.source = SqliteSource(SqliteConfig(database=str(self.path)))
 
     def connect(self) -> sqlite3.Connection:
