@@ -20,7 +20,6 @@ from syncjobs.models import AuditEntry, Dataset, LinkedService, Pipeline, Pipeli
 from syncjobs.secrets import MASK
 from syncjobs.services.objects import used_by
 from tests.app.conftest import in_file_root, make_dataset, make_linked_service, make_pipeline, make_run
-from tests.app.test_api import api  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -352,15 +351,23 @@ def test_delete_needs_the_tick_then_deletes_and_audits(editor):
     assert audit("delete") == [("dataset", "Lonely", {})]
 
 
-def test_the_api_refuses_deleting_what_the_pages_refuse(api, studio):  # noqa: F811 - the fixture
+def test_the_api_refuses_deleting_what_the_pages_refuse(admin, studio):
     make_pipeline("Nightly")
     save_definition("trigger", _trigger("Hourly", "Nightly"))
-    message = api.call("delete", "/api/pipelines/Nightly", status=409)["error"]["message"]
-    assert message == "Nightly is used by trigger(s) Hourly; change or delete them first"
-    message = api.call("delete", "/api/linkedservices/AzureKeyVaultLinkedService", status=409)["error"]["message"]
-    assert "linked service(s) AzureSQLDatabaseLinkedService, AzureStorageLinkedService" in message
-    api.call("delete", "/api/triggers/Hourly")
-    api.call("delete", "/api/pipelines/Nightly")
+
+    def delete(path: str):
+        return admin.delete(f"/api/{path}", headers={"Authorization": f"Bearer {admin.token}"})
+
+    response = delete("pipelines/Nightly")
+    assert response.status_code == 409
+    assert response.json()["error"]["message"] == "Nightly is used by trigger(s) Hourly; change or delete them first"
+    response = delete("linkedservices/AzureKeyVaultLinkedService")
+    assert response.status_code == 409
+    assert (
+        "linked service(s) AzureSQLDatabaseLinkedService, AzureStorageLinkedService"
+        in response.json()["error"]["message"]
+    )
+    assert delete("triggers/Hourly").status_code == 200 and delete("pipelines/Nightly").status_code == 200
     assert not Pipeline.objects.filter(name="Nightly").exists()
 
 
