@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,7 +80,7 @@ def _moment(query: Any, key: str, errors: dict[str, str]) -> datetime | None:
 
 def filtered_runs(filters: RunFilters) -> QuerySet[PipelineRun]:
     """Latest attempts matching ``filters``, sorted (indexed columns, never loading everything)."""
-    runs = PipelineRun.objects.filter(is_latest=True)
+    runs = PipelineRun.objects.latest_attempts()
     after, before = filters.window()
     if after:
         runs = runs.filter(triggered_at__gte=after)
@@ -137,7 +136,8 @@ def attach_outcomes(runs: list[PipelineRun]) -> None:
 
 
 def outcome_of(run: PipelineRun, activities: list[ActivityRun]) -> Outcome:
-    """Succeeded cleanly, with handled errors, or suspiciously; else the status itself.
+    """Succeeded cleanly, with handled errors (the runner's verdict, stored with the run), or
+    suspiciously; else the status itself.
 
     Suspicious: a Copy wrote no rows although the run's Lookups read two different change-tracking
     versions (the source changed, yet nothing came through), or a copy wrote fewer rows than it read.
@@ -145,16 +145,16 @@ def outcome_of(run: PipelineRun, activities: list[ActivityRun]) -> Outcome:
     css = {"Succeeded": "ok", "Failed": "bad", "Cancelled": "off", "Canceling": "off"}.get(run.status, "busy")
     if run.status != RunStatus.SUCCEEDED:
         return Outcome(_LABELS.get(run.status, run.status), css, run.message)
-    failed = [a.activity_name for a in activities if a.status == "Failed"]
     suspicious = _suspicion(activities)
     if suspicious:
         return Outcome("Succeeded but suspicious", "warn", suspicious)
-    if failed:
-        return Outcome("Succeeded with handled errors", "warn", f"failed and handled: {', '.join(failed)}")
+    if run.handled_errors:
+        return Outcome("Succeeded with handled errors", "warn", _HANDLED)
     return Outcome("Succeeded", "ok")
 
 
 _LABELS = {"InProgress": "In progress", "Canceling": "Cancelling"}
+_HANDLED = "an activity failed and a Failed or Completed dependency path handled it (see its activity runs)"
 
 
 def _suspicion(activities: list[ActivityRun]) -> str:
@@ -230,17 +230,6 @@ def copy_details(activity: ActivityRun) -> dict[str, Any] | None:
     }
 
 
-def failed_items_of(activity: ActivityRun) -> list[int]:
-    """The items a failed ForEach failed on (what "Retry failed items" runs again)."""
-    if activity.activity_type != "ForEach" or activity.status != "Failed":
-        return []
-    try:
-        items = json.loads((activity.error or {}).get("details") or "{}").get("failedItems")
-    except (ValueError, AttributeError):
-        return []
-    return items if isinstance(items, list) else []
-
-
 def _tracking(tracking: dict[str, Any]) -> dict[str, Any]:
     """Change-tracking facts, only for copies that keep a watermark (a plain Copy has none)."""
     return tracking if tracking.get("newVersion") is not None else {}
@@ -268,6 +257,5 @@ def purge_old_runs(now: datetime | None = None) -> int:
     if not days:
         return 0
     cutoff = (now or timezone.now()) - timedelta(days=days)
-    old = PipelineRun.objects.filter(status__in=(RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED))
-    deleted, _ = old.filter(triggered_at__lt=cutoff).delete()
+    deleted, _ = PipelineRun.objects.finished().filter(triggered_at__lt=cutoff).delete()
     return deleted

@@ -74,7 +74,6 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     monitor.attach_outcomes([run])
     for activity in activities:
         activity.copy = monitor.copy_details(activity)
-        activity.failed_items = monitor.failed_items_of(activity)
     context = {
         "run": run,
         "activities": activities,

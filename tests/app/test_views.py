@@ -12,8 +12,9 @@ from django.utils import timezone
 from syncjobs import tutorial
 from syncjobs.models import LinkedService, Pipeline, PipelineRun
 from syncjobs.services.monitor import purge_old_runs
-from syncjobs.services.runs import trigger_run
-from tests.app.conftest import in_file_root, make_run
+from syncjobs.services.runs import execute_run, trigger_run
+from tests.app.conftest import in_file_root, make_pipeline, make_run
+from tests.engine.run_helpers import flaky_script
 from tests.fixtures.postgres import HOST as PG_HOST
 from tests.fixtures.postgres import PASSWORD as PG_PASSWORD
 from tests.fixtures.postgres import PORT as PG_PORT
@@ -75,6 +76,38 @@ def test_handled_and_suspicious_outcomes_are_labelled(operator, seeded):
     lookup.save()
     assert copy.output["rowsCopied"] == 0  # ...but nothing came through
     assert "Succeeded but suspicious" in text(operator.get("/monitor/"))
+
+
+def _badge(page: str, run: PipelineRun) -> str:
+    """The status badge in the monitor's row of ``run``."""
+    row = page[page.index(f'data-run-id="{run.run_id}"') :]
+    return row[row.index('<span class="badge') : row.index("</span>") + len("</span>")]
+
+
+def test_an_activity_that_succeeded_on_retry_is_no_handled_error(operator, seeded):
+    flaky = {"name": "Flaky", "properties": {"activities": [flaky_script("Flaky", tutorial.SOURCE_LS)]}}
+    run = make_run(pipeline_name="Flaky", definition={"pipeline": flaky, "datasets": {}, "linkedServices": {}})
+    execute_run(str(run.run_id))
+    attempts = run.activity_runs.order_by("retry_attempt").values_list("status", flat=True)
+    assert list(attempts) == ["Failed", "Succeeded"]
+    badge = _badge(text(operator.get("/monitor/")), run)
+    assert badge == '<span class="badge ok" data-status="Succeeded" title="">Succeeded</span>'
+
+
+def test_a_failure_a_failed_path_handled_is_labelled_handled(operator, seeded):
+    bad = {
+        "name": "Bad",
+        "type": "Script",
+        "typeProperties": {"scripts": [{"type": "Query", "text": "SELECT * FROM nope"}]},
+    }
+    bad["linkedServiceName"] = {"referenceName": tutorial.SOURCE_LS, "type": "LinkedServiceReference"}
+    recover = {"name": "Recover", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 0}}
+    recover["dependsOn"] = [{"activity": "Bad", "dependencyConditions": ["Failed"]}]
+    run = trigger_run(make_pipeline("Handled", [bad, recover]))
+    run.refresh_from_db()
+    assert run.status == "Succeeded" and run.handled_errors
+    badge = _badge(text(operator.get("/monitor/")), run)
+    assert 'class="badge warn"' in badge and ">Succeeded with handled errors</span>" in badge
 
 
 def test_cancel_and_rerun_from_the_monitor(operator, seeded):
