@@ -12,10 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from syncjobs.access import WRITE_ROLES, Actor, Role
 from syncjobs.adf.findings import DefinitionError, has_control_characters
 from syncjobs.adf.pipelines import pipeline_references
-from syncjobs.adf.repository import MODELS, delete_definition, save_definition
 from syncjobs.api.auth import api_view
 from syncjobs.api.responses import ApiError, bad_request, body, ok
 from syncjobs.models import Definition, Pipeline
+from syncjobs.services.definitions import MODELS, delete_definition, save_definition
 
 FACTORY_ID = "/ctportal/factories/ctportal"
 KIND_OF_PATH = {

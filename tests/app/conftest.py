@@ -9,8 +9,8 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from syncjobs.adf.repository import save_definition
 from syncjobs.models import Dataset, LinkedService, Pipeline, PipelineRun
+from syncjobs.services.definitions import save_definition
 from tests.fixtures.portal import Portal
 
 ADF_DATA = Path(__file__).resolve().parent.parent / "data" / "adf"

@@ -10,7 +10,6 @@ import pytest
 from django.utils import timezone
 
 from syncjobs.adf.findings import DefinitionError
-from syncjobs.adf.repository import import_folder, save_definition
 from syncjobs.engine.types import TableName
 from syncjobs.models import (
     ActivityRun,
@@ -21,6 +20,7 @@ from syncjobs.models import (
     Watermark,
     WatermarkConflictError,
 )
+from syncjobs.services.definitions import import_folder, save_definition
 from tests.app.conftest import ADF_DATA, in_file_root, make_dataset, make_linked_service, make_pipeline, make_run
 
 pytestmark = pytest.mark.django_db
@@ -360,7 +360,7 @@ def test_a_watermark_is_held_by_one_active_run_at_a_time() -> None:
 @pytest.mark.django_db
 def test_delimited_text_quote_escape_and_compression_level_are_checked():
     from syncjobs.adf.findings import DefinitionError
-    from syncjobs.adf.repository import save_definition
+    from syncjobs.services.definitions import save_definition
 
     make_linked_service("Files", type="FileServer", host=in_file_root("files"))
     base = {

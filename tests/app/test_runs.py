@@ -20,9 +20,9 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from syncjobs import tutorial
-from syncjobs.adf.repository import save_definition
 from syncjobs.engine.types import TableName
 from syncjobs.models import ActivityRun, LinkedService, Pipeline, PipelineRun, RunStatus, Watermark
+from syncjobs.services.definitions import save_definition
 from syncjobs.services.runs import cancel_run, execute_run, recover_stalled_runs, rerun, trigger_run
 from syncjobs.services.schedules import RECOVER_RUNS
 from tests.app.conftest import make_pipeline, make_run

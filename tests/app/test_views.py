@@ -265,8 +265,8 @@ def test_retention_purges_old_finished_runs(settings):
 
 
 def test_triggers_are_listed_and_started_from_manage(operator, seeded):
-    from syncjobs.adf.repository import save_definition
     from syncjobs.models import Trigger
+    from syncjobs.services.definitions import save_definition
 
     recurrence = {"frequency": "Hour", "interval": 1, "startTime": "2026-01-01T00:00:00Z", "timeZone": "UTC"}
     save_definition(

@@ -1,4 +1,4 @@
-"""Import and export of definitions, one by one or as a folder in ADF's repository layout.
+"""Definitions saved, deleted, imported and exported: one at a time, or as a folder in ADF's repository layout.
 
 A folder holds ``linkedService/NAME.json``, ``dataset/NAME.json``, ``pipeline/NAME.json`` and
 ``trigger/NAME.json``; loose ``*.json`` files beside them (a published-tutorial folder) are sorted by
