@@ -99,19 +99,29 @@ def filtered_runs(filters: RunFilters) -> QuerySet[PipelineRun]:
 
 
 def run_page(filters: RunFilters, number: Any) -> Page:
-    """One page of runs with outcomes and rerun counts attached (``run.outcome``, ``run.rerun_count``)."""
+    """One page of runs, each with ``run.outcome`` and ``run.rerun_count`` attached (see ``annotate``)."""
     page = Paginator(filtered_runs(filters), PAGE_SIZE, allow_empty_first_page=True).get_page(number)
-    runs = list(page.object_list)
+    page.object_list = annotate(list(page.object_list))
+    return page
+
+
+def runs_by_id(run_ids: list[Any]) -> list[PipelineRun]:
+    """The runs with these ids, annotated as a page's are (the runs list's live update)."""
+    return annotate(list(PipelineRun.objects.filter(pk__in=run_ids)))
+
+
+def annotate(runs: list[PipelineRun]) -> list[PipelineRun]:
+    """Attach what a row of the runs list shows beyond the run's fields: its outcome and how many reruns
+    its group has; returns ``runs``."""
     attach_outcomes(runs)
-    groups = defaultdict(int)
+    groups: dict[Any, int] = defaultdict(int)
     for group in PipelineRun.objects.filter(run_group_id__in=[r.run_group_id for r in runs]).values_list(
         "run_group_id", flat=True
     ):
         groups[group] += 1
     for run in runs:
         run.rerun_count = groups[run.run_group_id] - 1
-    page.object_list = runs
-    return page
+    return runs
 
 
 @dataclass

@@ -259,7 +259,7 @@ PAGES = [
     Case("", "GET", lambda w: "/", Role.VIEWER, 302),
     Case("healthz", "GET", lambda w: "/healthz", None, 200),
     Case("monitor/", "GET", lambda w: "/monitor/", Role.VIEWER, 200),
-    Case("monitor/statuses.json", "GET", lambda w: f"/monitor/statuses.json?ids={w.run.run_id}", Role.VIEWER, 200),
+    Case("monitor/rows", "GET", lambda w: f"/monitor/rows?ids={w.run.run_id}", Role.VIEWER, 200),
     Case("monitor/runs/<uuid:run_id>/", "GET", lambda w: f"/monitor/runs/{w.run.run_id}/", Role.VIEWER, 200),
     Case(
         "monitor/runs/<uuid:run_id>/cancel",

@@ -12,7 +12,7 @@ from django.utils import timezone
 from syncjobs import tutorial
 from syncjobs.models import LinkedService, Pipeline, PipelineRun
 from syncjobs.services.monitor import purge_old_runs
-from syncjobs.services.runs import execute_run, trigger_run
+from syncjobs.services.runs import execute_run, rerun, trigger_run
 from tests.app.conftest import in_file_root, make_pipeline, make_run
 from tests.engine.run_helpers import flaky_script
 from tests.fixtures.postgres import HOST as PG_HOST
@@ -55,12 +55,43 @@ def test_monitor_lists_runs_with_filters_sort_and_pages(operator, seeded):
     assert "Page 1 of 2" in first and "62 runs" in first
 
 
-def test_statuses_json_and_the_run_page(operator, seeded):
+def _row(page: str, run: PipelineRun) -> str:
+    """The ``<tr>`` of ``run`` in a page of the runs list (or in its live update), CSRF tokens left out
+    (each response masks its token anew)."""
+    start = page.index(f'<tr data-run-id="{run.run_id}"')
+    row = page[start : page.index("</tr>", start) + len("</tr>")]
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken"', row)
+
+
+def test_the_live_update_renders_the_rows_the_page_renders(operator, seeded):
+    done = rerun(trigger_run(Pipeline.objects.get(name="IncrementalSync")))
+    PipelineRun.objects.filter(pk=done.pk).update(duration_ms=185_250)  # 3m 05s, formatted once, in Python
+    running = make_run(Pipeline.objects.get(name="FullCopyPipeline"))
+    running.mark_in_progress()
+    listed = operator.get("/monitor/?range=7d").content.decode()
+    rows = operator.get(
+        f"/monitor/rows?ids={done.run_id},{running.run_id}&next=/monitor/%3Frange%3D7d"
+    ).content.decode()
+    assert _row(rows, done) == _row(listed, done) and _row(rows, running) == _row(listed, running)
+    finished = _row(rows, PipelineRun.objects.get(pk=done.pk))
+    assert '<td class="duration">3m 05s</td>' in finished and 'data-active="0"' in finished
+    assert '<span class="reruns">+1 rerun</span>' in finished
+    busy = _row(rows, running)
+    assert 'data-active="1"' in busy and '<span class="badge busy" data-status="InProgress"' in busy
+    assert '<input type="hidden" name="next" value="/monitor/?range=7d">' in busy
+
+
+def test_the_live_update_sends_cancel_back_to_the_list_only(operator, seeded):
+    run = make_run(Pipeline.objects.get(name="FullCopyPipeline"))
+    for elsewhere in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+        rows = operator.get("/monitor/rows", {"ids": str(run.run_id), "next": elsewhere}).content.decode()
+        assert '<input type="hidden" name="next" value="/monitor/">' in _row(rows, run)
+
+
+def test_the_run_page(operator, seeded):
     trigger_run(Pipeline.objects.get(name="IncrementalSync"))
     tutorial.apply_tutorial_changes(seeded / "source.sqlite3")
     run = trigger_run(Pipeline.objects.get(name="IncrementalSync"))
-    data = operator.get(f"/monitor/statuses.json?ids={run.run_id}").json()[str(run.run_id)]
-    assert data["status"] == "Succeeded" and data["active"] is False
     page = text(operator.get(f"/monitor/runs/{run.run_id}/"))
     assert "SyncDataSourceTable" in page and "gantt-bar succeeded" in page
     assert 'mode <strong class="mode">delta</strong>' in page and "data_source_table" in page
@@ -80,7 +111,7 @@ def test_handled_and_suspicious_outcomes_are_labelled(operator, seeded):
 
 def _badge(page: str, run: PipelineRun) -> str:
     """The status badge in the monitor's row of ``run``."""
-    row = page[page.index(f'data-run-id="{run.run_id}"') :]
+    row = _row(page, run)
     return row[row.index('<span class="badge') : row.index("</span>") + len("</span>")]
 
 

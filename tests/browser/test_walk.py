@@ -143,3 +143,23 @@ def test_cancel_really_stops_a_long_run(page: Page, portal: Portal):
     assert portal.status(run_id) == "Cancelled"
     activity = portal.query("SELECT status FROM syncjobs_activityrun WHERE activity_name = 'Pause'")
     assert activity == [("Cancelled",)]
+
+
+def test_the_runs_list_follows_a_run_to_its_end_without_a_reload(page: Page, portal: Portal):
+    wait = {
+        "name": "ShortWait",
+        "properties": {"activities": [{"name": "Pause", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 4}}]},
+    }
+    create_pipeline(page, wait)
+    page.get_by_role("button", name="Trigger now").click()
+    page.get_by_role("dialog").get_by_role("button", name="OK").click()
+    expect(page.locator("#live .badge").first).to_have_text("In progress", timeout=30_000)
+    page.get_by_role("link", name="All pipeline runs").click()
+    page.evaluate("window.__noReload = true")
+    row = page.locator("#runs tbody tr").first
+    expect(row.locator(".badge")).to_have_text("In progress")
+    expect(row.locator(".duration")).to_have_text("—")
+    expect(row.locator(".badge")).to_have_text("Succeeded", timeout=30_000)
+    expect(row.locator(".duration")).to_have_text(re.compile(r"^\d\.\d s$"))  # the server's formatting
+    expect(row.get_by_role("button", name="Rerun", exact=True)).to_be_visible()
+    assert page.evaluate("window.__noReload") is True
