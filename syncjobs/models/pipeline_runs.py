@@ -124,6 +124,10 @@ class PipelineRun(models.Model):
 
     objects = PipelineRunQuerySet.as_manager()
 
+    # What the monitor attaches to the runs it shows (services/monitor.py), never stored.
+    outcome: Any
+    rerun_count: int
+
     class Meta:
         ordering = ["-triggered_at"]
         indexes = [

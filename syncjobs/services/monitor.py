@@ -168,7 +168,7 @@ _HANDLED = "an activity failed and a Failed or Completed dependency path handled
 
 
 def _suspicion(activities: list[ActivityRun]) -> str:
-    versions = set()
+    versions: set[int] = set()
     for activity in activities:
         if activity.activity_type == "Lookup":
             row = (activity.output or {}).get("firstRow") or {}

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from syncjobs.engine.errors import EngineError, TerminalError
@@ -25,7 +25,7 @@ from syncjobs.engine.pipeline.parameters import bind_parameters, declared_variab
 from syncjobs.engine.pipeline.policy import Policy
 from syncjobs.engine.pipeline.redaction import RedactingHost, Redactor
 from syncjobs.engine.pipeline.state import RunState
-from syncjobs.engine.pipeline.step import Step
+from syncjobs.engine.pipeline.step import ActivitiesResult, Step
 
 SUCCEEDED, FAILED, SKIPPED, CANCELLED = "Succeeded", "Failed", "Skipped", "Cancelled"
 # ADF's policy.secureInput / secureOutput: the monitor records neither (later activities still see the output).
@@ -35,16 +35,6 @@ SECURE_OUTPUT = {"secureOutput": True, "message": "hidden: the activity's policy
 SECRET_INPUT = {"secureInput": True, "message": "hidden: the activity reads a SecureString parameter"}
 SECRET_OUTPUT = {"secureOutput": True, "message": "hidden: the activity reads a SecureString parameter"}
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class ActivitiesResult:
-    """How a list of activities ended: each one's status, and the first failure's message."""
-
-    statuses: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    cancelled: bool = False
-    succeeded: bool = True
 
 
 def run_pipeline(snapshot: dict[str, Any], info: RunInfo, host: RunHost) -> PipelineOutcome:
@@ -166,12 +156,11 @@ def _run_or_skip(activity: dict[str, Any], state: RunState, result: ActivitiesRe
 
 
 def _run_with_retries(activity: dict[str, Any], state: RunState) -> tuple[str, str]:
+    early_error: TerminalError | None = None
     try:
         policy = Policy.of(activity)
     except TerminalError as exc:
         policy, early_error = Policy(), exc
-    else:
-        early_error = None
     message = ""
     for attempt in range(policy.retries + 1):
         if attempt:

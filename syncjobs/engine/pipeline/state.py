@@ -86,7 +86,7 @@ class RunState:
         found = find(self.snapshot.get("datasets", {}), name)
         if found is None:
             raise TerminalError("dataset_not_found", f"dataset '{name}' does not exist")
-        dataset = copy.deepcopy(found)
+        dataset: dict[str, Any] = copy.deepcopy(found)
         props = dataset.setdefault("properties", {})
         declared = props.get("parameters") or {}
         values = {k: (v or {}).get("defaultValue") for k, v in declared.items()}
