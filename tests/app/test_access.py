@@ -41,8 +41,16 @@ from syncjobs.models import (
     WatermarkWindow,
 )
 from syncjobs.services.schedules import RECOVER_RUNS, ensure_schedules
-from tests.app.conftest import make_dataset, make_linked_service, make_pipeline, make_run
-from tests.conftest import PASSWORD, bearer, make_user, signed_in
+from tests.factories import (
+    PASSWORD,
+    bearer,
+    make_dataset,
+    make_linked_service,
+    make_pipeline,
+    make_run,
+    make_user,
+    signed_in,
+)
 
 pytestmark = pytest.mark.django_db
 

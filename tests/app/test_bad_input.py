@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from syncjobs.models import ApiToken, Pipeline, PipelineRun
-from tests.app.conftest import make_pipeline, make_run
+from tests.factories import make_pipeline, make_run
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from syncjobs import tutorial
 from syncjobs.models import Pipeline, PipelineRun
 from syncjobs.services.definitions import save_definition
 from syncjobs.services.runs import trigger_run
-from tests.app.conftest import make_pipeline
+from tests.factories import make_pipeline
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from syncjobs.models import (
     WatermarkConflictError,
 )
 from syncjobs.services.definitions import import_folder, save_definition
-from tests.app.conftest import ADF_DATA, in_file_root, make_dataset, make_linked_service, make_pipeline, make_run
+from tests.factories import ADF_DATA, in_file_root, make_dataset, make_linked_service, make_pipeline, make_run
 
 pytestmark = pytest.mark.django_db
 

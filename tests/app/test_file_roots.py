@@ -20,7 +20,7 @@ from syncjobs.adf.findings import DefinitionError
 from syncjobs.models import ActivityRun, LinkedService, PipelineRun, RunStatus
 from syncjobs.services.definitions import save_definition
 from syncjobs.services.runs import trigger_run
-from tests.app.conftest import in_file_root
+from tests.factories import in_file_root
 from tests.fixtures.portal import Portal
 from tests.fixtures.postgres import pg_connect
 

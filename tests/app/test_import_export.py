@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from syncjobs.adf.findings import DefinitionError
 from syncjobs.models import Dataset, LinkedService, Pipeline, Trigger
 from syncjobs.services.definitions import MODELS, export_definition, export_folder, import_folder, save_definition
-from tests.app.conftest import in_file_root
+from tests.factories import in_file_root
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,7 @@ from syncjobs.models import ActivityRun, LinkedService, Pipeline, PipelineRun, R
 from syncjobs.services.definitions import save_definition
 from syncjobs.services.runs import cancel_run, execute_run, recover_stalled_runs, rerun, trigger_run
 from syncjobs.services.schedules import RECOVER_RUNS
-from tests.app.conftest import make_pipeline, make_run
+from tests.factories import make_pipeline, make_run
 from tests.fixtures.portal import Portal
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.test import override_settings
 from syncjobs.models import LinkedService
 from syncjobs.secrets import MASK, SecretUnreadableError, decrypt, derive_key, encrypt
 from syncjobs.services.definitions import export_definition, save_definition
-from tests.app.conftest import make_dataset, make_linked_service, make_pipeline
+from tests.factories import make_dataset, make_linked_service, make_pipeline
 
 pytestmark = pytest.mark.django_db
 

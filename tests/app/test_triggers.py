@@ -14,7 +14,7 @@ from syncjobs.models import PipelineRun, RunStatus, Trigger
 from syncjobs.services.definitions import save_definition
 from syncjobs.services.schedules import FIRE_TRIGGERS
 from syncjobs.services.triggers import TriggerError, due_times, fire_due_triggers, fire_trigger, latest_due_time
-from tests.app.conftest import make_pipeline
+from tests.factories import make_pipeline
 
 
 def at(text: str) -> datetime:

@@ -10,7 +10,7 @@ import pytest
 
 from syncjobs.adf.findings import DefinitionError
 from syncjobs.services.definitions import save_definition
-from tests.app.conftest import make_pipeline
+from tests.factories import make_pipeline
 
 pytestmark = pytest.mark.django_db
 
