@@ -99,18 +99,18 @@ def filtered_runs(filters: RunFilters) -> QuerySet[PipelineRun]:
 
 
 def run_page(filters: RunFilters, number: Any) -> Page:
-    """One page of runs, each with ``run.outcome`` and ``run.rerun_count`` attached (see ``annotate``)."""
+    """One page of runs, each with ``run.outcome`` and ``run.rerun_count`` attached (see ``with_row_facts``)."""
     page = Paginator(filtered_runs(filters), PAGE_SIZE, allow_empty_first_page=True).get_page(number)
-    page.object_list = annotate(list(page.object_list))
+    page.object_list = with_row_facts(list(page.object_list))
     return page
 
 
 def runs_by_id(run_ids: list[Any]) -> list[PipelineRun]:
-    """The runs with these ids, annotated as a page's are (the runs list's live update)."""
-    return annotate(list(PipelineRun.objects.filter(pk__in=run_ids)))
+    """The runs with these ids, with what their rows show, as a page's (the runs list's live update)."""
+    return with_row_facts(list(PipelineRun.objects.filter(pk__in=run_ids)))
 
 
-def annotate(runs: list[PipelineRun]) -> list[PipelineRun]:
+def with_row_facts(runs: list[PipelineRun]) -> list[PipelineRun]:
     """Attach what a row of the runs list shows beyond the run's fields: its outcome and how many reruns
     its group has; returns ``runs``."""
     attach_outcomes(runs)
