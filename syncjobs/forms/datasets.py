@@ -44,7 +44,8 @@ class DatasetForm(forms.Form):
             self.fields["name"].disabled = True
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         linked = data.get("linked_service")
         if linked and linked.type in TABLE_TYPES and not data.get("table"):
             self.add_error("table", "pick the table this dataset reads")

@@ -93,7 +93,7 @@ TYPES: dict[str, tuple[str, tuple[Field, ...]]] = {
 
 
 def _django_field(field: Field, stored_secret: bool) -> forms.Field:
-    common = {"label": field.label, "required": field.required, "help_text": field.help}
+    common: dict[str, Any] = {"label": field.label, "required": field.required, "help_text": field.help}
     if field.kind == "int":
         return forms.IntegerField(**common, initial=field.default, min_value=1, max_value=65535)
     if field.kind == "bool":
@@ -124,8 +124,8 @@ class LinkedServiceForm(forms.Form):
 
     def __init__(self, kind: str, *args: Any, instance: LinkedService | None = None, **kwargs: Any) -> None:
         self.kind, self.instance = kind, instance
-        initial = kwargs.pop("initial", None) or (_initial(instance) if instance else {})
-        super().__init__(*args, initial=initial, **kwargs)
+        kwargs["initial"] = kwargs.get("initial") or (_initial(instance) if instance else {})
+        super().__init__(*args, **kwargs)
         stored = set(instance.secrets()) if instance else set()
         for field in TYPES[kind][1]:
             has_secret = any(s.startswith(f"properties.typeProperties.{field.key}") for s in stored)
@@ -135,7 +135,8 @@ class LinkedServiceForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         """SQL Server's ``host,port``: the port after the comma must be a port number."""
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.kind in _SQL_KINDS and data.get("server"):
             try:
                 sqlserver_address(data["server"], data.get("port"))
@@ -153,7 +154,7 @@ class LinkedServiceForm(forms.Form):
                 if value or self.instance is not None:
                     tp[field.key] = {"type": "SecureString", "value": value or MASK}
             elif field.kind == "choice" and field.key == "sslMode":
-                tp[field.key] = int(value)
+                tp[field.key] = int(data[field.key])
             elif value not in (None, ""):
                 tp[field.key] = value
         name = self.instance.name if self.instance else data.get("name") or "Untitled"

@@ -18,7 +18,7 @@ _QUERY_KEYS = ("sqlReaderQuery", "query")
 _TSQL = ("SqlServer", "AzureSqlDatabase", "AzureSqlDB")
 
 
-def validate_pipeline(definition: dict[str, Any], *, live: bool = False) -> list[Finding]:
+def check_pipeline(definition: dict[str, Any], *, live: bool = False) -> list[Finding]:
     """Everything that can be known before a run; with ``live``, also that plain queries compile."""
     findings = list(validate_definition("pipeline", definition, known_objects()))
     props = definition.get("properties") or {}

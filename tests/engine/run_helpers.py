@@ -8,3 +8,29 @@ from typing import Any
 def ls(name: str, kind: str, **type_properties: Any) -> dict[str, Any]:
     """A linked service definition as ADF writes it."""
     return {"name": name, "properties": {"type": kind, "typeProperties": type_properties}}
+
+
+def flaky_script(name: str, linked_service: str, retries: int = 1) -> dict[str, Any]:
+    """A Script on a SQLite linked service that fails its first attempt and succeeds on the next.
+
+    Each script commits on its own, so the count of attempts survives the failure; ``json()`` of a
+    non-JSON text is SQLite's own runtime error. Retried at once (a run allows an interval of 0).
+    """
+    count_attempts = "INSERT INTO flaky_attempts VALUES (1)"
+    fail_first = (
+        "SELECT CASE WHEN (SELECT count(*) FROM flaky_attempts) < 2 THEN json('the first attempt fails') "
+        "ELSE 1 END AS ok"
+    )
+    return {
+        "name": name,
+        "type": "Script",
+        "linkedServiceName": {"referenceName": linked_service, "type": "LinkedServiceReference"},
+        "policy": {"retry": retries, "retryIntervalInSeconds": 0},
+        "typeProperties": {
+            "scripts": [
+                {"type": "NonQuery", "text": "CREATE TABLE IF NOT EXISTS flaky_attempts (n int)"},
+                {"type": "NonQuery", "text": count_attempts},
+                {"type": "Query", "text": fail_first},
+            ]
+        },
+    }
