@@ -108,8 +108,9 @@ def test_incremental_sync_gives_the_same_rows_after_its_baseline(walk):
     table_output = walk.host.run("SyncDataSourceTable")["output"]["tables"][0]
     assert table_output["changeTracking"]["mode"] == "delta"
     (path,) = table_output["files"]
+    assert path.startswith("adftutorial/incchgtracking/data_source_table/g0001/")
     base = table_output["changeTracking"]["previousVersion"]
-    assert sorted(Path(path).read_bytes().decode().splitlines()) == [
+    assert sorted((walk.output / path).read_bytes().decode().splitlines()) == [
         f'1,"update",10,{base + 2},"U"',
         f'6,"new",50,{base + 1},"I"',
     ]
@@ -122,12 +123,12 @@ def test_a_failed_sink_never_advances_the_watermark(walk):
     _, outcome = walk.run("IncrementalSync")
     assert outcome.status == "Failed"
     assert "SyncDataSourceTable" in outcome.message
-    assert walk.host.watermarks == {} and walk.host.claimed == set()
+    assert [s.watermark for s in walk.host.watermarks.values()] == [None] and walk.host.claimed == {}
 
 
 def test_two_runs_of_one_watermark_never_overlap(walk):
     key = WatermarkKey(tutorial.SOURCE_LS, TableName(tutorial.TABLE), "SinkDataset:adftutorial/incchgtracking")
-    walk.host.claimed.add(key)  # another run holds it
+    walk.host.claimed[key] = 99  # another run holds it
     _, outcome = walk.run("IncrementalSync")
     assert outcome.status == "Failed"
     assert "another run" in walk.host.run("SyncDataSourceTable")["error"]["message"]
@@ -190,7 +191,7 @@ def test_cancel_stops_a_copy_between_batches_and_writes_nothing(walk):
     walk.host.cancel_after = 3
     _, outcome = walk.run(sync)
     assert outcome.status == "Cancelled"
-    assert walk.files() == [] and walk.host.watermarks == {}
+    assert walk.files() == [] and [s.watermark for s in walk.host.watermarks.values()] == [None]
 
 
 def test_parameters_variables_if_and_foreach(walk):

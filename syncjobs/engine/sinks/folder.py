@@ -77,6 +77,24 @@ class FolderWriter:
         _fsync_folder(os.path.dirname(self._final_path))
         return self._final_path
 
+    def commit_exclusive(self) -> bool:
+        """Like ``commit``, but by a hard link that fails (False, nothing replaced) when the file exists."""
+        if self._done:
+            raise TerminalError("writer_closed", "this file was already committed or aborted")
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            os.link(self._temp_path, self._final_path)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise _folder_error(exc, "cannot create", self._final_path) from None
+        finally:
+            self.abort()  # the temporary name goes; the linked file stays
+        _fsync_folder(os.path.dirname(self._final_path))
+        return True
+
     def abort(self) -> None:
         """Close and remove the temporary file; safe to call twice."""
         self._done = True
@@ -114,6 +132,35 @@ class FolderSink:
         self._check_inside_root(folder, path)
         return FolderWriter(final_path)
 
+    def create_exclusive(self, path: str, data: bytes) -> bool:
+        """Write ``data`` to a hidden file, then hard-link it to ``path``: link fails when ``path`` exists.
+
+        A link never replaces a file (``rename`` would), and ``path`` appears with all its bytes at once.
+        """
+        writer = self.open(path)
+        writer.write(data)
+        return writer.commit_exclusive()
+
+    def delete(self, path: str) -> None:
+        """Remove a committed file (missing: nothing happens)."""
+        final_path = self._resolve(path)
+        self._check_inside_root(os.path.dirname(final_path), path)
+        try:
+            os.unlink(final_path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise _folder_error(exc, "cannot delete", final_path) from None
+
+    def list_folders(self, prefix: str) -> list[str]:
+        """The folders directly inside ``prefix`` (a folder path ending with ``/``)."""
+        folder = self._resolve(prefix.rstrip("/")) if prefix.strip("/") else self._root
+        self._check_inside_root(folder, prefix)
+        try:
+            return sorted(e.name for e in os.scandir(folder) if e.is_dir(follow_symlinks=False))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
     def read(self, path: str) -> bytes:
         """Return a committed file's bytes."""
         final_path = self._resolve(path)
@@ -127,7 +174,11 @@ class FolderSink:
     def list(self, prefix: str = "") -> list[str]:
         """Committed files (``folder/name``, slash-separated) whose path starts with ``prefix``, sorted."""
         found = []
-        for folder, _dirs, names in os.walk(self._root):
+        start = self._root
+        if "/" in prefix.strip("/"):  # walk only the prefix's folder: a sink holds thousands of windows
+            start = self._resolve(prefix.rstrip("/").rsplit("/", 1)[0])
+            self._check_inside_root(start, prefix)
+        for folder, _dirs, names in os.walk(start):
             relative_folder = os.path.relpath(folder, self._root)
             for name in names:
                 if TEMP_NAME.match(name):

@@ -25,6 +25,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from syncjobs.engine.keyset import KeyRange, KeyValues
 from syncjobs.engine.types import (
     SYS_CHANGE_OPERATION,
     SYS_CHANGE_VERSION,
@@ -37,11 +38,13 @@ from syncjobs.engine.types import (
 
 @dataclass(frozen=True)
 class FullTable:
-    """Every row of a table. ``with_change_columns`` appends SYS_CHANGE_VERSION and
-    SYS_CHANGE_OPERATION as NULL, so a full copy has the same columns as a delta."""
+    """Every row of a table, or with ``keys`` the rows whose primary key lies in that range (a full
+    copy's part). ``with_change_columns`` appends SYS_CHANGE_VERSION and SYS_CHANGE_OPERATION as NULL,
+    so a full copy has the same columns as a delta. Rows come in no particular order."""
 
     table: Table
     with_change_columns: bool = False
+    keys: KeyRange | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,13 @@ class Snapshot(Protocol):
 
     def database_identity(self, version: int) -> str:
         """The database's identity as of ``version``; it differs after a restore or re-creation."""
+        ...
+
+    def key_boundary(self, table: Table, keys: KeyRange, offset: int) -> KeyValues | None:
+        """The primary key ``offset`` rows into ``keys`` in key order, or None when fewer rows are there.
+
+        A full copy's part is ``[start, boundary)``: exactly ``offset`` rows in this snapshot.
+        """
         ...
 
     def read(self, rows: RowSet, *, batch_rows: int = 10_000, text_values: bool = False) -> Iterator[Batch]:
