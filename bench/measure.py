@@ -23,6 +23,7 @@ from syncjobs.engine.sinks.azureblob import AzureBlobConfig, AzureBlobSink  # no
 from syncjobs.engine.sources.postgres import PostgresSource  # noqa: E402
 from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource  # noqa: E402
 from syncjobs.engine.types import TableName, Watermark  # noqa: E402
+from syncjobs.engine.windows import SyncState  # noqa: E402
 
 FORMATS = {
     "csv": ("DelimitedText", {}),
@@ -83,9 +84,12 @@ def engine_copy(spec: dict[str, Any]) -> dict[str, Any]:
     kind, options = FORMATS[spec["format"]]
     fmt = format_for_dataset(kind, options)
     sink = AzureBlobSink(AzureBlobConfig.from_connection_string(spec["connection_string"], create_container=True))
-    watermark = Watermark(spec["watermark"][0], spec["watermark"][1]) if spec.get("watermark") else None
+    state = SyncState()
+    if spec.get("watermark"):  # a delta after the full copy: generation 1, the chain at its baseline
+        version, identity = spec["watermark"]
+        state = SyncState(Watermark(version, identity), generation=1, chain_version=version)
     started = time.perf_counter()
-    result = copy_table(source, table, sink, fmt, f"bench/{spec['label']}{fmt.extension}", watermark)
+    result = copy_table(source, table, sink, fmt, f"bench/{spec['label']}", state)
     seconds = time.perf_counter() - started
     source.close()
     sink.close()

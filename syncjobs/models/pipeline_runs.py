@@ -51,7 +51,7 @@ class RunStatus(models.TextChoices):
 
 ACTIVE = (RunStatus.QUEUED, RunStatus.IN_PROGRESS, RunStatus.CANCELING)
 FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
-_RUNNING = (RunStatus.IN_PROGRESS, RunStatus.CANCELING)
+RUNNING = (RunStatus.IN_PROGRESS, RunStatus.CANCELING)
 
 
 class PipelineRunQuerySet(models.QuerySet):
@@ -71,7 +71,7 @@ class PipelineRunQuerySet(models.QuerySet):
 
     def in_progress(self) -> PipelineRunQuerySet:
         """Running on a worker (cancelling ones included)."""
-        return self.filter(status__in=_RUNNING)
+        return self.filter(status__in=RUNNING)
 
     def succeeded(self) -> PipelineRunQuerySet:
         """Succeeded."""
@@ -88,6 +88,10 @@ class PipelineRunQuerySet(models.QuerySet):
     def latest_attempts(self) -> PipelineRunQuerySet:
         """Only the newest run of each rerun group."""
         return self.filter(is_latest=True)
+
+    def waiting_since(self, cutoff: datetime) -> PipelineRunQuerySet:
+        """Queued runs last handed to the broker before ``cutoff`` (a worker should have started them)."""
+        return self.queued().filter(Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True, triggered_at__lt=cutoff))
 
     def stalled(self, silent_for: timedelta) -> PipelineRunQuerySet:
         """Running runs whose worker has not sent a heartbeat for ``silent_for``: the worker died."""
@@ -133,6 +137,8 @@ class PipelineRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True, default="")  # host:pid of the worker running it
     start_from_failure = models.BooleanField(default=False)  # a rerun that reuses what succeeded before
+    enqueued_at = models.DateTimeField(null=True, blank=True)  # last handed to the broker
+    requeues = models.PositiveIntegerField(default=0)  # handed again after its task was lost
     # SecureString parameters, encrypted; ``parameters`` shows them masked.
     secret_parameters = models.TextField(blank=True, default="", editable=False)
 
@@ -190,7 +196,7 @@ class PipelineRun(models.Model):
 
     def succeed(self) -> bool:
         """A running run ended well (a cancel that came too late does not undo that)."""
-        return self._finish(_RUNNING, RunStatus.SUCCEEDED, "")
+        return self._finish(RUNNING, RunStatus.SUCCEEDED, "")
 
     def fail(self, message: str) -> bool:
         """The run failed with ``message`` (no secrets in it)."""
@@ -208,13 +214,25 @@ class PipelineRun(models.Model):
         """The runner stopped after a cancel request."""
         return self._finish(ACTIVE, RunStatus.CANCELLED, message)
 
-    def heartbeat(self) -> bool:
-        """Record that the worker is alive; return True if a cancel has been requested meanwhile."""
+    def heartbeat(self) -> tuple[bool, bool]:
+        """Record that the worker is alive; return (still running, cancel requested).
+
+        Not running any more means recovery failed the run (its worker was judged dead): the worker
+        must stop, and every write it tries is refused anyway.
+        """
         now = timezone.now()
-        PipelineRun.objects.filter(pk=self.pk, status__in=_RUNNING).update(heartbeat_at=now)
+        running = PipelineRun.objects.filter(pk=self.pk, status__in=RUNNING).update(heartbeat_at=now) == 1
         self.heartbeat_at = now
         self.cancel_requested = PipelineRun.objects.filter(pk=self.pk).values_list("cancel_requested", flat=True).get()
-        return self.cancel_requested
+        return running, self.cancel_requested
+
+    def mark_enqueued(self, requeue: bool = False) -> None:
+        """Handed to the broker now (again, after its task was lost, when ``requeue``)."""
+        changes: dict[str, Any] = {"enqueued_at": timezone.now()}
+        if requeue:
+            changes["requeues"] = models.F("requeues") + 1
+        PipelineRun.objects.filter(pk=self.pk).update(**changes)
+        self.enqueued_at = changes["enqueued_at"]
 
     def to_adf(self) -> dict[str, Any]:
         """The run as ADF's ``PipelineRun`` object."""
@@ -294,13 +312,19 @@ class ActivityRun(models.Model):
     def __str__(self) -> str:
         return f"{self.activity_name} ({self.status})"
 
-    def _finish(self, status: str, **fields: Any) -> None:
-        self.status = status
-        self.run_end = timezone.now()
-        self.duration_ms = _duration_ms(self.run_start, self.run_end)
-        for name, value in fields.items():
+    def _finish(self, status: str, **fields: Any) -> bool:
+        """End the activity run unless it already ended; False when it had (recovery failed it first).
+
+        A conditional update: a worker judged dead that wakes up again cannot overwrite the record.
+        """
+        end = timezone.now()
+        changes = {"status": status, "run_end": end, "duration_ms": _duration_ms(self.run_start, end), **fields}
+        open_statuses = (ActivityStatus.QUEUED, ActivityStatus.IN_PROGRESS)
+        if ActivityRun.objects.filter(pk=self.pk, status__in=open_statuses).update(**changes) != 1:
+            return False
+        for name, value in changes.items():
             setattr(self, name, value)
-        self.save(update_fields=["status", "run_end", "duration_ms", *fields])
+        return True
 
     def succeed(
         self,
@@ -309,9 +333,9 @@ class ActivityRun(models.Model):
         rows_read: int | None = None,
         rows_written: int | None = None,
         bytes_written: int | None = None,
-    ) -> None:
+    ) -> bool:
         """The activity succeeded with ``output`` (and, for copies, its counts)."""
-        self._finish(
+        return self._finish(
             ActivityStatus.SUCCEEDED,
             output=output,
             rows_read=rows_read,
@@ -319,7 +343,7 @@ class ActivityRun(models.Model):
             bytes_written=bytes_written,
         )
 
-    def fail(self, message: str, *, error_code: str = "", failure_type: str = "UserError", details: str = "") -> None:
+    def fail(self, message: str, *, error_code: str = "", failure_type: str = "UserError", details: str = "") -> bool:
         """The activity failed; ``error`` takes ADF's error shape."""
         error = {
             "errorCode": error_code,
@@ -328,7 +352,7 @@ class ActivityRun(models.Model):
             "target": self.activity_name,
             "details": details,
         }
-        self._finish(ActivityStatus.FAILED, error=error)
+        return self._finish(ActivityStatus.FAILED, error=error)
 
     def finish(
         self,
@@ -339,9 +363,9 @@ class ActivityRun(models.Model):
         rows_read: int | None = None,
         rows_written: int | None = None,
         bytes_written: int | None = None,
-    ) -> None:
-        """End the activity run as the runner reports it, with any final status."""
-        self._finish(
+    ) -> bool:
+        """End the activity run as the runner reports it, with any final status (False: it had ended)."""
+        return self._finish(
             status,
             output=output,
             error=error,
@@ -350,13 +374,13 @@ class ActivityRun(models.Model):
             bytes_written=bytes_written,
         )
 
-    def mark_cancelled(self) -> None:
+    def mark_cancelled(self) -> bool:
         """The activity stopped because its run was cancelled."""
-        self._finish(ActivityStatus.CANCELLED)
+        return self._finish(ActivityStatus.CANCELLED)
 
-    def skip(self) -> None:
+    def skip(self) -> bool:
         """The activity did not run because its dependency conditions were not met."""
-        self._finish(ActivityStatus.SKIPPED)
+        return self._finish(ActivityStatus.SKIPPED)
 
     def to_adf(self) -> dict[str, Any]:
         """The activity run as ADF's ``ActivityRun`` object (as queryActivityruns returns it)."""

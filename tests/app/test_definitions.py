@@ -261,7 +261,7 @@ def test_cancelling_a_running_run_asks_it_to_stop_at_its_next_heartbeat() -> Non
     run = make_run()
     run.mark_in_progress()
     PipelineRun.objects.get(pk=run.pk).request_cancel()
-    assert run.heartbeat() is True
+    assert run.heartbeat() == (True, True)  # still running, and asked to stop
     assert PipelineRun.objects.active().filter(status="Canceling").count() == 1
     assert run.mark_cancelled() is True
     assert list(PipelineRun.objects.cancelled()) == [run]
@@ -290,14 +290,26 @@ def test_a_watermark_refuses_a_stale_expected_version() -> None:
     assert [w.new_version for w in mark.windows.order_by("id")] == [5, 7]
 
 
-def test_a_watermark_is_held_by_one_active_run_at_a_time() -> None:
+def test_a_watermark_is_held_by_one_active_run_at_a_time_and_each_claim_is_fenced() -> None:
+    from syncjobs.models.watermarks import ClaimLostError
+
     mark = Watermark.objects.for_target(make_linked_service(), TableName("t"), "out/t")
     first, second = make_run(), make_run(make_pipeline("Other"))
+    assert mark.claim(first) is None  # a queued run claims nothing: only a running one
     first.mark_in_progress()
-    assert mark.claim(first) is True
-    assert Watermark.objects.get(pk=mark.pk).claim(second) is False
-    first.fail("boom")
-    assert Watermark.objects.get(pk=mark.pk).claim(second) is True
+    second.mark_in_progress()
+    assert mark.claim(first) == 1
+    assert Watermark.objects.get(pk=mark.pk).claim(second) is None
+    first.fail("worker stopped")  # recovery: its claim may be taken
+    assert Watermark.objects.get(pk=mark.pk).claim(second) == 2
+    assert Watermark.objects.get(pk=mark.pk).claim(first) is None  # a failed run never claims again
+    stale = Watermark.objects.get(pk=mark.pk)
+    assert not stale.holds(first, 1) and stale.holds(second, 2)
+    with pytest.raises(ClaimLostError):
+        stale.record_pending(first, 1, {"prefix": "zombie"})
+    with pytest.raises(ClaimLostError):
+        stale.advance(None, 9, "db-1", mode="full", claim=(first, 1))
+    assert Watermark.objects.get(pk=mark.pk).version is None
 
 
 @pytest.mark.django_db
