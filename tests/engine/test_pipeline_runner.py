@@ -12,7 +12,9 @@ from syncjobs import tutorial
 from syncjobs.engine.pipeline.host import WatermarkKey
 from syncjobs.engine.pipeline.runner import run_pipeline
 from syncjobs.engine.types import TableName
+from tests.engine.run_helpers import ls
 from tests.engine.run_hosts import MemoryHost, info
+from tests.fixtures.azurite import free_port
 
 
 @pytest.fixture
@@ -161,11 +163,43 @@ def test_an_unhandled_failure_fails_the_run_with_adfs_message(walk):
     assert outcome.message.startswith("Operation on target Bad failed: variable 'nope' is not declared")
 
 
-def test_retries_are_recorded_as_attempts(walk):
+def test_a_terminal_error_fails_at_once_whatever_the_retry_policy(walk):
     bad = activity("Bad", "SetVariable", variableName="nope", value="x")
     bad["policy"] = {"retry": 2, "retryIntervalInSeconds": 0}
     walk.run(pipeline(bad))
-    assert [(r["attempt"], r["status"]) for r in walk.host.runs] == [(0, "Failed"), (1, "Failed"), (2, "Failed")]
+    assert [(r["attempt"], r["status"]) for r in walk.host.runs] == [(0, "Failed")]
+
+
+def lookup_on(walk, linked_service: dict) -> dict:
+    """A Lookup through a PostgreSQL linked service, retried twice."""
+    walk.host.linked_services[linked_service["name"]] = linked_service
+    walk.datasets["PgTable"] = {
+        "name": "PgTable",
+        "properties": {
+            "type": "PostgreSqlV2Table",
+            "linkedServiceName": {"referenceName": linked_service["name"], "type": "LinkedServiceReference"},
+            "typeProperties": {"schema": "public", "table": "t"},
+        },
+    }
+    look = activity("Look", "Lookup", source={"type": "PostgreSqlV2Source", "query": "SELECT 1 AS one"})
+    look["typeProperties"]["dataset"] = {"referenceName": "PgTable", "type": "DatasetReference"}
+    look["policy"] = {"retry": 2, "retryIntervalInSeconds": 0}
+    return look
+
+
+def test_a_transient_error_is_retried_per_the_policy_and_a_terminal_one_is_not(walk, pg_server):
+    closed_port = free_port()
+    refused = ls("Refused", "PostgreSqlV2", server="127.0.0.1", port=closed_port, database="postgres", username="x")
+    walk.run(pipeline(lookup_on(walk, refused)))
+    assert [(r["attempt"], r["error"]["errorCode"]) for r in walk.host.runs] == [
+        (0, "refused"),
+        (1, "refused"),
+        (2, "refused"),
+    ]
+    walk.host.runs.clear()
+    stranger = ls("Stranger", "PostgreSqlV2", server="127.0.0.1", port=5432, database="postgres", username="nobody_x")
+    walk.run(pipeline(lookup_on(walk, stranger)))
+    assert [(r["attempt"], r["error"]["errorCode"]) for r in walk.host.runs] == [(0, "login_failed")]
 
 
 def test_timeout_stops_a_wait(walk):
