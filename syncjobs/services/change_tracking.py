@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django_q.tasks import async_task
 
 from syncjobs.engine import bindings
@@ -24,7 +25,12 @@ def schedule_cleanups() -> int:
     """
     services = list(LinkedService.objects.filter(type__in=EMULATED).values_list("pk", "name"))
     for pk, name in services:
-        async_task("syncjobs.tasks.cleanup_change_tracking_task", pk, task_name=f"ct-cleanup-{name}"[:100])
+        async_task(
+            "syncjobs.tasks.cleanup_change_tracking_task",
+            pk,
+            task_name=f"ct-cleanup-{name}"[:100],
+            sync=settings.CTPORTAL_TASKS_INLINE,
+        )
     return len(services)
 
 
