@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from syncjobs.api import definitions, openapi, runs
+from syncjobs.api import definitions, openapi, runs, verification
 
 
 class CollectionConverter:
@@ -38,6 +38,12 @@ ROUTES = [
     ),
     ("pipelineruns/<str:run_id>/cancel", runs.cancel, "api_cancel", {"post": "Cancel a pipeline run"}),
     ("watermarks", runs.watermarks, "api_watermarks", {"get": "Change-tracking watermarks and their windows"}),
+    (
+        "verifySync",
+        verification.verify_sync,
+        "api_verify_sync",
+        {"post": "Replay a table's change windows in a sink against the source (Editor or above)"},
+    ),
     ("openapi.json", openapi.document, "api_openapi", {"get": "This document"}),
 ]
 
