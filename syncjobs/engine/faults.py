@@ -1,7 +1,8 @@
 """Named seams for the fault suite: points no real fault can hit on purpose (the gap between two statements).
 
-``CTPORTAL_FAULT_POINT=<name>`` in a worker's environment makes the worker SIGKILL itself when it
-reaches that point; unset (always, outside the fault suite), a seam does nothing.
+``CTPORTAL_FAULT_POINT=<name>`` in a worker's environment makes the worker SIGKILL its whole process
+group (the qcluster and its workers, as ``kill -9`` of qcluster does) when it reaches that point; unset
+(always, outside the fault suite), a seam does nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,6 @@ POINTS = (PARTS_COMMITTED, MANIFEST_WRITTEN)
 
 
 def fault_point(name: str) -> None:
-    """Die here, as ``kill -9`` would, when the fault suite named this point."""
+    """Die here, as ``kill -9`` of the worker would, when the fault suite named this point."""
     if os.environ.get(FAULT_POINT_VARIABLE) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.killpg(os.getpgrp(), signal.SIGKILL)

@@ -5,6 +5,7 @@ deltas split as they stream. Every part is checksummed as written; a part that h
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +20,8 @@ from syncjobs.engine.sources import Changes, FullTable, Snapshot, Source
 from syncjobs.engine.streaming import StopCheck, encode_batches, stream_rows
 from syncjobs.engine.types import Batch, Table
 from syncjobs.engine.windows import PartWritten, PendingWindow, RangeState, WindowJournal, part_name
+
+logger = logging.getLogger(__name__)
 
 
 class ChecksumWriter:
@@ -181,6 +184,7 @@ def _read_range(
     snapshot: Snapshot, rows: FullTable, keys: KeyRange, target: PartTarget, index: int, stop: StopCheck | None
 ) -> PartWritten | None:
     ranged = FullTable(rows.table, rows.with_change_columns, None if keys.is_everything else keys)
+    logger.info("reading part %d of %s (claim %d)", index, target.prefix, target.claim)
     return target.write(index, lambda w: stream_rows(snapshot, ranged, target.fmt, w, target.batch_rows, stop))
 
 
