@@ -184,6 +184,16 @@ class Watermark(models.Model):
                 **(window or {}),
             )
 
+    @property
+    def pending_summary(self) -> str:
+        """The window being written, in words ("" when none): a rerun finishes it."""
+        if not self.pending:
+            return ""
+        window = self.pending
+        done = sum(1 for r in window.get("ranges") or () if r.get("part"))
+        parts = f", {done} part{'s' if done != 1 else ''} committed" if done else ""
+        return f"{window['mode']} window {window['fromVersion']}-{window['toVersion']} in g{window['generation']:04d}{parts}"
+
     def reset(self) -> None:
         """Forget the version, so the next copy is a full one (in a new generation)."""
         self.version, self.chain_version, self.pending = None, None, None

@@ -124,6 +124,7 @@ def test_a_window_finished_by_a_worker_that_died_before_advancing_is_advanced_by
     message = PipelineRun.objects.get(pk=dead_run.pk).message
     assert "left pending, finished by the next run: data_source_table window 0-" in message
     files = sorted(p for p in (seeded / "output").rglob("*") if p.is_file())
+    assert the_watermark().pending_summary.startswith("full window 0-")
     run = trigger_run(Pipeline.objects.get(name="IncrementalSync"))
     run.refresh_from_db()
     window = sync_output(run)["changeTracking"]["window"]

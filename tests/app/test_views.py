@@ -226,6 +226,7 @@ def test_pipeline_history_and_watermarks_pages(operator, seeded):
     assert "<polyline" in text(operator.get("/monitor/pipelines/IncrementalSync/"))
     watermarks = text(operator.get("/monitor/watermarks/"))
     assert "data_source_table" in watermarks and "Check the lag" in watermarks
+    assert "generation g0001" in watermarks and "/_manifest.json" in watermarks
     from syncjobs.models import Watermark
 
     lag = text(operator.get(f"/monitor/watermarks/?lag={Watermark.objects.get().pk}"))
