@@ -260,37 +260,13 @@ def _finished_earlier(sink: Sink, pending: PendingWindow, manifest: dict[str, An
     if not belongs_to(manifest, pending):
         raise TerminalError("manifest_conflict", f"{manifest_path(pending.prefix)} does not describe this window")
     remove_unnamed(sink, pending.prefix, manifest)
-    files = tuple(
-        FileWritten(path, int(entry["bytes"]), int(entry["rows"]), str(entry["checksum"]))
-        for path, entry in zip(file_paths(manifest, pending.prefix), manifest.get("files") or (), strict=True)
+    parts = tuple(
+        PartWritten(i, path, int(entry["rows"]), int(entry["bytes"]), str(entry["checksum"]))
+        for i, (path, entry) in enumerate(zip(file_paths(manifest, pending.prefix), manifest["files"], strict=True))
     )
-    window = WindowWritten(
-        pending.generation,
-        pending.prefix,
-        manifest_path(pending.prefix),
-        pending.from_version,
-        pending.to_version,
-        pending.to_version,
-        int(manifest.get("rows") or 0),
-        parts_resumed=len(files),
-        from_manifest=True,
-    )
+    summary = _summary(pending, pending.to_version, parts, True, resumed=len(parts), written=[], from_manifest=True)
     counts = {op: n for op, n in (manifest.get("operations") or {}).items() if n}
-    return CopyResult(
-        mode=pending.mode,
-        reason=pending.reason,
-        reason_code=pending.reason_code,
-        previous_version=pending.previous_version,
-        watermark=Watermark(pending.to_version, pending.database_identity),
-        min_valid_version=None,
-        rows_read=0,
-        rows_written=0,
-        bytes_written=0,
-        files=files,
-        seconds=time.monotonic() - started,
-        counts=counts,
-        window=window,
-    )
+    return _copy_result(pending, summary, parts, [], counts, None, started)
 
 
 def _result(
@@ -309,25 +285,52 @@ def _result(
     for part in written:
         for op, n in part.counts.items():
             counts[op] = counts.get(op, 0) + n
-    rows = sum(p.rows for p in written)
-    summary = WindowWritten(
+    summary = _summary(window, chain_version, parts, manifest is not None, resumed=resumed, written=written)
+    return _copy_result(window, summary, parts, written, counts, plan.min_valid_version, started)
+
+
+def _summary(
+    window: PendingWindow,
+    chain_version: int | None,
+    parts: tuple[PartWritten, ...],
+    has_manifest: bool,
+    *,
+    resumed: int,
+    written: list[PartWritten],
+    from_manifest: bool = False,
+) -> WindowWritten:
+    return WindowWritten(
         window.generation,
         window.prefix,
-        manifest_path(window.prefix) if manifest is not None else "",
+        manifest_path(window.prefix) if has_manifest else "",
         window.from_version,
         window.to_version,
         chain_version,
         sum(p.rows for p in parts),
         parts_resumed=resumed,
         parts_written=len(written),
+        from_manifest=from_manifest,
     )
+
+
+def _copy_result(
+    window: PendingWindow,
+    summary: WindowWritten,
+    parts: tuple[PartWritten, ...],
+    written: list[PartWritten],
+    counts: dict[str, int],
+    min_valid: int | None,
+    started: float,
+) -> CopyResult:
+    """The result of a window: all its parts as files; rows and bytes of what this attempt wrote."""
+    rows = sum(p.rows for p in written)
     return CopyResult(
         mode=window.mode,
         reason=window.reason,
         reason_code=window.reason_code,
         previous_version=window.previous_version,
         watermark=Watermark(window.to_version, window.database_identity),
-        min_valid_version=plan.min_valid_version,
+        min_valid_version=min_valid,
         rows_read=rows,
         rows_written=rows,
         bytes_written=sum(p.bytes for p in written),

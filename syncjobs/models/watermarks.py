@@ -192,7 +192,8 @@ class Watermark(models.Model):
         window = self.pending
         done = sum(1 for r in window.get("ranges") or () if r.get("part"))
         parts = f", {done} part{'s' if done != 1 else ''} committed" if done else ""
-        return f"{window['mode']} window {window['fromVersion']}-{window['toVersion']} in g{window['generation']:04d}{parts}"
+        versions = f"{window['fromVersion']}-{window['toVersion']}"
+        return f"{window['mode']} window {versions} in g{window['generation']:04d}{parts}"
 
     def reset(self) -> None:
         """Forget the version, so the next copy is a full one (in a new generation)."""

@@ -199,12 +199,10 @@ def recover_stalled_runs() -> int:
 
 def _stopped_message(run: PipelineRun) -> str:
     """Why the run failed, and what it left: the windows it was writing (recorded, so nothing is lost)."""
-    pending = []
-    for watermark in Watermark.objects.filter(claimed_by=run).exclude(pending=None):
-        window = watermark.pending
-        done = sum(1 for r in window.get("ranges") or () if r.get("part"))
-        parts = f", {done} part(s) committed and kept" if done else ""
-        pending.append(f"{watermark.table} window {window['fromVersion']}-{window['toVersion']}{parts}")
+    pending = [
+        f"{watermark.table} {watermark.pending_summary}"
+        for watermark in Watermark.objects.filter(claimed_by=run).exclude(pending=None)
+    ]
     left = f"; left pending, finished by the next run: {'; '.join(pending)}" if pending else ""
     return f"worker stopped (killed, crashed or frozen past {settings.CTPORTAL_STALLED_RUN_SECONDS} s){left}"
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from syncjobs.adf.repository import save_definition
 from syncjobs.models import Dataset, LinkedService, Pipeline, PipelineRun
@@ -23,6 +24,19 @@ def studio_folder() -> Path:
 def powershell_folder() -> Path:
     """The tutorial's objects as the PowerShell edition publishes them (legacy form)."""
     return ADF_DATA / "published-powershell"
+
+
+@pytest.fixture
+def inline(settings):
+    """Runs execute inside the request that triggers them (``CTPORTAL_TASKS_INLINE``)."""
+    settings.CTPORTAL_TASKS_INLINE = True
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    """The tutorial seeded into the portal under ``tmp_path`` (source database, output folder, objects)."""
+    call_command("seed_tutorial", "--dir", str(tmp_path))
+    return tmp_path
 
 
 def make_linked_service(name: str = "SourceDb", **type_properties: Any) -> LinkedService:

@@ -10,7 +10,6 @@ import sqlite3
 import time
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from django_q.brokers import get_broker
@@ -33,17 +32,6 @@ from tests.app.conftest import make_pipeline, make_run
 
 pytestmark = pytest.mark.django_db
 SINK_KEY = "SinkDataset:adftutorial/incchgtracking"
-
-
-@pytest.fixture
-def inline(settings):
-    settings.CTPORTAL_TASKS_INLINE = True
-
-
-@pytest.fixture
-def seeded(tmp_path):
-    call_command("seed_tutorial", "--dir", str(tmp_path))
-    return tmp_path
 
 
 def sync_output(run: PipelineRun) -> dict:
@@ -122,7 +110,7 @@ def test_a_window_finished_by_a_worker_that_died_before_advancing_is_advanced_by
     PipelineRun.objects.filter(pk=dead_run.pk).update(worker=f"{socket.gethostname()}:999999999")
     assert recover_stalled_runs() == 1
     message = PipelineRun.objects.get(pk=dead_run.pk).message
-    assert "left pending, finished by the next run: data_source_table window 0-" in message
+    assert "left pending, finished by the next run: data_source_table full window 0-" in message
     files = sorted(p for p in (seeded / "output").rglob("*") if p.is_file())
     assert the_watermark().pending_summary.startswith("full window 0-")
     run = trigger_run(Pipeline.objects.get(name="IncrementalSync"))

@@ -28,17 +28,6 @@ from tests.fixtures.portal import Portal
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def inline(settings):
-    settings.CTPORTAL_TASKS_INLINE = True
-
-
-@pytest.fixture
-def seeded(tmp_path):
-    call_command("seed_tutorial", "--dir", str(tmp_path))
-    return tmp_path
-
-
 def test_parameters_are_checked_when_triggering():
     pipeline = make_pipeline(parameters={"days": {"type": "Int"}})
     with pytest.raises(ValidationError, match="parameter days is required"):

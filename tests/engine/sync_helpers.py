@@ -30,6 +30,18 @@ def make_people(u, name: str = "data_source_table", rows=TUTORIAL_ROWS, track: b
     return u.table(name)
 
 
+def make_order_lines(u, name: str, rows: str):
+    """A tracked table with a composite key (int, varchar); ``rows`` is the VALUES list."""
+    q = u.q
+    u.run(
+        f"CREATE TABLE {u.qt(name)} ({q('OrderID')} int NOT NULL, {q('Line')} varchar(10) NOT NULL, "
+        f"{q('Qty')} int, PRIMARY KEY ({q('OrderID')}, {q('Line')}))",
+        f"INSERT INTO {u.qt(name)} VALUES {rows}",
+    )
+    u.source.enable_change_tracking(u.table(name))
+    return u.table(name)
+
+
 def people(u, name: str = "data_source_table") -> str:
     """The quoted name of a people table, for hand-written DML."""
     return u.qt(name)

@@ -14,7 +14,7 @@ from syncjobs.engine.changetracking import copy_rows, copy_table
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.sources import FullTable, Query
 from syncjobs.engine.types import SYS_CHANGE_COLUMNS, SYS_CHANGE_OPERATION, SYS_CHANGE_VERSION
-from tests.engine.sync_helpers import HEADER, TUTORIAL_ROWS, Syncer, csv, make_people, people
+from tests.engine.sync_helpers import HEADER, TUTORIAL_ROWS, Syncer, csv, make_order_lines, make_people, people
 
 
 def test_a_plain_copy_of_the_tutorial_table_is_the_tutorials_full_copy_file(under_test, folder_sink):
@@ -91,12 +91,7 @@ def test_a_primary_key_update_is_a_delete_of_the_old_key_and_an_insert_of_the_ne
 
 def test_composite_keys_identify_rows(under_test, folder_sink):
     q, name = under_test.q, "order_lines"
-    under_test.run(
-        f"CREATE TABLE {under_test.qt(name)} ({q('OrderID')} int NOT NULL, {q('Line')} varchar(10) NOT NULL, "
-        f"{q('Qty')} int, PRIMARY KEY ({q('OrderID')}, {q('Line')}))",
-        f"INSERT INTO {under_test.qt(name)} VALUES (1, 'a', 1), (1, 'b', 2), (2, 'a', 3)",
-    )
-    under_test.source.enable_change_tracking(under_test.table(name))
+    make_order_lines(under_test, name, "(1, 'a', 1), (1, 'b', 2), (2, 'a', 3)")
     sync = Syncer(under_test, folder_sink, under_test.table(name))
     base = sync.copy().watermark.version
     under_test.run(

@@ -17,7 +17,7 @@ from syncjobs.engine.manifests import manifest_path, schema_hash, write_manifest
 from syncjobs.engine.types import Column
 from syncjobs.engine.verification import verify_table
 from syncjobs.engine.windows import LocalJournal, PendingWindow, SyncState
-from tests.engine.sync_helpers import Syncer, csv, make_people, people
+from tests.engine.sync_helpers import Syncer, csv, make_order_lines, make_people, people
 
 TEN = [(i, f"name {i}", 20 + i) for i in range(1, 11)]
 
@@ -243,13 +243,8 @@ def test_parallel_copies_read_each_part_in_its_own_snapshot_and_deliver_each_row
 
 
 def test_composite_text_keys_split_into_parts_in_the_databases_own_order(under_test, folder_sink):
-    q, name = under_test.q, "order lines"
-    under_test.run(
-        f"CREATE TABLE {under_test.qt(name)} ({q('Order')} int NOT NULL, {q('Line')} varchar(10) NOT NULL, "
-        f"{q('Qty')} int, PRIMARY KEY ({q('Order')}, {q('Line')}))",
-        f"INSERT INTO {under_test.qt(name)} VALUES (1, 'b', 1), (1, 'a', 2), (2, 'A', 3), (2, 'é', 4), (10, 'z', 5)",
-    )
-    under_test.source.enable_change_tracking(under_test.table(name))
+    name = "order lines"
+    make_order_lines(under_test, name, "(1, 'b', 1), (1, 'a', 2), (2, 'A', 3), (2, 'é', 4), (10, 'z', 5)")
     sync = Syncer(under_test, folder_sink, under_test.table(name), max_rows_per_file=2, parallel_copies=2)
     result = sync.copy()
     assert [f.rows for f in sorted(result.files, key=lambda f: f.path)] == [2, 2, 1]

@@ -6,6 +6,7 @@ import errno
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -63,37 +64,35 @@ class FolderWriter:
 
     def commit(self) -> str:
         """Flush, fsync and rename the temporary file over the final name; return the final path."""
-        if self._done:
-            raise TerminalError("writer_closed", "this file was already committed or aborted")
-        try:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            os.replace(self._temp_path, self._final_path)
-        except OSError as exc:
-            self.abort()
-            raise _folder_error(exc, "cannot commit", self._final_path) from None
-        self._done = True
-        _fsync_folder(os.path.dirname(self._final_path))
+        self._publish(os.replace, "cannot commit")
         return self._final_path
 
     def commit_exclusive(self) -> bool:
         """Like ``commit``, but by a hard link that fails (False, nothing replaced) when the file exists."""
+        try:
+            self._publish(os.link, "cannot create")
+        except FileExistsError:
+            return False
+        finally:
+            self.abort()  # the temporary name goes; a linked file stays
+        return True
+
+    def _publish(self, put: Callable[[str, str], None], action: str) -> None:
+        """Make the bytes durable, then put the temporary file at the final name (``os.replace``/``os.link``)."""
         if self._done:
             raise TerminalError("writer_closed", "this file was already committed or aborted")
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
-            os.link(self._temp_path, self._final_path)
+            put(self._temp_path, self._final_path)
         except FileExistsError:
-            return False
+            raise
         except OSError as exc:
-            raise _folder_error(exc, "cannot create", self._final_path) from None
-        finally:
-            self.abort()  # the temporary name goes; the linked file stays
+            self.abort()
+            raise _folder_error(exc, action, self._final_path) from None
+        self._done = True
         _fsync_folder(os.path.dirname(self._final_path))
-        return True
 
     def abort(self) -> None:
         """Close and remove the temporary file; safe to call twice."""
