@@ -143,6 +143,30 @@ def test_nested_activities_are_checked_too(copy_objects: None) -> None:
     assert "properties.activities[0].typeProperties.activities[1].name" in _paths(exc)
 
 
+def test_window_sizes_of_a_change_tracking_copy_must_be_positive_integers(copy_objects: None) -> None:
+    sync = {
+        "name": "Sync",
+        "type": "ChangeTrackingCopy",
+        "inputs": [{"referenceName": "SourceTable", "type": "DatasetReference"}],
+        "outputs": [{"referenceName": "SinkFiles", "type": "DatasetReference"}],
+        "typeProperties": {
+            "parallelCopies": 0,
+            "batchRows": "many",
+            "sink": {"formatSettings": {"maxRowsPerFile": -5}},
+        },
+    }
+    with pytest.raises(DefinitionError) as exc:
+        make_pipeline("P", [sync])
+    tp = "properties.activities[0].typeProperties"
+    assert _paths(exc) == {
+        f"{tp}.parallelCopies": "must be at least 1",
+        f"{tp}.batchRows": "must be an integer",
+        f"{tp}.sink.formatSettings.maxRowsPerFile": "must be at least 1",
+    }
+    sync["typeProperties"] = {"parallelCopies": 4, "sink": {"formatSettings": {"maxRowsPerFile": 100_000}}}
+    make_pipeline("P", [sync])
+
+
 def test_a_dependency_cycle_is_reported(copy_objects: None) -> None:
     a = {
         "name": "A",

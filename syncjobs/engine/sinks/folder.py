@@ -174,8 +174,9 @@ class FolderSink:
         """Committed files (``folder/name``, slash-separated) whose path starts with ``prefix``, sorted."""
         found = []
         start = self._root
-        if "/" in prefix.strip("/"):  # walk only the prefix's folder: a sink holds thousands of windows
-            start = self._resolve(prefix.rstrip("/").rsplit("/", 1)[0])
+        folder = prefix.rstrip("/") if prefix.endswith("/") else prefix.rpartition("/")[0]
+        if folder.strip("/"):  # walk only the prefix's own folder: a sink holds thousands of windows
+            start = self._resolve(folder)
             self._check_inside_root(start, prefix)
         for folder, _dirs, names in os.walk(start):
             relative_folder = os.path.relpath(folder, self._root)
