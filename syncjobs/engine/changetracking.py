@@ -39,7 +39,7 @@ from syncjobs.engine.manifests import (
     remove_unnamed,
     write_manifest,
 )
-from syncjobs.engine.parts import PartTarget, RangePlan, write_delta_parts, write_full_parts
+from syncjobs.engine.parts import PartTarget, RangePlan, remove_parts, write_delta_parts, write_full_parts
 from syncjobs.engine.sinks import Sink
 from syncjobs.engine.sources import Changes, FullTable, Query, Snapshot, Source
 from syncjobs.engine.streaming import StopCheck, stream_rows
@@ -164,13 +164,22 @@ def copy_table(
     if not window.is_full and not written:
         return _result(window, state.chain_version, (), None, plan, started, resumed=0)
     fault_point(PARTS_COMMITTED)
-    journal.check_claim()  # the fence, right before the manifest
+    _check_claim(journal, sink, [] if window.is_full else written)  # the fence, right before the manifest
     parts = window.parts if window.is_full else tuple(written)
     columns = output_columns(table, options.change_columns if not window.is_full else _full_columns(options))
     manifest = write_manifest(sink, window, build_manifest(window, table, columns, parts, run_id=options.run_id))
     remove_unnamed(sink, window.prefix, manifest)
     fault_point(MANIFEST_WRITTEN)
     return _result(window, window.to_version, parts, manifest, plan, started, resumed=resumed, written=written)
+
+
+def _check_claim(journal: WindowJournal, sink: Sink, unrecorded: list[PartWritten]) -> None:
+    """The fence; a run that lost its claim removes the parts it wrote and never recorded (a delta's)."""
+    try:
+        journal.check_claim()
+    except BaseException:
+        remove_parts(sink, unrecorded)
+        raise
 
 
 def _full_columns(options: CopyOptions) -> tuple[str, ...]:
@@ -190,7 +199,8 @@ def _write(
     if window.is_full:
         before = {p.path for p in window.parts}
         plan = RangePlan(window, snapshot, table, options.max_rows_per_file)
-        window = write_full_parts(snapshot, source, table, plan, target, journal, options.parallel_copies)
+        rows = FullTable(table, with_change_columns=bool(options.change_columns))
+        window = write_full_parts(snapshot, rows, source, plan, target, journal, options.parallel_copies)
         return window, [p for p in window.parts if p.path not in before]
     assert window.read_after is not None
     changes = Changes(table, ChangeWindow(window.read_after, window.to_version), options.change_columns)

@@ -123,6 +123,28 @@ def split_batches(batches: Iterable[Batch], max_rows: int) -> Iterator[Iterator[
         yield run(first)
 
 
+def record_or_remove(
+    journal: WindowJournal, window: PendingWindow, sink: Sink, parts: Iterable[PartWritten | None]
+) -> None:
+    """Record the window; if the journal refuses (the claim was lost), remove ``parts``: never recorded,
+    no manifest can name them, and a run that lost its claim leaves nothing behind."""
+    try:
+        journal.record(window)
+    except BaseException:
+        remove_parts(sink, parts)
+        raise
+
+
+def remove_parts(sink: Sink, parts: Iterable[PartWritten | None]) -> None:
+    """Delete part files, best effort (a failure here must not hide the error being raised)."""
+    for part in parts:
+        if part is not None:
+            try:
+                sink.delete(part.path)
+            except Exception:  # noqa: S110 - never read without a manifest; the next window's cleanup tries again
+                pass
+
+
 class RangePlan:
     """A full window's key ranges: split as they are reached (``max_rows`` each), then marked done.
 
@@ -163,19 +185,18 @@ class RangePlan:
 
 def write_full_parts(
     snapshot: Snapshot,
+    rows: FullTable,
     source: Source,
-    table: Table,
     plan: RangePlan,
     target: PartTarget,
     journal: WindowJournal,
     parallel: int = 1,
 ) -> PendingWindow:
-    """Read every range not done; each part is committed, then recorded done. Returns the finished window."""
-    rows = FullTable(table, with_change_columns=True)
+    """Read every range of ``rows`` not done; each part is committed, then recorded done. Returns the window."""
     if parallel <= 1:
         for index, keys in plan:
             part = _read_range(snapshot, rows, keys, target, index, target.should_stop)
-            journal.record(plan.finish(keys, part))
+            record_or_remove(journal, plan.finish(keys, part), target.sink, [part])
         return plan.window
     return _write_parallel(source, rows, plan, target, journal, parallel)
 
@@ -207,7 +228,8 @@ def _write_parallel(
             if target.should_stop is not None and target.should_stop():
                 stop.set()
             for future in done:
-                journal.record(plan.finish(running.pop(future), future.result()))
+                part = future.result()
+                record_or_remove(journal, plan.finish(running.pop(future), part), target.sink, [part])
 
     with ThreadPoolExecutor(parallel, thread_name_prefix="ctportal-part") as pool:
         try:

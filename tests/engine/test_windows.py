@@ -132,21 +132,25 @@ def test_a_pending_window_with_a_manifest_is_advanced_from_it_without_copying(un
     verify(under_test, folder_sink, sync.table)
 
 
-def test_files_no_manifest_names_are_removed_once_the_manifest_exists(under_test, folder_sink):
+def test_a_part_whose_record_is_refused_is_removed_and_a_dead_attempts_files_go_with_the_manifest(
+    under_test, folder_sink
+):
     sync = Syncer(under_test, folder_sink, make_people(under_test, rows=TEN), max_rows_per_file=5)
 
-    class DiesRecordingTheSecondPart(LocalJournal):
+    class RefusesTheSecondPart(LocalJournal):
         def record(self, window):
             if len(window.parts) == 2:
-                raise TerminalError("claim_lost", "killed between the part's commit and its record")
+                raise TerminalError("claim_lost", "the claim was taken between the part's commit and its record")
             super().record(window)
 
-    journal = DiesRecordingTheSecondPart()
+    journal = RefusesTheSecondPart()
     state, options = replace(sync.state, claim=1), CopyOptions(max_rows_per_file=5)
     with pytest.raises(TerminalError):
         copy_table(under_test.source, sync.table, folder_sink, csv(), "out", state, journal=journal, options=options)
     prefix = journal.window.prefix
-    assert parts(folder_sink, prefix) == ["part-00000-c0001.csv", "part-00001-c0001.csv"]
+    assert parts(folder_sink, prefix) == ["part-00000-c0001.csv"]  # the refused part was taken back
+    # what a kill -9 between a commit and its record leaves: a part no record (and so no manifest) names
+    folder_sink.create_exclusive(f"{prefix}/part-00001-c0001.csv", b"PersonID,Name,Age\r\n")
     sync.state = replace(sync.state, pending=journal.window, claim=1)
     result = sync.copy()
     assert parts(folder_sink, prefix) == ["part-00000-c0001.csv", "part-00001-c0002.csv"]
@@ -154,17 +158,20 @@ def test_files_no_manifest_names_are_removed_once_the_manifest_exists(under_test
     verify(under_test, folder_sink, sync.table)
 
 
-def test_a_run_that_lost_its_claim_writes_no_manifest(under_test, folder_sink):
+def test_a_run_that_lost_its_claim_writes_no_manifest_and_takes_back_its_delta(under_test, folder_sink):
     sync = Syncer(under_test, folder_sink, make_people(under_test))
+    sync.copy()
+    under_test.run(f"UPDATE {people(under_test)} SET {under_test.q('Age')} = 5")
+    before = folder_sink.list("out/")
 
     class Fenced(LocalJournal):
         def check_claim(self):
             raise TerminalError("claim_lost", "another run holds the watermark now")
 
     with pytest.raises(TerminalError) as caught:
-        copy_table(under_test.source, sync.table, folder_sink, csv(), "out", journal=Fenced())
+        copy_table(under_test.source, sync.table, folder_sink, csv(), "out", sync.state, journal=Fenced())
     assert caught.value.reason == "claim_lost"
-    assert not [p for p in folder_sink.list("out/") if p.endswith("_manifest.json")]
+    assert folder_sink.list("out/") == before  # its delta's part was written, then taken back
 
 
 def test_an_exclusive_manifest_keeps_the_first_attempts(folder_sink):

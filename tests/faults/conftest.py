@@ -16,13 +16,23 @@ def faults(tmp_path, pg_database, azurite, blob_container):
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The tally: per fault, runs, rows lost, stale and extra, duplicate deliveries, runs left unfinished."""
+    """The tally: per fault, runs, rows lost, stale and extra, duplicate deliveries, runs left unfinished, and
+    files in the sink no manifest names."""
     if not TALLY:
         return
-    header = ("fault", "runs", "rows lost", "rows stale", "rows extra", "duplicate deliveries", "runs unfinished")
+    header = (
+        "fault",
+        "runs",
+        "rows lost",
+        "rows stale",
+        "rows extra",
+        "duplicate deliveries",
+        "runs unfinished",
+        "stray files",
+    )
     rows = [header] + [
         (r.fault, str(r.runs), str(r.rows_lost), str(r.rows_stale), str(r.rows_extra), str(r.duplicates),
-         str(r.unfinished))
+         str(r.unfinished), str(r.stray_files))
         for r in TALLY
     ]  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

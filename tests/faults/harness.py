@@ -42,6 +42,7 @@ class TallyRow:
     rows_extra: int
     duplicates: int
     unfinished: int
+    stray_files: int  # files in the sink no manifest names (attempts that died must leave none)
 
 
 TALLY: list[TallyRow] = []
@@ -287,13 +288,28 @@ class FaultPortal:
             report["rows_extra"],
             report["duplicate_deliveries"],
             unfinished,
+            len(self.stray_files()),
         )
         TALLY.append(row)
-        assert (row.rows_lost, row.rows_stale, row.rows_extra, row.duplicates, row.unfinished) == (0, 0, 0, 0, 0), (
-            report
-        )
+        counts = (row.rows_lost, row.rows_stale, row.rows_extra, row.duplicates, row.unfinished, row.stray_files)
+        assert counts == (0, 0, 0, 0, 0, 0), (report, self.stray_files())
         assert report["exact"], report
         return report
+
+    def stray_files(self) -> list[str]:
+        """Blobs under the table's windows that no manifest names (and windows left without a manifest)."""
+        from azure.storage.blob import BlobServiceClient
+
+        with BlobServiceClient.from_connection_string(self.azurite.connection_string) as service:
+            container = service.get_container_client(self.container)
+            names = [b.name for b in container.list_blobs(name_starts_with=f"lake/public.{TABLE}/")]
+            named: set[str] = set()
+            for name in names:
+                if name.endswith("/_manifest.json"):
+                    prefix = name.rsplit("/", 1)[0]
+                    manifest = json.loads(container.download_blob(name).readall())
+                    named |= {name, *(f"{prefix}/{f['name']}" for f in manifest["files"])}
+        return [name for name in names if name not in named]
 
     def log_lines(self, worker: Worker, text: str) -> list[str]:
         return [line for line in worker.log.read_text(errors="replace").splitlines() if text in line]
