@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
 
 from syncjobs.engine.formats import Format
 from syncjobs.engine.keyset import KeyRange
@@ -209,7 +208,9 @@ def _read_range(
     return target.write(index, lambda w: stream_rows(snapshot, ranged, target.fmt, w, target.batch_rows, stop))
 
 
-def _in_own_snapshot(source: Source, rows: FullTable, keys: KeyRange, target: PartTarget, index: int, stop: Any):
+def _in_own_snapshot(
+    source: Source, rows: FullTable, keys: KeyRange, target: PartTarget, index: int, stop: StopCheck
+) -> PartWritten | None:
     with source.snapshot() as snapshot:
         return _read_range(snapshot, rows, keys, target, index, stop)
 
