@@ -11,8 +11,8 @@ from syncjobs.engine.secret import Secret
 from syncjobs.engine.sources.postgres import PostgresConfig, PostgresSource
 from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource
 from syncjobs.engine.types import TableName
+from tests.fixtures.pg_cluster import DSN_VARIABLE, PgServer, server_from_environment
 
-HOST, PORT, USER = "127.0.0.1", 5432, "postgres"
 TABLE = "bench_rows"
 WIDE_TABLE = "bench_wide"
 COLUMNS = "id, name, qty, price, created, active, note"
@@ -22,22 +22,39 @@ CREATE = (
 )
 
 
+def server() -> PgServer:
+    """The bench's PostgreSQL: CTPORTAL_TEST_PG_DSN (bench/run.py sets it, starting a throwaway cluster if need be)."""
+    found = server_from_environment()
+    if found is None:
+        raise RuntimeError(f"no PostgreSQL for the bench: set {DSN_VARIABLE}, or run bench/run.py, which makes one")
+    return found
+
+
+def connect(database: str) -> psycopg.Connection:
+    """An autocommit connection to ``database`` on the bench's server."""
+    pg = server()
+    return psycopg.connect(
+        host=pg.host, port=pg.port, user=pg.user, password=pg.password, dbname=database, autocommit=True
+    )
+
+
 def admin(sql: str) -> None:
     """One statement on PostgreSQL's maintenance database."""
-    with psycopg.connect(host=HOST, port=PORT, user=USER, dbname="postgres", autocommit=True) as conn:
+    with connect("postgres") as conn:
         conn.execute(sql)
 
 
 def pg_config(database: str) -> PostgresConfig:
     """The scratch database as the engine's PostgreSQL source."""
-    return PostgresConfig(host=HOST, port=PORT, database=database, username=USER, password=Secret(""))
+    pg = server()
+    return PostgresConfig(host=pg.host, port=pg.port, database=database, username=pg.user, password=Secret(pg.password))
 
 
 def create_postgres(database: str, rows: int) -> None:
     """A fresh database with ``rows`` rows, change tracking on."""
     admin(f'DROP DATABASE IF EXISTS "{database}"')
     admin(f'CREATE DATABASE "{database}"')
-    with psycopg.connect(host=HOST, port=PORT, user=USER, dbname=database, autocommit=True) as conn:
+    with connect(database) as conn:
         conn.execute(CREATE)
         conn.execute(
             f"INSERT INTO {TABLE} SELECT i, 'customer name ' || i, i %% 1000, (i %% 100000) / 100.0, "
@@ -73,7 +90,7 @@ def create_wide(kind: str, where: str, rows: int) -> None:
     """A table of ``rows`` rows of 4 KB text each (memory must not grow with a row's width either)."""
     create = f"CREATE TABLE {WIDE_TABLE} (id int PRIMARY KEY, body text)"
     if kind == "postgres":
-        with psycopg.connect(host=HOST, port=PORT, user=USER, dbname=where, autocommit=True) as conn:
+        with connect(where) as conn:
             conn.execute(create)
             conn.execute(
                 f"INSERT INTO {WIDE_TABLE} SELECT i, repeat(md5(i::text), 128) FROM generate_series(1, %s) AS i",
@@ -98,7 +115,7 @@ def change_rows(kind: str, where: str, rows: int, count: int = 1000) -> None:
     step = max(rows // count, 1)
     sql = f"UPDATE {TABLE} SET qty = qty + 1 WHERE id % {step} = 0 AND id <= {step * count}"
     if kind == "postgres":
-        with psycopg.connect(host=HOST, port=PORT, user=USER, dbname=where, autocommit=True) as conn:
+        with connect(where) as conn:
             conn.execute(sql)
     else:
         with sqlite3.connect(where) as conn:

@@ -18,7 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.data import TABLE, pg_config  # noqa: E402
+from bench.data import TABLE, pg_config, server  # noqa: E402
 from syncjobs.engine.changetracking import CopyOptions, copy_table  # noqa: E402
 from syncjobs.engine.formats import format_for_dataset  # noqa: E402
 from syncjobs.engine.sinks.azureblob import AzureBlobConfig, AzureBlobSink  # noqa: E402
@@ -44,19 +44,10 @@ def database_export(spec: dict[str, Any]) -> dict[str, Any]:
     target = spec["file"]
     started = time.perf_counter()
     if spec["source"] == "postgres":
-        command = [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            spec["where"],
-            "-q",
-            "-c",
-            f"\\copy (SELECT * FROM {TABLE}) TO '{target}' WITH (FORMAT csv)",
-        ]
-        subprocess.run(command, check=True)
+        pg = server()
+        command = ["psql", "-h", pg.host, "-p", str(pg.port), "-U", pg.user, "-d", spec["where"], "-q", "-c"]
+        command.append(f"\\copy (SELECT * FROM {TABLE}) TO '{target}' WITH (FORMAT csv)")
+        subprocess.run(command, check=True, env={**os.environ, "PGPASSWORD": pg.password})
     else:
         with open(target, "wb") as out:
             subprocess.run(["sqlite3", "-csv", spec["where"], f"SELECT * FROM {TABLE}"], stdout=out, check=True)

@@ -9,25 +9,33 @@ and each way's speed as a ratio of COPY's, and drops the database. Run from the 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 import pyodbc
 
-HOST, PORT, USER, DATABASE = "127.0.0.1", 5432, "postgres", "ctp_pg_bench"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import data  # noqa: E402
+from tests.fixtures.pg_cluster import DSN_VARIABLE, provide_server  # noqa: E402
+
+DATABASE = "ctp_pg_bench"
 SELECT = "SELECT id, name, qty, price, created, active, note FROM bench"
 
 
 def admin(sql: str) -> None:
     """Run one statement on the maintenance database."""
-    with psycopg.connect(host=HOST, port=PORT, user=USER, dbname="postgres", autocommit=True) as conn:
+    with data.connect("postgres") as conn:
         conn.execute(sql)
 
 
 def create_table(rows: int) -> None:
     """The bench table: int key, varchar, int, numeric(12,2), timestamp, boolean, text."""
-    with psycopg.connect(host=HOST, port=PORT, user=USER, dbname=DATABASE, autocommit=True) as conn:
+    with data.connect(DATABASE) as conn:
         conn.execute(
             "CREATE TABLE bench (id int PRIMARY KEY, name varchar(100), qty int, price numeric(12,2), "
             "created timestamp, active boolean, note text)"
@@ -44,7 +52,7 @@ def create_table(rows: int) -> None:
 def psycopg_fetchmany(batch: int) -> int:
     """A server-side cursor read in batches, typed values."""
     count = 0
-    with psycopg.connect(host=HOST, port=PORT, user=USER, dbname=DATABASE) as conn:
+    with psycopg.connect(data.server().url(DATABASE)) as conn:
         with conn.cursor(name="bench") as cur:
             cur.execute(SELECT)
             while rows := cur.fetchmany(batch):
@@ -55,9 +63,10 @@ def psycopg_fetchmany(batch: int) -> int:
 def pyodbc_fetchmany(batch: int) -> int:
     """The same read through unixODBC and psqlODBC, streaming with a declared cursor."""
     count = 0
+    pg = data.server()
     dsn = (
-        f"DRIVER={{PostgreSQL Unicode}};SERVER={HOST};PORT={PORT};DATABASE={DATABASE};UID={USER};PWD=;"
-        f"UseDeclareFetch=1;Fetch={batch}"
+        f"DRIVER={{PostgreSQL Unicode}};SERVER={pg.host};PORT={pg.port};DATABASE={DATABASE};UID={pg.user};"
+        f"PWD={{{pg.password}}};UseDeclareFetch=1;Fetch={batch}"
     )
     conn = pyodbc.connect(dsn, autocommit=False)
     try:
@@ -72,11 +81,11 @@ def pyodbc_fetchmany(batch: int) -> int:
 
 def psycopg_copy(batch: int) -> int:
     """COPY (SELECT ...) TO STDOUT as CSV: the database writes the text itself."""
-    with psycopg.connect(host=HOST, port=PORT, user=USER, dbname=DATABASE) as conn:
+    with psycopg.connect(data.server().url(DATABASE)) as conn:
         lines = 0
         with conn.cursor() as cur, cur.copy(f"COPY ({SELECT}) TO STDOUT WITH (FORMAT csv)") as copy:
-            for data in copy:
-                lines += bytes(data).count(b"\n")
+            for chunk in copy:
+                lines += bytes(chunk).count(b"\n")
     return lines
 
 
@@ -99,6 +108,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    with provide_server() as server:
+        os.environ[DSN_VARIABLE] = server.url()
+        compare(args)
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Make the table, measure the three readers, print their rates, drop the database."""
     admin(f"DROP DATABASE IF EXISTS {DATABASE}")
     admin(f"CREATE DATABASE {DATABASE}")
     try:

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench import data
 from bench.data import TABLE
 from tests.fixtures.portal import Portal
 
@@ -16,7 +17,10 @@ def _objects(database: str, connection_string: str) -> dict[str, dict[str, Any]]
     def ref(name: str, kind: str = "DatasetReference") -> dict[str, str]:
         return {"referenceName": name, "type": kind}
 
-    pg = {"server": "127.0.0.1", "port": 5432, "database": database, "username": "postgres", "sslMode": 0}
+    server = data.server()
+    password = {"type": "SecureString", "value": server.password}
+    pg = {"server": server.host, "port": server.port, "database": database, "username": server.user, "sslMode": 0}
+    pg["password"] = password
     location = {
         "type": "AzureBlobStorageLocation",
         "container": "bench",

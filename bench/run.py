@@ -6,7 +6,8 @@
 Prints one table: each figure, the target, and its ratio against the limit measured in the same run
 (the database's own CSV export to a file plus a raw parallel upload of that file to Azurite), each the
 median of ``--repeat`` interleaved rounds.
-Everything runs on loopback: PostgreSQL at 127.0.0.1:5432 (scratch databases, dropped at the end),
+Everything runs on loopback: PostgreSQL from CTPORTAL_TEST_PG_DSN or else a throwaway cluster started
+here (tests/fixtures/pg_cluster.py; scratch databases, dropped at the end),
 SQLite in a temporary folder, Azurite started here.
 """
 
@@ -29,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import data  # noqa: E402
 from tests.fixtures.azurite import Azurite, free_port  # noqa: E402
+from tests.fixtures.pg_cluster import DSN_VARIABLE, provide_server  # noqa: E402
 
 MB = 1024 * 1024
 FORMATS = ("csv", "csv.gz", "parquet")
@@ -159,7 +161,7 @@ def bench_monitor(table: Table, runs: int, per_run: int) -> None:
     database = f"ctp_bench_portal_{uuid.uuid4().hex[:8]}"
     data.admin(f'CREATE DATABASE "{database}"')
     try:
-        env = {**os.environ, "CTPORTAL_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}"}
+        env = {**os.environ, "CTPORTAL_DATABASE_URL": data.server().url(database)}
         done = subprocess.run(
             [sys.executable, str(ROOT / "bench" / "monitor_pages.py"), str(runs), str(per_run)],
             capture_output=True,
@@ -193,6 +195,14 @@ def main() -> None:
     parser.add_argument("--part-rows", type=int, default=100_000, help="maxRowsPerFile of the resume measurement")
     parser.add_argument("--monitor-runs", type=int, default=100_000)
     args = parser.parse_args()
+    with provide_server() as server:
+        os.environ[DSN_VARIABLE] = server.url()  # for bench/measure.py and the portal, in their own processes
+        table = measure_all(args)
+    table.print()
+
+
+def measure_all(args: argparse.Namespace) -> Table:
+    """Every figure of the run, in one table."""
     table = Table()
     databases = []
     with tempfile.TemporaryDirectory(prefix="ctp-bench-") as tmp:
@@ -238,7 +248,7 @@ def main() -> None:
             azurite.stop()
             for database in databases:
                 data.admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    table.print()
+    return table
 
 
 if __name__ == "__main__":

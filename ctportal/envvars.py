@@ -37,3 +37,8 @@ def env_secret(name: str, default: str = "") -> str:
     if path:
         return Path(path).read_text().strip()
     return os.environ.get(name, default)
+
+
+def env_secret_list(name: str) -> list[str]:
+    """A list of secrets, comma- or newline-separated, from NAME or from the file named by NAME_FILE."""
+    return [v.strip() for v in env_secret(name).replace("\n", ",").split(",") if v.strip()]

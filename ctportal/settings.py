@@ -2,31 +2,48 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from secrets import token_urlsafe
 
 import dj_database_url
+from cryptography.fernet import Fernet
 
-from ctportal.envvars import env_bool, env_int, env_list, env_secret, env_str
+from ctportal.envvars import env_bool, env_int, env_list, env_secret, env_secret_list, env_str
+from ctportal.keys import key_file, refuse_weak_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("CTPORTAL_DATA_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("CTPORTAL_DEBUG", False)
-# The embedded default key is for a local portal only; production sets CTPORTAL_SECRET_KEY.
-SECRET_KEY = env_secret("CTPORTAL_SECRET_KEY", "ctportal-local-development-key-change-me-in-production")
-# Encrypts secrets stored in linked services; derived from SECRET_KEY when not set.
-FIELD_ENCRYPTION_KEY = env_secret("CTPORTAL_FIELD_ENCRYPTION_KEY", "") or None
+# Unset, each key is a random one made once in the data directory (mode 0600): no key is ever public.
+SECRET_KEY = env_secret("CTPORTAL_SECRET_KEY") or key_file(DATA_DIR / "secret_key", lambda: token_urlsafe(50))
+SECRET_KEY_FALLBACKS = env_secret_list("CTPORTAL_SECRET_KEY_FALLBACKS")
+# Encrypt secrets stored in the database: the first encrypts, all decrypt (syncjobs/secrets.py).
+# CTPORTAL_FIELD_ENCRYPTION_KEY is the one-key name of earlier versions.
+FIELD_ENCRYPTION_KEYS = (
+    env_secret_list("CTPORTAL_FIELD_ENCRYPTION_KEYS")
+    or env_secret_list("CTPORTAL_FIELD_ENCRYPTION_KEY")
+    or [key_file(DATA_DIR / "field_encryption_key", lambda: Fernet.generate_key().decode())]
+)
+if not DEBUG:
+    refuse_weak_keys("CTPORTAL_SECRET_KEY", [SECRET_KEY])
+    refuse_weak_keys("CTPORTAL_SECRET_KEY_FALLBACKS", SECRET_KEY_FALLBACKS)
+    refuse_weak_keys("CTPORTAL_FIELD_ENCRYPTION_KEYS", FIELD_ENCRYPTION_KEYS, allow_fernet=True)
+# Sqlite files and FileServer folders of linked services must lie inside these folders (comma-separated).
+CTPORTAL_FILE_ROOTS = env_list("CTPORTAL_FILE_ROOTS", [str(DATA_DIR / "files")])
 ALLOWED_HOSTS = env_list("CTPORTAL_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CTPORTAL_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "syncjobs.admin_site.PortalAdminConfig",  # django.contrib.admin, for Admins only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    "axes",
     "syncjobs",
 ]
 
@@ -39,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "ctportal.urls"
@@ -67,8 +85,15 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL and a busy timeout let the web process and the worker share the embedded database.
+    # IMMEDIATE transactions take the write lock when they begin, where the busy timeout waits for
+    # it: a transaction that read first and wrote later would fail at once with "database is locked"
+    # whenever another process had written in between (SQLite cannot wait for that upgrade).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -85,6 +110,41 @@ WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing (before collectstatic)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "syncjobs:monitor"
+
+# Sign-in: failed attempts lock one user name out from one address for a while (django-axes, in the
+# database, so SQLite and PostgreSQL alike). API bearer tokens never pass through it.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("CTPORTAL_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CTPORTAL_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "ctportal.signin.locked_out"
+AXES_CLIENT_IP_CALLABLE = "ctportal.signin.client_address"
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
+# Proxies in front of the portal that append the address they saw to X-Forwarded-For.
+CTPORTAL_PROXY_COUNT = env_int("CTPORTAL_PROXY_COUNT", 0)
+
+# HTTPS (behind a TLS-terminating proxy): Secure cookies, HSTS, redirects to https.
+if env_bool("CTPORTAL_HTTPS", False):
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the proxy's health probe may use plain http
+    SECURE_HSTS_SECONDS = env_int("CTPORTAL_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("CTPORTAL_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("CTPORTAL_HSTS_PRELOAD", True)
+    # The header the proxy sets to say the client's request came over https; empty: no proxy.
+    _proxy_header = env_str("CTPORTAL_PROXY_SSL_HEADER", "X-Forwarded-Proto")
+    if _proxy_header:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+
+# Mail, for password reset (offered only when CTPORTAL_EMAIL_HOST is set).
+EMAIL_HOST = env_str("CTPORTAL_EMAIL_HOST", "")
+EMAIL_PORT = env_int("CTPORTAL_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("CTPORTAL_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("CTPORTAL_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("CTPORTAL_EMAIL_STARTTLS", True)
+EMAIL_USE_SSL = env_bool("CTPORTAL_EMAIL_SSL", False)
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = env_str("CTPORTAL_EMAIL_FROM", "ctportal@localhost")
 
 # Run pipeline runs inside the request that triggers them (tests, one-off scripts), not on a worker.
 CTPORTAL_TASKS_INLINE = env_bool("CTPORTAL_TASKS_INLINE", False)

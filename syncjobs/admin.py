@@ -1,15 +1,22 @@
-"""Django admin: definitions are edited as ADF JSON (secrets masked); runs are read-only."""
+"""Django admin, for Admins: a read-only look at definitions (secrets masked), runs, tokens and the audit log.
+
+Changes go through the Author and Manage pages, the API and the commands, which validate them and note
+them in the audit log; so nothing here adds, changes or deletes a definition, a token, a user or an
+audit entry, and users and groups are managed on the Users page.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.models import Group, User
 from django.http import HttpRequest
 
 from syncjobs.models import (
     ActivityRun,
     ApiToken,
+    AuditEntry,
     Dataset,
     LinkedService,
     Pipeline,
@@ -19,12 +26,31 @@ from syncjobs.models import (
     WatermarkWindow,
 )
 
+admin.site.unregister(User)
+admin.site.unregister(Group)
 
-class DefinitionAdmin(admin.ModelAdmin):
-    """Edit the JSON only: name, type and references follow it on save."""
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows shown, never added or edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class UnchangeableAdmin(ReadOnlyAdmin):
+    """Rows whose every change must pass the portal's validation and audit log: not deleted here either."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class DefinitionAdmin(UnchangeableAdmin):
+    """The ADF JSON (secrets masked)."""
 
     fields = ["definition", "created", "updated"]
-    readonly_fields = ["created", "updated"]
     list_display = ["name", "updated"]
     search_fields = ["name"]
 
@@ -50,16 +76,6 @@ class PipelineAdmin(DefinitionAdmin):
 class TriggerAdmin(DefinitionAdmin):
     fields = ["definition", "runtime_state", "created", "updated"]
     list_display = ["name", "type", "runtime_state", "updated"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by runs: shown, never edited by hand."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ActivityRunInline(admin.TabularInline):
@@ -105,10 +121,16 @@ class WatermarkWindowAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(UnchangeableAdmin):
+    """Issued and revoked on Manage → API tokens (or create_api_token), which show the value once and audit."""
+
     list_display = ["name", "user", "created", "last_used"]
-    readonly_fields = ["created", "last_used"]
     fields = ["user", "name", "created", "last_used"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # tokens are issued by create_api_token, which shows the value once
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(UnchangeableAdmin):
+    list_display = ["at", "actor", "role", "action", "object_kind", "object_name"]
+    list_filter = ["action", "object_kind"]
+    search_fields = ["actor", "object_name"]
+    date_hierarchy = "at"

@@ -1,4 +1,7 @@
-"""Template context: the signed-in user's role, shown in the layout."""
+"""Template context: the signed-in user's role, and which actions the layout may offer them.
+
+Hiding a button is a courtesy; every action is checked again on the server (``syncjobs.access``).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,16 @@ from typing import Any
 
 from django.http import HttpRequest
 
-
-def role_of(user: Any) -> str:
-    """Admin (superuser), Operator (staff: may trigger, edit and cancel) or Viewer (reads only)."""
-    if getattr(user, "is_superuser", False):
-        return "Admin"
-    if getattr(user, "is_staff", False):
-        return "Operator"
-    return "Viewer"
+from syncjobs.access import Role, role_of
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
-    """``role`` and ``can_operate`` for every page."""
-    user = getattr(request, "user", None)
-    return {"role": role_of(user), "can_operate": role_of(user) in ("Admin", "Operator")}
+    """``role`` (its label), ``can_operate``, ``can_edit`` and ``is_admin`` for every page."""
+    role = role_of(getattr(request, "user", None))
+    level = role or 0
+    return {
+        "role": role.label if role else "",
+        "can_operate": level >= Role.OPERATOR,
+        "can_edit": level >= Role.EDITOR,
+        "is_admin": level >= Role.ADMIN,
+    }

@@ -1,21 +1,27 @@
-"""Encryption of secret fields: Fernet tokens under a key derived from the portal's settings.
+"""Encryption of secret fields: Fernet tokens under keys from the environment, and their registry.
 
-The key is ``settings.FIELD_ENCRYPTION_KEY`` when set (a Fernet key, or any string, which is then
-derived through HKDF), otherwise HKDF over ``settings.SECRET_KEY``. Keys derived from
-``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` stay readable after a dedicated key is added, so adding
-or rotating a key never strands the secrets already stored; new tokens always use the first key.
+``settings.FIELD_ENCRYPTION_KEYS`` is a list (each a Fernet key, or any string, which is then derived
+through HKDF): the first encrypts, all decrypt. Unset, it is one random key kept in the data
+directory, so the database file alone never reads the secrets. Keys derived from ``SECRET_KEY``, its
+fallbacks and the public keys of earlier versions (which derived the encryption key from
+``SECRET_KEY``) still decrypt, and only decrypt: ``manage.py rotate_encryption_keys`` moves every
+stored token, in every :class:`EncryptedTokenField`, under the first key.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.apps import apps
 from django.conf import settings
+from django.db import models
+
+from ctportal.keys import PUBLIC_KEYS, is_fernet_key
 
 # What ADF shows in place of a SecureString's value; saving it back means "keep the stored secret".
 MASK = "**********"
@@ -28,6 +34,28 @@ class SecretUnreadableError(Exception):
     """A stored secret cannot be decrypted with any configured key (the key changed)."""
 
 
+class EncryptedTokenField(models.TextField):
+    """A column holding a token made by :func:`encrypt`; rotation re-encrypts every such column.
+
+    Declare every encrypted column with it: :func:`encrypted_fields` is the registry. Migrations see
+    a plain ``TextField`` (the column is one), so adopting it changes no schema.
+    """
+
+    def deconstruct(self) -> tuple:
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.TextField", args, kwargs
+
+
+def encrypted_fields() -> list[tuple[type[models.Model], str]]:
+    """Every (model, field name) that stores encrypted tokens."""
+    return [
+        (model, field.name)
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if isinstance(field, EncryptedTokenField)
+    ]
+
+
 def derive_key(material: str) -> bytes:
     """A Fernet key derived from ``material`` (a settings key) with HKDF-SHA256."""
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=_HKDF_INFO)
@@ -35,26 +63,35 @@ def derive_key(material: str) -> bytes:
 
 
 def _as_fernet_key(value: str) -> bytes:
-    try:
-        if len(base64.urlsafe_b64decode(value.encode())) == 32:
-            return value.encode()
-    except (binascii.Error, ValueError):
-        pass
-    return derive_key(value)
+    return value.encode() if is_fernet_key(value) else derive_key(value)
 
 
-def _keys() -> list[bytes]:
-    keys: list[bytes] = []
-    dedicated = getattr(settings, "FIELD_ENCRYPTION_KEY", None)
-    if dedicated:
-        keys.append(_as_fernet_key(dedicated))
-    keys.append(derive_key(settings.SECRET_KEY))
-    keys.extend(derive_key(old) for old in getattr(settings, "SECRET_KEY_FALLBACKS", []))
-    return list(dict.fromkeys(keys))
+@lru_cache(maxsize=8)
+def _multi_fernet(field_keys: tuple[str, ...], legacy: tuple[str, ...]) -> MultiFernet:
+    keys = [_as_fernet_key(key) for key in field_keys] + [derive_key(key) for key in legacy]
+    return MultiFernet([Fernet(key) for key in dict.fromkeys(keys)])
 
 
 def _fernet() -> MultiFernet:
-    return MultiFernet([Fernet(key) for key in _keys()])
+    legacy = (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS, *PUBLIC_KEYS)
+    return _multi_fernet(tuple(settings.FIELD_ENCRYPTION_KEYS), legacy)
+
+
+def is_under_first_key(token: str) -> bool:
+    """Whether ``token`` is encrypted under the first key (rotation leaves it alone)."""
+    try:
+        Fernet(_as_fernet_key(settings.FIELD_ENCRYPTION_KEYS[0])).decrypt(token.encode("ascii"))
+    except (InvalidToken, UnicodeError):
+        return False
+    return True
+
+
+def reencrypt(token: str) -> str:
+    """``token`` encrypted again under the first key; :class:`SecretUnreadableError` if no key reads it."""
+    try:
+        return _fernet().rotate(token.encode("ascii")).decode("ascii")
+    except (InvalidToken, UnicodeError) as exc:
+        raise SecretUnreadableError("a stored secret cannot be decrypted with any configured key") from exc
 
 
 def encrypt(plaintext: str) -> str:

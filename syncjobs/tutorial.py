@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource
+from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource, create_database
 from syncjobs.engine.types import TableName
 
 SOURCE_LS = "TutorialSourceDatabase"
@@ -49,6 +49,7 @@ COPY_QUERY = (
 
 def create_source_database(path: str | Path) -> None:
     """The tutorial's source database as its prerequisites create it, change tracking on."""
+    create_database(path)
     source = SqliteSource(SqliteConfig(database=str(path)))
     try:
         for statement in CREATE_SOURCE:

@@ -61,11 +61,13 @@ class KnownObjects:
     def add(self, kind: str, definition: dict[str, Any]) -> None:
         """Make ``definition`` (of ``kind``) known."""
         name = str(definition.get("name", "")).strip().lower()
-        props = definition.get("properties") or {}
+        props = definition.get("properties")
+        props = props if isinstance(props, dict) else {}
         if kind == "linkedService":
             self.linked_services[name] = str(props.get("type", ""))
         elif kind == "dataset":
-            ref = (props.get("linkedServiceName") or {}).get("referenceName", "")
+            ref = props.get("linkedServiceName")
+            ref = ref.get("referenceName", "") if isinstance(ref, dict) else ""
             self.datasets[name] = (str(props.get("type", "")), str(ref).strip())
         elif kind == "pipeline":
             self.pipelines.add(name)
@@ -77,6 +79,11 @@ class KnownObjects:
     def dataset(self, name: str) -> tuple[str, str] | None:
         """(type, linked service name) of the named dataset, or None if unknown."""
         return self.datasets.get(name.strip().lower())
+
+
+def has_control_characters(text: str) -> bool:
+    """True when ``text`` holds a control character (a newline, a tab, NUL...): no name may."""
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
 
 
 def is_expression(value: Any) -> bool:
@@ -132,19 +139,51 @@ class Checker:
             return None
         return value
 
-    def integer(self, node: dict[str, Any], key: str, path: str, *, minimum: int | None = None) -> int | None:
-        """An optional integer (or expression) at ``node[key]``."""
+    def integer(
+        self,
+        node: dict[str, Any],
+        key: str,
+        path: str,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        why: str = "",
+    ) -> int | None:
+        """An optional integer (or expression) at ``node[key]``, within ``minimum``..``maximum``.
+
+        ``why`` follows the bound in the message (e.g. "ADF's limit").
+        """
         value = node.get(key)
         if value is None or is_expression(value):
             return None
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value)
+        text = value.strip() if isinstance(value, str) else ""
+        if text.lstrip("-").isascii() and text.lstrip("-").isdigit() and len(text) <= 20:
+            value = int(text)
         if not isinstance(value, int) or isinstance(value, bool):
             self.add(f"{path}.{key}", "must be an integer")
             return None
+        suffix = f" ({why})" if why else ""
         if minimum is not None and value < minimum:
-            self.add(f"{path}.{key}", f"must be at least {minimum}")
+            self.add(f"{path}.{key}", f"must be at least {minimum}{suffix}")
+            return None
+        if maximum is not None and value > maximum:
+            self.add(f"{path}.{key}", f"must be at most {maximum:,}{suffix}")
+            return None
         return value
+
+    def name(self, node: dict[str, Any], key: str, path: str, *, max_length: int = 260) -> str | None:
+        """A required name at ``node[key]``: a string, without control characters, at most ``max_length`` long."""
+        value = self.text(node, key, path)
+        if value is not None:
+            self.name_text(value, f"{path}.{key}", max_length=max_length)
+        return value
+
+    def name_text(self, value: str, path: str, *, max_length: int = 260) -> None:
+        """Findings for a name given as ``value`` (an object key such as a parameter's name)."""
+        if has_control_characters(value):
+            self.add(path, f"{value[:60]!r}: a name must not contain control characters")
+        if len(value) > max_length:
+            self.add(path, f"a name must be at most {max_length} characters")
 
     def choice(
         self, node: dict[str, Any], key: str, path: str, allowed: Iterable[str], *, required: bool = False

@@ -5,11 +5,17 @@ secret-named key (``password``, ``accountKey``...; it becomes a SecureString), a
 ``AccountKey``/``SharedAccessSignature`` part of a ``connectionString``, or the ``sig`` of a ``sasUri``.
 Each is stored under an id: its JSON path, plus ``#part`` for a piece of a string. A value equal to
 the mask means "keep what is stored", which makes secrets write-only.
+
+Stored secrets are bound to the target they were entered for (:func:`secret_target`: the type,
+server or host, port, database, user, TLS settings, and the rest of a connection string or SAS URI).
+A definition whose target differs gets none of them back for a mask: the secret must be entered again,
+so a changed server never receives a password typed for another.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,46 +26,125 @@ from syncjobs.secrets import MASK
 _STRING_SECRET_PARTS = {"password", "pwd", "accountkey", "sharedaccesssignature"}
 _SECRET_FIELDS = {"password", "accountKey", "sasToken", "servicePrincipalKey", "servicePrincipalCredential"}
 _SAS_SIG = re.compile(r"([?&]sig=)([^&#]*)", re.IGNORECASE)
+# What a secret is entered for: where it is sent and as whom (lower-cased typeProperties keys).
+_TARGET_FIELDS = {
+    "server",
+    "host",
+    "port",
+    "database",
+    "username",
+    "user",
+    "userid",
+    "uid",
+    "authenticationtype",
+    "accountname",
+    "serviceendpoint",
+    "url",
+    "baseurl",
+    "endpoint",
+    "tenant",
+    "serviceprincipalid",
+    "sslmode",
+    "encrypt",
+    "trustservercertificate",
+    "hostnameincertificate",
+    "connectionstring",
+    "sasuri",
+}
+# Values that say nothing more than leaving the field out (forms send every field, API clients may not).
+_DEFAULTS = {
+    "port": {"1433", "5432"},
+    "encrypt": {"mandatory"},
+    "trustservercertificate": {"False", "false"},
+    "authenticationtype": {"SQL"},
+    "sslmode": {"2"},
+}
+TARGET_ID = "@target"  # where the target is kept among the stored secrets (no JSON path starts with "@")
+CLEARED = "cleared: the linked service now points elsewhere ({changed} changed) and this secret was entered for "
+CLEARED += "where it pointed before; enter it again"
 
 Replace = Callable[[str, str], str]
 
 
+class SecretTaker:
+    """Takes secrets out of a definition one at a time; each call returns the mask to put in the value's place.
+
+    A value equal to the mask takes the ``stored`` secret of the same id (unless ``keep`` is false: the
+    target changed, and ``changed`` says how); ``secrets`` and ``findings`` (warnings) collect the result.
+    """
+
+    def __init__(self, stored: dict[str, str], *, keep: bool = True, changed: str = "") -> None:
+        self.stored, self.keep, self.changed = stored, keep, changed
+        self.secrets: dict[str, str] = {}
+        self.findings: list[Finding] = []
+
+    def __call__(self, secret_id: str, value: Any) -> str:
+        if value != MASK:
+            self.secrets[secret_id] = "" if value is None else str(value)
+        elif self.keep and secret_id in self.stored:
+            self.secrets[secret_id] = self.stored[secret_id]
+        elif secret_id in self.stored:
+            self.findings.append(Finding(secret_id, CLEARED.format(changed=self.changed), WARNING))
+        else:
+            message = "secret not set: the value is the mask and nothing is stored; enter it before running"
+            self.findings.append(Finding(secret_id, message, WARNING))
+        return MASK
+
+
 def mask_secrets(
-    definition: dict[str, Any], stored: dict[str, str]
+    definition: dict[str, Any], stored: dict[str, str], bound_to: str | None = None
 ) -> tuple[dict[str, Any], dict[str, str], list[Finding]]:
     """Split secrets out of ``definition``.
 
     Returns the definition with every secret masked, the secrets to store (a masked value takes the
-    ``stored`` one), and warnings for masked values that have nothing stored behind them.
+    ``stored`` one, only when the definition's :func:`secret_target` is still ``bound_to``), and
+    warnings for masked values that have nothing (any longer) stored behind them.
     """
-    secrets: dict[str, str] = {}
-    findings: list[Finding] = []
-
-    def take(secret_id: str, value: str) -> str:
-        if value != MASK:
-            secrets[secret_id] = value
-        elif secret_id in stored:
-            secrets[secret_id] = stored[secret_id]
-        else:
-            findings.append(
-                Finding(
-                    secret_id,
-                    "secret not set: the value is the mask and nothing is stored; enter it before running",
-                    WARNING,
-                )
-            )
-        return MASK
-
+    changed = _changed_fields(bound_to, secret_target(_masked(definition))) if bound_to is not None else ""
+    take = SecretTaker(stored, keep=not changed, changed=changed)
     masked = copy.deepcopy(definition)
     _walk(masked.get("properties"), "properties", take, coerce=True)
-    return masked, secrets, findings
+    return masked, take.secrets, take.findings
+
+
+def secret_target(definition: dict[str, Any]) -> str:
+    """What the secrets of a masked definition are entered for, as canonical JSON (see the module).
+
+    A connection string, when there is one, is the whole target (the separate fields are not used then);
+    a field left at its default counts as left out.
+    """
+    props = definition.get("properties") if isinstance(definition.get("properties"), dict) else {}
+    tp = props.get("typeProperties") if isinstance(props.get("typeProperties"), dict) else {}
+    fields = {}
+    for key, value in tp.items():
+        text = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value).strip()
+        if key.lower() in _TARGET_FIELDS and text and text not in _DEFAULTS.get(key.lower(), ()):
+            fields[key.lower()] = text
+    if isinstance(tp.get("connectionString"), str) and tp["connectionString"].strip():
+        fields = {"connectionstring": fields.get("connectionstring", "")}
+    return json.dumps({"type": props.get("type"), **fields}, sort_keys=True)
+
+
+def _masked(definition: dict[str, Any]) -> dict[str, Any]:
+    masked = copy.deepcopy(definition)
+    _walk(masked.get("properties"), "properties", lambda _id, _value: MASK, coerce=True)
+    return masked
+
+
+def _changed_fields(before: str, after: str) -> str:
+    """The target fields that differ, for the message ("" when none)."""
+    old, new = json.loads(before), json.loads(after)
+    return ", ".join(sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k)))
 
 
 def reveal_secrets(definition: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
-    """A copy of a masked definition with the stored secrets put back (for the engine only)."""
+    """A copy of a masked definition with the stored secrets put back (for the engine only).
+
+    A mask with nothing behind it becomes empty: the mask itself is never sent anywhere as a password.
+    """
 
     def put_back(secret_id: str, value: str) -> str:
-        return secrets.get(secret_id, value) if value == MASK else value
+        return secrets.get(secret_id, "") if value == MASK else value
 
     revealed = copy.deepcopy(definition)
     _walk(revealed.get("properties"), "properties", put_back, coerce=False)

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncjobs.adf.expression_checks import check_expressions
 from syncjobs.adf.findings import Checker, KnownObjects, is_expression
+from syncjobs.engine import limits
 
 ACTIVITY_TYPES = (
     "Copy",
@@ -25,7 +27,10 @@ SINK_TYPES = ("DelimitedTextSink", "ParquetSink")
 DEPENDENCY_CONDITIONS = ("Succeeded", "Failed", "Skipped", "Completed")
 PARAMETER_TYPES = ("String", "Int", "Float", "Bool", "Array", "Object", "SecureString")
 VARIABLE_TYPES = ("String", "Boolean", "Array", "Integer")
-_TIMEOUT = re.compile(r"^(\d+\.)?\d{1,2}:\d{2}:\d{2}$")
+_TIMEOUT = re.compile(r"^(?:(\d{1,3})\.)?(\d{1,2}):([0-5]\d):([0-5]\d)$")
+# ADF: activity names at most 55 characters, none of . + ? / < > * % & : \ in them.
+_ACTIVITY_NAME_FORBIDDEN = re.compile(r"[.+?/<>*%&:\\]")
+_ACTIVITY_NAME_LENGTH = 55
 
 
 @dataclass
@@ -54,28 +59,35 @@ def iter_activities(activities: Any, path: str = "properties.activities") -> Ite
 def pipeline_references(definition: dict[str, Any]) -> References:
     """The datasets and linked services a pipeline definition names (expressions left out)."""
     refs = References()
-    for _, activity in iter_activities((definition.get("properties") or {}).get("activities")):
-        for kind, name in _activity_references(activity):
+    for path, activity in iter_activities((definition.get("properties") or {}).get("activities")):
+        for kind, holder, _ in activity_references(activity, path):
+            name = holder.get("referenceName")
             if isinstance(name, str) and name and not is_expression(name):
                 (refs.datasets if kind == "dataset" else refs.linked_services).add(name.strip())
     return refs
 
 
-def _activity_references(activity: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+def activity_references(activity: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """``(kind, holder, path)`` for each reference of one activity (inner activities not included): ``kind``
+    is ``dataset`` or ``linkedService``, ``holder`` the object whose ``referenceName`` names it, at ``path``."""
     for key in ("inputs", "outputs"):
-        for ref in activity.get(key) or []:
+        for i, ref in enumerate(activity.get(key) or []):
             if isinstance(ref, dict):
-                yield "dataset", ref.get("referenceName")
+                yield "dataset", ref, f"{path}.{key}[{i}]"
     tp = activity.get("typeProperties") or {}
     if isinstance(tp, dict) and isinstance(tp.get("dataset"), dict):
-        yield "dataset", tp["dataset"].get("referenceName")
+        yield "dataset", tp["dataset"], f"{path}.typeProperties.dataset"
     if isinstance(activity.get("linkedServiceName"), dict):
-        yield "linkedService", activity["linkedServiceName"].get("referenceName")
+        yield "linkedService", activity["linkedServiceName"], f"{path}.linkedServiceName"
 
 
 def validate_pipeline(check: Checker, props: dict[str, Any], known: KnownObjects | None) -> None:
     """Add findings for a pipeline's ``properties``."""
-    _declarations(check, props.get("parameters"), "properties.parameters", PARAMETER_TYPES)
+    parameters = _declarations(check, props.get("parameters"), "properties.parameters", PARAMETER_TYPES)
+    if len(parameters) > limits.PARAMETERS_PER_PIPELINE:
+        check.add(
+            "properties.parameters", f"{len(parameters)} parameters; ADF's limit is {limits.PARAMETERS_PER_PIPELINE}"
+        )
     variables = _declarations(check, props.get("variables"), "properties.variables", VARIABLE_TYPES)
     activities = check.items(props.get("activities"), "properties.activities", required=True)
     _container(check, activities, "properties.activities")
@@ -87,15 +99,22 @@ def validate_pipeline(check: Checker, props: dict[str, Any], known: KnownObjects
                 check.add(f"{path}.name", f"duplicate activity name {name!r} (also at {seen[name.lower()]})")
             seen.setdefault(name.lower(), path)
         _activity(check, activity, path, variables, known)
+    if len(seen) > limits.ACTIVITIES_PER_PIPELINE:
+        check.add(
+            "properties.activities",
+            f"{len(seen)} activities (inner ones included); ADF's limit is {limits.ACTIVITIES_PER_PIPELINE}",
+        )
+    check_expressions(check, props)
 
 
 def _declarations(check: Checker, node: Any, path: str, types: tuple[str, ...]) -> set[str]:
     decls = check.obj(node, path, required=False)
     for name, decl in decls.items():
+        check.name_text(name, f"{path}.{name}")
         spec = check.obj(decl, f"{path}.{name}")
         if spec:
             check.choice(spec, "type", f"{path}.{name}", types, required=True)
-    return set(decls)
+    return {name.lower() for name in decls}
 
 
 def _container(check: Checker, activities: list[Any], path: str) -> None:
@@ -166,7 +185,7 @@ def _window_settings(check: Checker, tp: dict[str, Any], tp_path: str) -> None:
 def _activity(
     check: Checker, activity: dict[str, Any], path: str, variables: set[str], known: KnownObjects | None
 ) -> None:
-    check.text(activity, "name", path)
+    _activity_name(check, activity, path)
     kind = activity.get("type")
     if kind not in ACTIVITY_TYPES:
         check.add(f"{path}.type", f"unknown activity type {kind!r} (supported: {', '.join(ACTIVITY_TYPES)})")
@@ -195,35 +214,51 @@ def _activity(
                 if node:
                     check.text(node, "text", f"{tp_path}.scripts[{i}]")
     elif kind == "SetVariable":
-        name = check.text(tp, "variableName", tp_path)
-        if name and name not in variables and not tp.get("setSystemVariable"):
+        name = check.name(tp, "variableName", tp_path)
+        if name and name.lower() not in variables and not tp.get("setSystemVariable"):
             check.add(f"{tp_path}.variableName", f"variable {name!r} is not declared in properties.variables")
     elif kind == "IfCondition":
         _expression(check, tp, "expression", tp_path)
     elif kind == "ForEach":
-        _expression(check, tp, "items", tp_path)
-        check.integer(tp, "batchCount", tp_path, minimum=1)
-        if isinstance(tp.get("batchCount"), int) and tp["batchCount"] > 50:
-            check.add(f"{tp_path}.batchCount", "must be at most 50")
-        check.items(tp.get("activities"), f"{tp_path}.activities", required=True)
+        _for_each(check, tp, tp_path)
     elif kind == "Wait":
         if tp.get("waitTimeInSeconds") is None:
             check.add(f"{tp_path}.waitTimeInSeconds", "required")
-        check.integer(tp, "waitTimeInSeconds", tp_path, minimum=0)
+        check.integer(tp, "waitTimeInSeconds", tp_path, minimum=0, maximum=limits.WAIT_SECONDS, why="7 days")
     for key in ("ifTrueActivities", "ifFalseActivities", "activities"):
         if isinstance(tp.get(key), list):
             _container(check, tp[key], f"{tp_path}.{key}")
 
 
+def _activity_name(check: Checker, activity: dict[str, Any], path: str) -> None:
+    name = check.name(activity, "name", path, max_length=_ACTIVITY_NAME_LENGTH)
+    if name and _ACTIVITY_NAME_FORBIDDEN.search(name):
+        check.add(f"{path}.name", f"{name!r}: an activity name must not contain any of . + ? / < > * % & : \\")
+
+
+def _for_each(check: Checker, tp: dict[str, Any], path: str) -> None:
+    _expression(check, tp, "items", path)
+    check.integer(tp, "batchCount", path, minimum=1, maximum=limits.FOREACH_BATCH, why="ADF's limit")
+    if "isSequential" in tp and not isinstance(tp["isSequential"], bool) and not is_expression(tp["isSequential"]):
+        check.add(f"{path}.isSequential", "must be true or false")
+    check.items(tp.get("activities"), f"{path}.activities", required=True)
+
+
 def _policy(check: Checker, node: Any, path: str) -> None:
     policy = check.obj(node, path, required=False)
-    check.integer(policy, "retry", path, minimum=0)
-    interval = check.integer(policy, "retryIntervalInSeconds", path, minimum=30)
-    if interval is not None and interval > 86400:
-        check.add(f"{path}.retryIntervalInSeconds", "must be at most 86400")
+    check.integer(policy, "retry", path, minimum=0, maximum=limits.RETRIES)
+    low, high = limits.RETRY_INTERVAL_SECONDS
+    check.integer(policy, "retryIntervalInSeconds", path, minimum=low, maximum=high, why="ADF's bounds")
     timeout = check.text(policy, "timeout", path, required=False)
-    if timeout and not _TIMEOUT.match(timeout):
-        check.add(f"{path}.timeout", f"must be d.hh:mm:ss (got {timeout!r})")
+    match = _TIMEOUT.match(timeout) if timeout else None
+    if timeout and not match:
+        check.add(f"{path}.timeout", f"must be d.hh:mm:ss with hh < 24, mm and ss < 60 (got {timeout[:40]!r})")
+    elif match:
+        days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+        if hours > 23:
+            check.add(f"{path}.timeout", f"the hours of d.hh:mm:ss must be below 24 (got {timeout!r})")
+        elif days * 86400 + hours * 3600 + minutes * 60 + seconds > limits.TIMEOUT_SECONDS:
+            check.add(f"{path}.timeout", f"must be at most 7.00:00:00, ADF's limit (got {timeout!r})")
 
 
 def _typed(check: Checker, node: Any, path: str, types: tuple[str, ...]) -> None:

@@ -8,6 +8,7 @@ references resolve whatever the file order, and a folder imports whole or not at
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,10 +17,13 @@ from typing import Any
 
 from django.db import transaction
 
+from syncjobs.access import SYSTEM, Actor
 from syncjobs.adf.findings import INFO, DefinitionError, Finding
 from syncjobs.adf.legacy import normalize
 from syncjobs.adf.validation import KINDS, validate_definition
-from syncjobs.models import Dataset, Definition, LinkedService, Pipeline, Trigger, known_objects
+from syncjobs.engine import jsontext
+from syncjobs.models import AuditEntry, Dataset, Definition, LinkedService, Pipeline, Trigger, known_objects
+from syncjobs.services import audit
 
 MODELS: dict[str, type[Definition]] = {
     "linkedService": LinkedService,
@@ -66,7 +70,7 @@ def read_folder(folder: Path) -> list[tuple[str, dict[str, Any], str]]:
     for kind, path in files:
         label = str(path.relative_to(folder))
         try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
+            data = jsontext.loads(path.read_text(encoding="utf-8-sig"))
         except (OSError, ValueError) as exc:
             errors.append(Finding("", f"not readable JSON: {exc}", object=label))
             continue
@@ -80,19 +84,24 @@ def read_folder(folder: Path) -> list[tuple[str, dict[str, Any], str]]:
     return items
 
 
-def import_folder(folder: Path, *, replace: bool = False) -> ImportResult:
+def import_folder(folder: Path, *, replace: bool = False, actor: Actor = SYSTEM) -> ImportResult:
     """Import every definition in ``folder`` (see the module's docstring)."""
-    return import_definitions([(kind, data) for kind, data, _ in read_folder(Path(folder))], replace=replace)
+    items = [(kind, data) for kind, data, _ in read_folder(Path(folder))]
+    return import_definitions(items, replace=replace, actor=actor)
 
 
-def save_definition(kind: str, definition: dict[str, Any], *, replace: bool = True) -> tuple[Definition, list[Finding]]:
+def save_definition(
+    kind: str, definition: dict[str, Any], *, replace: bool = True, actor: Actor = SYSTEM
+) -> tuple[Definition, list[Finding]]:
     """Create or (with ``replace``) update one object from ADF JSON; return it and its warnings."""
-    result = import_definitions([(kind, definition)], replace=replace)
+    result = import_definitions([(kind, definition)], replace=replace, actor=actor)
     return result.objects[0], result.findings
 
 
-def import_definitions(items: Iterable[tuple[str, dict[str, Any]]], *, replace: bool = False) -> ImportResult:
-    """Normalize, validate and save a batch of definitions as one transaction.
+def import_definitions(
+    items: Iterable[tuple[str, dict[str, Any]]], *, replace: bool = False, actor: Actor = SYSTEM
+) -> ImportResult:
+    """Normalize, validate and save a batch of definitions as one transaction, each change in the audit log.
 
     Without ``replace``, an object whose name already exists is an error; with it, it is updated.
     Raises :class:`DefinitionError` with every finding of every object; nothing is saved then.
@@ -101,8 +110,15 @@ def import_definitions(items: Iterable[tuple[str, dict[str, Any]]], *, replace: 
         batch, findings = _prepare(list(items), replace=replace)
         result = ImportResult(findings=findings)
         for kind, definition in batch:
-            _save(kind, definition, result)
+            _save(kind, definition, result, actor)
         return result
+
+
+def delete_definition(instance: Definition, *, actor: Actor = SYSTEM) -> None:
+    """Delete one object (ProtectedError while a dataset uses a linked service) and note it in the audit log."""
+    with transaction.atomic():
+        instance.delete()
+        audit.record(actor, AuditEntry.Action.DELETE, instance.KIND, instance.name)
 
 
 def _prepare(
@@ -146,15 +162,17 @@ def _existing(kind: str, definition: dict[str, Any]) -> Definition | None:
     return MODELS[kind].objects.filter(name__iexact=str(definition.get("name", ""))).first()
 
 
-def _save(kind: str, definition: dict[str, Any], result: ImportResult) -> None:
+def _save(kind: str, definition: dict[str, Any], result: ImportResult, actor: Actor) -> None:
     instance = _existing(kind, definition)
     label = f"{kind}/{definition['name']}"
     (result.updated if instance is not None else result.created).append(label)
+    before = copy.copy(instance)  # set_definition replaces the fields, so a shallow copy keeps the old ones
     instance = instance if instance is not None else MODELS[kind]()
     if instance.pk and instance.name != definition["name"]:
         result.findings.append(Finding("name", f"renamed from {instance.name!r}", INFO, label))
     result.findings += [w.about(label) for w in instance.set_definition(definition)]
     instance.save()
+    audit.record_definition(actor, before, instance)
     result.objects.append(instance)
 
 

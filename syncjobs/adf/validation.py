@@ -6,8 +6,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from syncjobs.adf.findings import WARNING, Checker, Finding, KnownObjects, is_expression
+from syncjobs.adf.findings import WARNING, Checker, Finding, KnownObjects, has_control_characters, is_expression
 from syncjobs.adf.pipelines import validate_pipeline
+from syncjobs.adf.schedules import check_recurrence
+from syncjobs.engine.bindings import sqlserver_address
+from syncjobs.engine.errors import TerminalError
 
 KINDS = ("linkedService", "dataset", "pipeline", "trigger")
 
@@ -57,6 +60,8 @@ def validate_name(kind: str, name: Any) -> list[Finding]:
         problems.append(f"must be at most {_MAX_NAME} characters")
     if name != name.strip():
         problems.append("must not start or end with a space")
+    if has_control_characters(name):
+        problems.append("must not contain control characters")
     return [Finding("name", p) for p in problems]
 
 
@@ -86,7 +91,7 @@ def _validate_linked_service(check: Checker, props: dict[str, Any], known: Known
     _check_secret_references(check, tp, path, known)
     if kind in ("SqlServer", "AzureSqlDatabase"):
         if not tp.get("connectionString"):
-            check.text(tp, "server", path)
+            _sqlserver_address(check, tp, path)
             check.text(tp, "database", path)
             check.choice(tp, "authenticationType", path, _SQL_AUTH)
             if str(tp.get("authenticationType", "SQL")).upper() == "SQL":
@@ -97,7 +102,7 @@ def _validate_linked_service(check: Checker, props: dict[str, Any], known: Known
     elif kind == "PostgreSqlV2":
         for key in ("server", "database", "username"):
             check.text(tp, key, path)
-        check.integer(tp, "port", path, minimum=1)
+        check.integer(tp, "port", path, minimum=1, maximum=65535)
         if check.integer(tp, "sslMode", path, minimum=0) not in (None, 0, 1, 2, 3, 4, 5):
             check.add(f"{path}.sslMode", "must be 0 (disable) to 5 (verify-full)")
     elif kind == "FileServer":
@@ -108,6 +113,18 @@ def _validate_linked_service(check: Checker, props: dict[str, Any], known: Known
         check.text(tp, "database", path)
     elif kind == "AzureKeyVault":
         check.text(tp, "baseUrl", path)
+
+
+def _sqlserver_address(check: Checker, tp: dict[str, Any], path: str) -> None:
+    server = check.text(tp, "server", path)
+    port = check.integer(tp, "port", path, minimum=1, maximum=65535)
+    if server is None:
+        return
+    try:
+        sqlserver_address(server, port)
+    except TerminalError as exc:
+        field = exc.message.partition(":")[0]
+        check.add(f"{path}.{field}", exc.message.partition(": ")[2])
 
 
 def _check_secret_references(check: Checker, node: Any, path: str, known: KnownObjects | None) -> None:
@@ -210,10 +227,12 @@ def _validate_trigger(check: Checker, props: dict[str, Any], known: KnownObjects
     if kind == "ScheduleTrigger":
         rec = check.obj(tp.get("recurrence"), f"{path}.recurrence")
         if rec:
-            _validate_recurrence(check, rec, f"{path}.recurrence", ("Minute", "Hour", "Day", "Week", "Month"))
+            check_recurrence(check, rec, f"{path}.recurrence")
         refs = check.items(props.get("pipelines"), "properties.pipelines")
         for i, item in enumerate(refs):
             _pipeline_reference(check, item, f"properties.pipelines[{i}]", known)
+            if isinstance(item, dict):
+                check.obj(item.get("parameters"), f"properties.pipelines[{i}].parameters", required=False)
     else:
         _validate_recurrence(check, tp, path, ("Minute", "Hour", "Month"))
         check.integer(tp, "maxConcurrency", path, minimum=1)

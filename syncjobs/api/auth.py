@@ -1,4 +1,9 @@
-"""API authentication: ``Authorization: Bearer <token>`` (``create_api_token``), or the browser's session."""
+"""API authentication and roles: ``Authorization: Bearer <token>`` (acting with its user's role), or the session.
+
+Every route declares the role each method needs (``@api_view(GET=Role.VIEWER, PUT=Role.EDITOR)``);
+``syncjobs.access.check`` decides, as it does for pages: 401 without a valid sign-in, 403 when the
+role is too low, 405 for an undeclared method.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
+from syncjobs.access import Need, RoleRule, Verdict, check, denial
 from syncjobs.api.responses import ApiError
 from syncjobs.models import ApiToken
 
@@ -17,24 +23,35 @@ View = Callable[..., HttpResponse]
 _SAFE = ("GET", "HEAD", "OPTIONS")
 
 
-def api_view(*methods: str) -> Callable[[View], View]:
-    """Authenticate, allow only ``methods``, and turn ApiError into ADF-shaped JSON errors."""
+def api_view(**roles: RoleRule) -> Callable[[View], View]:
+    """Authenticate, check the role the method needs, and turn ApiError into ADF-shaped JSON errors."""
+    need = Need(dict(roles))
 
     def decorate(view: View) -> View:
         @csrf_exempt
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
-                if request.method not in methods:
-                    raise ApiError(405, "MethodNotAllowed", f"{request.method} is not allowed here")
-                _authenticate(request)
+                _authorize(request, need, kwargs)
                 return view(request, *args, **kwargs)
             except ApiError as exc:
                 return exc.response()
 
+        wrapped.required_role = need  # type: ignore[attr-defined]
         return wrapped
 
     return decorate
+
+
+def _authorize(request: HttpRequest, need: Need, kwargs: dict[str, Any]) -> None:
+    if need.role_for(request.method or "GET", kwargs) is None:
+        raise ApiError(405, "MethodNotAllowed", f"{request.method} is not allowed here")
+    _authenticate(request)
+    verdict, needed = check(request.user, need, request.method or "GET", kwargs)
+    if verdict is Verdict.SIGN_IN:  # a session of a user deactivated since
+        raise ApiError(401, "AuthenticationFailed", "sign in again")
+    if verdict is Verdict.FORBIDDEN:
+        raise ApiError(403, "Forbidden", denial(request.user, needed))  # type: ignore[arg-type]
 
 
 def _authenticate(request: HttpRequest) -> None:
@@ -46,6 +63,10 @@ def _authenticate(request: HttpRequest) -> None:
         request.user = token.user
         return
     if not request.user.is_authenticated:
-        raise ApiError(401, "AuthenticationFailed", "send 'Authorization: Bearer <token>' (manage.py create_api_token)")
+        raise ApiError(
+            401,
+            "AuthenticationFailed",
+            "send 'Authorization: Bearer <token>' (an Admin issues one: Manage > API tokens, or create_api_token)",
+        )
     if request.method not in _SAFE and CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {}):
         raise ApiError(403, "Forbidden", "CSRF check failed for a session-authenticated request")

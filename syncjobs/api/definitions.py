@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse
 
-from syncjobs.adf.findings import DefinitionError
-from syncjobs.adf.pipelines import pipeline_references
+from syncjobs.access import WRITE_ROLES, Actor, Role
+from syncjobs.adf.findings import DefinitionError, has_control_characters
 from syncjobs.adf.repository import MODELS, save_definition
 from syncjobs.api.auth import api_view
-from syncjobs.api.responses import ApiError, body, ok
-from syncjobs.models import Definition, Pipeline
+from syncjobs.api.responses import ApiError, bad_request, body, ok
+from syncjobs.models import Definition
+from syncjobs.services.objects import ObjectInUseError, delete_object
 
 FACTORY_ID = "/ctportal/factories/ctportal"
 KIND_OF_PATH = {
@@ -39,21 +40,28 @@ def _find(collection: str, name: str) -> Definition:
     return found
 
 
-@api_view("GET")
+def _write_role(kwargs: Mapping[str, Any]) -> Role:
+    """Linked services are an Admin's to change; datasets, pipelines and triggers an Editor's."""
+    return WRITE_ROLES[KIND_OF_PATH[kwargs["collection"]]]
+
+
+@api_view(GET=Role.VIEWER)
 def collection(request: HttpRequest, collection: str) -> HttpResponse:
     """Every object of a kind: ``{"value": [...]}``."""
     model = MODELS[KIND_OF_PATH[collection]]
     return ok({"value": [resource(i, collection) for i in model.objects.order_by("name")]})
 
 
-@api_view("GET", "PUT", "DELETE")
+@api_view(GET=Role.VIEWER, PUT=_write_role, DELETE=_write_role)
 def item(request: HttpRequest, collection: str, name: str) -> HttpResponse:
     """Get, create or update (PUT, ADF JSON body), or delete one object."""
+    if has_control_characters(name):  # no object can have such a name, and PostgreSQL refuses NUL outright
+        raise bad_request("name", "a name must not contain control characters")
     if request.method == "GET":
         return ok(resource(_find(collection, name), collection))
     if request.method == "PUT":
         return _put(request, collection, name)
-    return _delete(collection, name)
+    return _delete(collection, name, Actor.of(request.user))
 
 
 def _put(request: HttpRequest, collection: str, name: str) -> HttpResponse:
@@ -61,7 +69,9 @@ def _put(request: HttpRequest, collection: str, name: str) -> HttpResponse:
     if not isinstance(data.get("properties"), dict):
         raise ApiError(400, "BadRequest", "the body must hold the object's 'properties'")
     try:
-        instance, warnings = save_definition(KIND_OF_PATH[collection], {"name": name, "properties": data["properties"]})
+        instance, warnings = save_definition(
+            KIND_OF_PATH[collection], {"name": name, "properties": data["properties"]}, actor=Actor.of(request.user)
+        )
     except DefinitionError as exc:
         details = [{"code": "ValidationError", "message": f.message, "target": f.path} for f in exc.findings]
         raise ApiError(400, "BadRequest", f"the {KIND_OF_PATH[collection]} is not valid: {exc}", details) from None
@@ -71,26 +81,12 @@ def _put(request: HttpRequest, collection: str, name: str) -> HttpResponse:
     return ok(answer)
 
 
-def _delete(collection: str, name: str) -> HttpResponse:
+def _delete(collection: str, name: str, actor: Actor) -> HttpResponse:
     instance = MODELS[KIND_OF_PATH[collection]].objects.filter(name__iexact=name).first()
     if instance is None:
         return HttpResponse(status=204)  # ADF answers 204 for an object that is not there
-    users = _pipelines_using(instance) if collection in ("datasets", "linkedservices") else []
-    if users:
-        raise ApiError(409, "Conflict", f"{name} is used by pipeline(s) {', '.join(users)}; change them first")
     try:
-        instance.delete()
-    except ProtectedError as exc:
-        names = ", ".join(sorted(str(o) for o in exc.protected_objects))
-        raise ApiError(409, "Conflict", f"{name} is used by dataset(s) {names}; delete or change them first") from None
+        delete_object(instance, actor=actor)
+    except ObjectInUseError as exc:
+        raise ApiError(409, "Conflict", str(exc)) from None
     return ok({})
-
-
-def _pipelines_using(instance: Definition) -> list[str]:
-    users = []
-    for pipeline in Pipeline.objects.order_by("name"):
-        refs = pipeline_references(pipeline.definition)
-        names = refs.datasets if instance.KIND == "dataset" else refs.linked_services
-        if instance.name.lower() in {n.lower() for n in names}:
-            users.append(pipeline.name)
-    return users

@@ -1,10 +1,13 @@
-"""API routes; ``ROUTES`` also feeds the OpenAPI document, so every path is described."""
+"""API routes; ``ROUTES`` also feeds the OpenAPI document, so every path is described.
+
+Each view declares the role its methods need (``api_view(GET=Role.VIEWER, ...)`` in ``api/auth.py``).
+"""
 
 from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from syncjobs.api import definitions, openapi, runs, verification
+from syncjobs.api import audit, definitions, openapi, runs, verification
 
 
 class CollectionConverter:
@@ -43,6 +46,12 @@ ROUTES = [
         verification.verify_sync,
         "api_verify_sync",
         {"post": "Replay a table's change windows in a sink against the source (Editor or above)"},
+    ),
+    (
+        "auditlog",
+        audit.audit_log,
+        "api_audit_log",
+        {"get": "The audit log (Admin): ?user=&action=&object=&after=&before=&continuationToken="},
     ),
     ("openapi.json", openapi.document, "api_openapi", {"get": "This document"}),
 ]

@@ -73,7 +73,7 @@ def _postgres(tp: dict[str, Any], linked_service: dict[str, Any]) -> Source:
             database=_required(tp, "database", linked_service),
             username=str(tp.get("username", "")),
             password=Secret(secret_value(tp.get("password"))),
-            port=int(tp.get("port") or 5432),
+            port=port_number(tp.get("port") or 5432, "port"),
             ssl_mode=ssl_mode,
         )
     )
@@ -84,12 +84,12 @@ def _sqlserver(tp: dict[str, Any]) -> Source:
 
     if tp.get("connectionString"):
         return SqlServerSource(SqlServerConfig(connection_string=Secret(secret_value(tp["connectionString"]))))
-    server, _, port = str(tp.get("server", "")).partition(",")
+    server, port = sqlserver_address(tp.get("server", ""), tp.get("port"))
     encrypt = tp.get("encrypt", "mandatory")
     return SqlServerSource(
         SqlServerConfig(
-            server=server.strip(),
-            port=int(port or tp.get("port") or 1433),
+            server=server,
+            port=port,
             database=str(tp.get("database", "")),
             user=str(tp.get("userName", "")),
             password=Secret(secret_value(tp.get("password"))),
@@ -97,6 +97,28 @@ def _sqlserver(tp: dict[str, Any]) -> Source:
             trust_server_certificate=bool(tp.get("trustServerCertificate", False)),
         )
     )
+
+
+def port_number(value: Any, field: str) -> int:
+    """A TCP port (1 to 65535) from JSON or text; TerminalError naming ``field`` otherwise."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or not 1 <= int(text[:6]) <= 65535:
+        raise TerminalError("bad_linked_service", f"{field}: {text[:40]!r} is not a port (a number from 1 to 65535)")
+    return int(text)
+
+
+def sqlserver_address(server: Any, port: Any = None) -> tuple[str, int]:
+    """SQL Server's ``host`` or ``host,port`` (the port after the comma wins over ``port``), checked."""
+    host, comma, after = str(server or "").partition(",")
+    if comma:
+        try:
+            return host.strip(), port_number(after, "server")
+        except TerminalError:
+            raise TerminalError(
+                "bad_linked_service",
+                f"server: the port after the comma in {str(server)[:60]!r} must be a number from 1 to 65535",
+            ) from None
+    return host.strip(), port_number(port or 1433, "port")
 
 
 def sink_for(linked_service: dict[str, Any], *, quick: bool = False) -> Sink:

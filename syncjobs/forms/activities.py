@@ -8,6 +8,8 @@ from typing import Any
 
 from django import forms
 
+from syncjobs.engine import jsontext, limits
+
 TIMESPAN = r"^(\d+\.)?\d{1,2}:\d{2}:\d{2}$"
 
 
@@ -17,8 +19,13 @@ class ActivityForm(forms.Form):
     original = forms.CharField(widget=forms.HiddenInput)
     name = forms.CharField(label="Name", max_length=55)
     description = forms.CharField(label="Description", required=False)
-    retry = forms.IntegerField(label="Retry", min_value=0, initial=0)
-    retry_interval = forms.IntegerField(label="Retry interval (s)", min_value=30, initial=30)  # ADF: 30 s at least
+    retry = forms.IntegerField(label="Retry", min_value=0, max_value=limits.RETRIES, initial=0)
+    retry_interval = forms.IntegerField(  # ADF: 30 s to a day
+        label="Retry interval (s)",
+        min_value=limits.RETRY_INTERVAL_SECONDS[0],
+        max_value=limits.RETRY_INTERVAL_SECONDS[1],
+        initial=30,
+    )
     timeout = forms.RegexField(label="Timeout (d.hh:mm:ss)", regex=TIMESPAN, initial="0.12:00:00")
     secure_input = forms.BooleanField(label="Secure input", required=False)
     secure_output = forms.BooleanField(label="Secure output", required=False)
@@ -43,9 +50,9 @@ class ActivityForm(forms.Form):
 
     def clean_type_properties(self) -> dict[str, Any]:
         try:
-            value = json.loads(self.cleaned_data["type_properties"])
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+            value = jsontext.loads(self.cleaned_data["type_properties"])
+        except jsontext.JsonTextError as exc:
+            raise forms.ValidationError(exc.message) from None
         if not isinstance(value, dict):
             raise forms.ValidationError("must be a JSON object")
         return value

@@ -6,8 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
-from syncjobs.adf.masking import mask_secrets, reveal_secrets
+from syncjobs.adf.findings import Finding
+from syncjobs.adf.masking import reveal_secrets
+from syncjobs.engine.bindings import sqlserver_address
+from syncjobs.engine.errors import TerminalError
 from syncjobs.models import LinkedService
 from syncjobs.secrets import MASK
 
@@ -18,7 +22,7 @@ class Field:
 
     key: str
     label: str
-    kind: str = "text"  # text, int, bool, secret, choice
+    kind: str = "text"  # text, int, bool, secret, choice, path (a file or folder inside the file roots)
     help: str = ""
     required: bool = False
     choices: tuple[tuple[str, str], ...] = ()
@@ -42,6 +46,7 @@ _SQL = (
     Field("trustServerCertificate", "Trust server certificate", "bool"),
     Field("connectionString", "Or: connection string", help="ODBC or ADO.NET; replaces the fields above when set"),
 )
+_SQL_KINDS = ("SqlServer", "AzureSqlDatabase")
 TYPES: dict[str, tuple[str, tuple[Field, ...]]] = {
     "SqlServer": ("SQL Server", _SQL),
     "AzureSqlDatabase": ("Azure SQL Database", _SQL),
@@ -67,7 +72,7 @@ TYPES: dict[str, tuple[str, tuple[Field, ...]]] = {
     ),
     "Sqlite": (
         "SQLite",
-        (Field("database", "Database file", required=True, help="absolute path of the .sqlite3 file"),),
+        (Field("database", "Database file", "path", required=True, help="absolute path of the .sqlite3 file"),),
     ),
     "AzureBlobStorage": (
         "Azure Blob Storage",
@@ -82,7 +87,7 @@ TYPES: dict[str, tuple[str, tuple[Field, ...]]] = {
     ),
     "FileServer": (
         "Folder (file system)",
-        (Field("host", "Folder", required=True, help="absolute path on the worker"),),
+        (Field("host", "Folder", "path", required=True, help="absolute path on the worker"),),
     ),
 }
 
@@ -90,16 +95,24 @@ TYPES: dict[str, tuple[str, tuple[Field, ...]]] = {
 def _django_field(field: Field, stored_secret: bool) -> forms.Field:
     common = {"label": field.label, "required": field.required, "help_text": field.help}
     if field.kind == "int":
-        return forms.IntegerField(**common, initial=field.default, min_value=1)
+        return forms.IntegerField(**common, initial=field.default, min_value=1, max_value=65535)
     if field.kind == "bool":
         return forms.BooleanField(**{**common, "required": False})
     if field.kind == "choice":
         return forms.ChoiceField(**common, choices=field.choices, initial=field.default)
     if field.kind == "secret":
-        hint = "A value is stored (never shown). Leave empty to keep it." if stored_secret else field.help
+        hint = (
+            "A value is stored (never shown). Leave empty to keep it, as long as where it connects (server, "
+            "port, database, user) stays the same; change those and it must be entered again."
+            if stored_secret
+            else field.help
+        )
         return forms.CharField(
             **{**common, "required": False, "help_text": hint}, widget=forms.PasswordInput(render_value=False)
         )
+    if field.kind == "path":
+        roots = " or ".join(map(str, settings.CTPORTAL_FILE_ROOTS))
+        common["help_text"] = f"{field.help}, inside {roots} (the file roots, CTPORTAL_FILE_ROOTS)"
     return forms.CharField(**common, widget=forms.TextInput(attrs={"size": 60}))
 
 
@@ -120,6 +133,16 @@ class LinkedServiceForm(forms.Form):
         if instance:
             self.fields["name"].disabled = True
 
+    def clean(self) -> dict[str, Any]:
+        """SQL Server's ``host,port``: the port after the comma must be a port number."""
+        data = super().clean()
+        if self.kind in _SQL_KINDS and data.get("server"):
+            try:
+                sqlserver_address(data["server"], data.get("port"))
+            except TerminalError as exc:
+                self.add_error("server", exc.message.partition(": ")[2])
+        return data
+
     def definition(self) -> dict[str, Any]:
         """The ADF JSON; an empty secret field keeps the stored secret (sent as the mask)."""
         data = self.cleaned_data
@@ -139,11 +162,11 @@ class LinkedServiceForm(forms.Form):
             props["description"] = data["description"]
         return {"name": name, "properties": props}
 
-    def revealed_definition(self) -> dict[str, Any]:
-        """The definition with stored secrets in place of masks (for Test connection before saving)."""
-        stored = self.instance.secrets() if self.instance else {}
-        masked, secrets, _ = mask_secrets(self.definition(), stored)
-        return reveal_secrets(masked, secrets)
+    def revealed_definition(self) -> tuple[dict[str, Any], list[Finding]]:
+        """The definition with stored secrets in place of masks (for Test connection before saving), and
+        warnings: a stored secret is not used when the target it was entered for changed."""
+        masked, secrets, warnings = (self.instance or LinkedService()).split_secrets(self.definition())
+        return reveal_secrets(masked, secrets), warnings
 
 
 def _initial(instance: LinkedService) -> dict[str, Any]:

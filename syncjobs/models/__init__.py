@@ -1,6 +1,7 @@
-"""syncjobs models: factory definitions, runs, watermarks and API tokens."""
+"""syncjobs models: factory definitions, runs, watermarks, API tokens and the audit log."""
 
 from syncjobs.models.api_tokens import ApiToken
+from syncjobs.models.audit import AuditEntry
 from syncjobs.models.definitions import Dataset, Definition, LinkedService, Pipeline, Trigger, known_objects
 from syncjobs.models.pipeline_runs import ActivityRun, ActivityStatus, PipelineRun, RunStatus
 from syncjobs.models.watermarks import Watermark, WatermarkConflictError, WatermarkWindow
@@ -9,6 +10,7 @@ __all__ = [
     "ActivityRun",
     "ActivityStatus",
     "ApiToken",
+    "AuditEntry",
     "Dataset",
     "Definition",
     "LinkedService",

@@ -8,12 +8,20 @@ from typing import Any, ClassVar
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
+from syncjobs.adf.confinement import HostLimits, check_confined, confinement_findings, host_limits
 from syncjobs.adf.findings import DefinitionError, Finding, KnownObjects, raise_for_errors
-from syncjobs.adf.masking import mask_secrets, reveal_secrets
+from syncjobs.adf.masking import TARGET_ID, mask_secrets, reveal_secrets, secret_target
 from syncjobs.adf.pipelines import pipeline_references
+from syncjobs.adf.secure_parameters import (
+    mask_parameter_defaults,
+    mask_trigger_parameters,
+    secure_parameter_names,
+    trigger_parameter_id,
+)
 from syncjobs.adf.validation import validate_definition
-from syncjobs.secrets import decrypt_mapping, encrypt_mapping
+from syncjobs.secrets import EncryptedTokenField, decrypt_mapping, encrypt_mapping
 
 _ARM_TYPES = {
     "linkedService": "Microsoft.DataFactory/factories/linkedservices",
@@ -66,7 +74,8 @@ class Definition(models.Model):
     @property
     def properties(self) -> dict[str, Any]:
         """The definition's ``properties`` object."""
-        return self.definition.get("properties") or {}
+        props = self.definition.get("properties")
+        return props if isinstance(props, dict) else {}
 
     def set_definition(self, definition: dict[str, Any]) -> list[Finding]:
         """Take a new ADF definition (not yet saved); return warnings about it."""
@@ -105,25 +114,53 @@ class LinkedService(Definition):
     KIND = "linkedService"
 
     type = models.CharField(max_length=100)
-    encrypted_secrets = models.TextField(blank=True, default="", editable=False)
+    encrypted_secrets = EncryptedTokenField(blank=True, default="", editable=False)
 
     class Meta(Definition.Meta):
         pass
 
     def secrets(self) -> dict[str, str]:
         """The stored secrets by id (JSON path, ``#part`` for a piece of a string)."""
-        return decrypt_mapping(self.encrypted_secrets)
+        stored = decrypt_mapping(self.encrypted_secrets)
+        stored.pop(TARGET_ID, None)
+        return stored
+
+    def split_secrets(self, definition: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[Finding]]:
+        """``mask_secrets`` of ``definition`` against the stored secrets, which a mask gets back only while
+        the definition still points where they were entered for (else: cleared, with a warning)."""
+        stored = decrypt_mapping(self.encrypted_secrets)
+        bound_to = stored.pop(TARGET_ID, None) or (secret_target(self.definition) if self.properties else None)
+        return mask_secrets(definition, stored, bound_to)
 
     def set_definition(self, definition: dict[str, Any]) -> list[Finding]:
-        """Take a new definition: secrets move out (encrypted); a masked secret keeps the stored one."""
-        masked, secrets, warnings = mask_secrets(definition, self.secrets())
+        """Take a new definition: secrets move out (encrypted, bound to the target they are entered for);
+        a masked secret keeps the stored one unless the target changed."""
+        masked, secrets, warnings = self.split_secrets(definition)
         super().set_definition(masked)
         self.type = str(self.properties.get("type", ""))
-        self.encrypted_secrets = encrypt_mapping(secrets)
+        self.encrypted_secrets = encrypt_mapping({**secrets, TARGET_ID: secret_target(masked)} if secrets else {})
         return warnings
 
+    def validate_definition(self, known: KnownObjects | None = None) -> list[Finding]:
+        """Check the definition, and that it points nowhere on the host a linked service may not reach."""
+        confined = confinement_findings(self.definition, self.host_limits())
+        try:
+            findings = super().validate_definition(known)
+        except DefinitionError as exc:
+            raise DefinitionError([*exc.findings, *confined]) from None
+        return raise_for_errors([*findings, *confined])
+
+    def host_limits(self) -> HostLimits:
+        """What this linked service may reach on the host (other linked services' secret files refused)."""
+        return host_limits(LinkedService.objects.exclude(pk=self.pk).values_list("definition", flat=True))
+
     def revealed_definition(self) -> dict[str, Any]:
-        """The definition with its secrets in place, for building an engine config; never show it."""
+        """The definition with its secrets in place, for building an engine config; never show it.
+
+        Checked again at every use (the file roots, links on disk or the portal's database may have
+        changed since it was saved): raises ``TerminalError`` (``path_not_allowed``, ``portal_database``).
+        """
+        check_confined(self.definition, self.host_limits())
         return reveal_secrets(self.definition, self.secrets())
 
 
@@ -143,8 +180,9 @@ class Dataset(Definition):
         """Take a new definition and point ``linked_service`` at the one it names."""
         super().set_definition(definition)
         self.type = str(self.properties.get("type", ""))
-        ref = (self.properties.get("linkedServiceName") or {}).get("referenceName")
-        found = LinkedService.objects.filter(name__iexact=str(ref or "").strip()).first()
+        ref = self.properties.get("linkedServiceName")
+        ref = ref.get("referenceName") if isinstance(ref, dict) else None
+        found = LinkedService.objects.filter(name__iexact=ref.strip()).first() if isinstance(ref, str) else None
         if found is not None:
             self.linked_service = found
         return []
@@ -161,12 +199,27 @@ class Dataset(Definition):
 
 
 class Pipeline(Definition):
-    """Activities run in dependency order."""
+    """Activities run in dependency order; SecureString parameters' default values live encrypted apart."""
 
     KIND = "pipeline"
 
+    encrypted_secrets = EncryptedTokenField(blank=True, default="", editable=False)
+
     class Meta(Definition.Meta):
         pass
+
+    def set_definition(self, definition: dict[str, Any]) -> list[Finding]:
+        """Take a new definition: SecureString defaults move out (encrypted); a masked one keeps the stored one."""
+        masked, secrets, warnings = mask_parameter_defaults(definition, decrypt_mapping(self.encrypted_secrets))
+        super().set_definition(masked)
+        self.encrypted_secrets = encrypt_mapping(secrets)
+        return warnings
+
+    def secret_defaults(self) -> dict[str, str]:
+        """The default values of SecureString parameters, by parameter name (for a run; never show them)."""
+        stored = decrypt_mapping(self.encrypted_secrets)
+        prefix, suffix = "properties.parameters.", ".defaultValue"
+        return {key.removeprefix(prefix).removesuffix(suffix): value for key, value in stored.items()}
 
     def snapshot(self) -> dict[str, Any]:
         """The pipeline with the datasets and linked services it references, secrets masked.
@@ -189,7 +242,8 @@ class Pipeline(Definition):
 
 
 class Trigger(Definition):
-    """Starts pipelines on a schedule; ``runtime_state`` is kept apart from the JSON, as ADF does."""
+    """Starts pipelines on a schedule; ``runtime_state`` is kept apart from the JSON, as ADF does, and the values
+    it passes to SecureString parameters are kept encrypted apart from it."""
 
     KIND = "trigger"
 
@@ -200,16 +254,33 @@ class Trigger(Definition):
     type = models.CharField(max_length=100)
     runtime_state = models.CharField(max_length=10, choices=RuntimeState.choices, default=RuntimeState.STOPPED)
     last_fired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Why the last attempt to fire failed (empty once it fires again): shown on the Manage page.
+    fire_error = models.TextField(blank=True, default="", editable=False)
+    fire_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    encrypted_secrets = EncryptedTokenField(blank=True, default="", editable=False)
 
     class Meta(Definition.Meta):
         pass
 
     def set_definition(self, definition: dict[str, Any]) -> list[Finding]:
-        """Take a new definition; a ``runtimeState`` in it is ignored (read-only, as in ADF: use start/stop)."""
-        super().set_definition(definition)
+        """Take a new definition; a ``runtimeState`` in it is ignored (read-only, as in ADF: use start/stop).
+
+        Values for the SecureString parameters of the pipelines it starts move out (encrypted).
+        """
+        stored = decrypt_mapping(self.encrypted_secrets)
+        masked, secrets, warnings = mask_trigger_parameters(definition, stored, _secure_parameters_of)
+        super().set_definition(masked)
+        self.encrypted_secrets = encrypt_mapping(secrets)
         self.type = str(self.properties.get("type", ""))
         self.properties.pop("runtimeState", None)
-        return []
+        return warnings
+
+    def pipeline_parameters(self, index: int) -> dict[str, Any]:
+        """The parameters it passes to its ``index``-th pipeline, SecureString values in place (for a run only)."""
+        entry = (self.properties.get("pipelines") or [])[index]
+        stored = decrypt_mapping(self.encrypted_secrets)
+        parameters = dict(entry.get("parameters") or {})
+        return {k: stored.get(trigger_parameter_id(index, k), v) for k, v in parameters.items()}
 
     def start(self) -> None:
         """Start firing."""
@@ -221,8 +292,24 @@ class Trigger(Definition):
         self.runtime_state = self.RuntimeState.STOPPED
         self.save(update_fields=["runtime_state", "updated"])
 
+    def record_fire_error(self, message: str) -> None:
+        """Remember why firing failed (the other triggers fire regardless)."""
+        self.fire_error, self.fire_error_at = message[:2000], timezone.now()
+        Trigger.objects.filter(pk=self.pk).update(fire_error=self.fire_error, fire_error_at=self.fire_error_at)
+
+    def clear_fire_error(self) -> None:
+        """It fired: forget the last failure."""
+        if self.fire_error:
+            self.fire_error, self.fire_error_at = "", None
+            Trigger.objects.filter(pk=self.pk).update(fire_error="", fire_error_at=None)
+
     def to_adf(self) -> dict[str, Any]:
         """The trigger as ADF serves it, ``runtimeState`` included."""
         data = super().to_adf()
         data["properties"]["runtimeState"] = self.runtime_state
         return data
+
+
+def _secure_parameters_of(pipeline_name: str) -> set[str]:
+    found = Pipeline.objects.filter(name__iexact=pipeline_name.strip()).first()
+    return secure_parameter_names(found.definition) if found else set()

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from syncjobs.models.definitions import Pipeline
+from syncjobs.secrets import EncryptedTokenField
 
 
 def adf_time(value: datetime | None) -> str | None:
@@ -140,7 +141,7 @@ class PipelineRun(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)  # last handed to the broker
     requeues = models.PositiveIntegerField(default=0)  # handed again after its task was lost
     # SecureString parameters, encrypted; ``parameters`` shows them masked.
-    secret_parameters = models.TextField(blank=True, default="", editable=False)
+    secret_parameters = EncryptedTokenField(blank=True, default="", editable=False)
 
     objects = PipelineRunQuerySet.as_manager()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from syncjobs.adf.confinement import check_confined
 from syncjobs.engine import bindings
 from syncjobs.engine.errors import EngineError
 from syncjobs.engine.pipeline.activities.sources import json_value
@@ -27,6 +28,11 @@ REASONS = {
     "container_missing": "The container does not exist.",
     "permission_denied": "Permission denied.",
     "connect_failed": "The connection failed.",
+    "path_not_allowed": (
+        "The path is outside the file roots the administrator allows (CTPORTAL_FILE_ROOTS), or inside "
+        "the portal itself (its database, data directory, code) or a Python environment."
+    ),
+    "portal_database": "That is the portal's own database: no linked service may point at it.",
 }
 
 
@@ -40,9 +46,14 @@ class ConnectionTest:
     message: str = ""
 
 
-def test_connection(definition: dict[str, Any]) -> ConnectionTest:
-    """Connect with a (revealed) linked service definition and say exactly what failed, if anything."""
+def test_connection(definition: dict[str, Any], existing: LinkedService | None = None) -> ConnectionTest:
+    """Connect with a (revealed) linked service definition and say exactly what failed, if anything.
+
+    ``existing``: the stored linked service being edited (its own paths do not count as another's).
+    The file roots and the portal's database are checked first, so nothing is opened where it may not be.
+    """
     try:
+        check_confined(definition, (existing or LinkedService()).host_limits())
         target = (
             bindings.source_for(definition)
             if bindings.is_source(definition)

@@ -7,11 +7,13 @@ import logging
 from django.conf import settings
 from django_q.tasks import async_task
 
+from syncjobs.access import SYSTEM, Actor
 from syncjobs.engine import bindings
 from syncjobs.engine.errors import EngineError, TerminalError
 from syncjobs.engine.sources.sqlserver_sql import disable_table_sql
 from syncjobs.engine.types import TableName
-from syncjobs.models import LinkedService
+from syncjobs.models import AuditEntry, LinkedService
+from syncjobs.services import audit
 
 _NATIVE = ("SqlServer", "AzureSqlDatabase", "AzureSqlDB")
 EMULATED = ("PostgreSqlV2", "PostgreSql", "Sqlite")  # the portal keeps their change tracking, and cleans it up
@@ -61,8 +63,12 @@ def act(
     apply: bool = False,
     track_columns: bool = True,
     retention_days: int = 2,
+    actor: Actor = SYSTEM,
 ) -> list[str]:
-    """Enable, disable or report change tracking of ``table``; return lines for the operator."""
+    """Enable, disable or report change tracking of ``table``; return lines for the operator.
+
+    An enable or disable that ran is noted in the audit log; printed T-SQL changed nothing, so it is not.
+    """
     name = TableName.parse(table)
     source = bindings.source_for(linked.revealed_definition())
     try:
@@ -75,8 +81,11 @@ def act(
             ]
         if action == "enable":
             source.enable_change_tracking(name, track_columns=track_columns, retention_days=retention_days)
+            detail = {"trackColumns": track_columns, "retentionDays": retention_days}
+            audit.record(actor, AuditEntry.Action.ENABLE_CHANGE_TRACKING, "table", f"{linked.name}/{name}", **detail)
         elif action == "disable":
             source.disable_change_tracking(name)
+            audit.record(actor, AuditEntry.Action.DISABLE_CHANGE_TRACKING, "table", f"{linked.name}/{name}")
         else:
             raise TerminalError("bad_action", f"unknown action {action!r}")
         return [f"change tracking {action}d on {name}", status_line(source, name)]

@@ -54,7 +54,10 @@ def watermark_views(lag_for: str | None) -> list[dict[str, Any]]:
 
 def _lag(watermark: Watermark) -> dict[str, Any]:
     """How many versions the source is ahead of the watermark (needs a live connection)."""
-    source = bindings.source_for(watermark.linked_service.revealed_definition())
+    try:
+        source = bindings.source_for(watermark.linked_service.revealed_definition())
+    except EngineError as exc:
+        return {"error": exc.message}
     try:
         with source.snapshot() as snapshot:
             current = snapshot.current_version()

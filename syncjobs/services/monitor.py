@@ -14,6 +14,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from syncjobs.models import ActivityRun, PipelineRun, RunStatus
+from syncjobs.timestamps import TimestampError, parse_timestamp
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "all": None}
 SORTS = {
@@ -39,22 +40,23 @@ class RunFilters:
     trigger: str = ""
     sort: str = "start"
     descending: bool = True
+    errors: dict[str, str] = field(default_factory=dict)  # query parameter -> what is wrong with it
 
     @classmethod
     def from_query(cls, query: Any) -> RunFilters:
-        """Filters from ``request.GET``; unknown values fall back to the defaults."""
-        from django.utils.dateparse import parse_datetime
-
+        """Filters from ``request.GET``; unknown choices fall back to the defaults, bad dates are ``errors``."""
         sort = query.get("sort", "-start")
+        errors: dict[str, str] = {}
         return cls(
             range=query.get("range", "24h") if query.get("range", "24h") in (*RANGES, "custom") else "24h",
-            start=_aware(parse_datetime(query.get("from", "") or "")),
-            end=_aware(parse_datetime(query.get("to", "") or "")),
+            start=_moment(query, "from", errors),
+            end=_moment(query, "to", errors),
             status=query.get("status", "") if query.get("status", "") in (*RunStatus.values, "") else "",
             pipeline=query.get("pipeline", ""),
             trigger=query.get("trigger", ""),
             sort=sort.lstrip("-") if sort.lstrip("-") in SORTS else "start",
             descending=sort.startswith("-") or sort.lstrip("-") not in SORTS,
+            errors=errors,
         )
 
     def window(self) -> tuple[datetime | None, datetime | None]:
@@ -65,8 +67,16 @@ class RunFilters:
         return (timezone.now() - span if span else None), None
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return timezone.make_aware(value) if value is not None and timezone.is_naive(value) else value
+def _moment(query: Any, key: str, errors: dict[str, str]) -> datetime | None:
+    """The date and time in ``query[key]`` (empty: None); a bad one is recorded in ``errors``."""
+    text = query.get(key, "")
+    if not text:
+        return None
+    try:
+        return parse_timestamp(text)
+    except TimestampError as exc:
+        errors[key] = str(exc)
+        return None
 
 
 def filtered_runs(filters: RunFilters) -> QuerySet[PipelineRun]:

@@ -15,12 +15,14 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from syncjobs.access import SYSTEM, Actor
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.pipeline.host import RunInfo
 from syncjobs.engine.pipeline.parameters import bind_parameters
 from syncjobs.engine.pipeline.runner import run_pipeline
-from syncjobs.models import ActivityRun, ActivityStatus, Pipeline, PipelineRun, RunStatus, Watermark
+from syncjobs.models import ActivityRun, ActivityStatus, AuditEntry, Pipeline, PipelineRun, RunStatus, Watermark
 from syncjobs.secrets import MASK, decrypt_mapping, encrypt_mapping
+from syncjobs.services import audit
 from syncjobs.services.broker import waiting_task_names
 from syncjobs.services.run_host import DjangoRunHost, Heartbeat
 
@@ -34,9 +36,13 @@ def trigger_run(
     *,
     invoked_by_type: str = "Manual",
     invoked_by_name: str = "Manual",
-    user: Any = None,
+    actor: Actor = SYSTEM,
 ) -> PipelineRun:
-    """Queue a run of ``pipeline`` with its definition frozen now; raises ValidationError on bad parameters."""
+    """Queue a run of ``pipeline`` with its definition frozen now; raises ValidationError on bad parameters.
+
+    A manual run is named after the user who triggered it and noted in the audit log (with the names
+    of its parameters, never their values); a schedule trigger's runs are in the run history only.
+    """
     given = dict(parameters or {})
     declared = pipeline.properties.get("parameters") or {}
     try:
@@ -44,15 +50,23 @@ def trigger_run(
     except TerminalError as exc:
         raise ValidationError(exc.message) from None
     shown, secret = _split_secure(declared, given)
-    run = PipelineRun.objects.create(
-        pipeline=pipeline,
-        pipeline_name=pipeline.name,
-        parameters=shown,
-        secret_parameters=encrypt_mapping(secret) if secret else "",
-        definition=pipeline.snapshot(),
-        invoked_by_type=invoked_by_type,
-        invoked_by_name=getattr(user, "username", None) or invoked_by_name,
-    )
+    given_names = {k.lower() for k in given}  # SecureString defaults are not in the frozen JSON: the run carries them
+    secret.update({k: v for k, v in pipeline.secret_defaults().items() if k.lower() not in given_names})
+    with transaction.atomic():
+        run = PipelineRun.objects.create(
+            pipeline=pipeline,
+            pipeline_name=pipeline.name,
+            parameters=shown,
+            secret_parameters=encrypt_mapping(secret) if secret else "",
+            definition=pipeline.snapshot(),
+            invoked_by_type=invoked_by_type,
+            invoked_by_name=actor.name if actor.user_id else invoked_by_name,
+        )
+        if invoked_by_type == "Manual":
+            names = sorted(given)
+            audit.record(
+                actor, AuditEntry.Action.TRIGGER, "pipeline", pipeline.name, runId=str(run.run_id), parameters=names
+            )
     _enqueue(run)
     return run
 
@@ -151,12 +165,15 @@ def _reusable_outputs(run: PipelineRun | None) -> dict[str, dict[str, Any]]:
     return outputs
 
 
-def cancel_run(run: PipelineRun) -> bool:
+def cancel_run(run: PipelineRun, *, actor: Actor = SYSTEM) -> bool:
     """Cancel: a queued run at once, a running one between batches. False when it already ended."""
-    return run.request_cancel()
+    requested = run.request_cancel()
+    if requested:
+        audit.record(actor, AuditEntry.Action.CANCEL, "pipeline", run.pipeline_name, runId=str(run.run_id))
+    return requested
 
 
-def rerun(run: PipelineRun, *, from_failed: bool = False) -> PipelineRun:
+def rerun(run: PipelineRun, *, from_failed: bool = False, actor: Actor = SYSTEM) -> PipelineRun:
     """A new run in the same group, with the same parameters and the same frozen definition."""
     with transaction.atomic():
         new = PipelineRun.objects.create(
@@ -172,6 +189,15 @@ def rerun(run: PipelineRun, *, from_failed: bool = False) -> PipelineRun:
             start_from_failure=from_failed,
         )
         PipelineRun.objects.filter(run_group_id=run.run_group_id).exclude(pk=new.pk).update(is_latest=False)
+        audit.record(
+            actor,
+            AuditEntry.Action.RERUN,
+            "pipeline",
+            run.pipeline_name,
+            runId=str(new.run_id),
+            rerunOf=str(run.run_id),
+            fromFailed=from_failed,
+        )
     _enqueue(new)
     return new
 

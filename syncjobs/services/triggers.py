@@ -12,10 +12,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
-from syncjobs.models import Pipeline, PipelineRun, Trigger
-from syncjobs.services import runs
+from syncjobs.access import SYSTEM, Actor
+from syncjobs.adf.findings import Checker, Finding
+from syncjobs.adf.schedules import WEEKDAYS, check_recurrence
+from syncjobs.adf.validation import validate_definition
+from syncjobs.models import AuditEntry, Pipeline, PipelineRun, Trigger, known_objects
+from syncjobs.services import audit, runs
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +30,11 @@ STEPS = {
     "Day": timedelta(days=1),
     "Week": timedelta(weeks=1),
 }
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-UTC_NAMES = {"UTC", "Coordinated Universal Time", "Etc/UTC", "GMT"}
 MAX_TIMES = 100_000  # due_times lists at most about this many times per call
 LOOKBACKS = (timedelta(days=2), timedelta(days=64), timedelta(days=800), None)
+# How far ahead the preview looks, growing: a trigger every minute is answered from the first window.
+LOOKAHEADS = (timedelta(hours=2), timedelta(days=2), timedelta(days=64), timedelta(days=800), timedelta(days=36_600))
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)  # past this the calendar arithmetic would overflow
 
 
 class TriggerError(ValueError):
@@ -42,19 +48,25 @@ def parse_time(value: str) -> datetime:
 
 
 def recurrence_of(definition: dict[str, Any]) -> dict[str, Any]:
-    """The checked ``recurrence`` of a ScheduleTrigger definition (full JSON or its properties)."""
+    """The checked ``recurrence`` of a ScheduleTrigger definition (full JSON or its properties).
+
+    The same checks as a save (``adf.schedules``), so a trigger stored before they existed fails here
+    with the field at fault rather than somewhere inside the arithmetic.
+    """
     props = definition.get("properties", definition)
     if props.get("type") != "ScheduleTrigger":
         raise TriggerError(f"Only ScheduleTrigger is supported, not {props.get('type')!r}.")
-    recurrence = (props.get("typeProperties") or {}).get("recurrence") or {}
-    if recurrence.get("frequency") not in (*STEPS, "Month"):
-        raise TriggerError(f"Unsupported frequency {recurrence.get('frequency')!r}.")
-    if recurrence.get("timeZone", "UTC") not in UTC_NAMES:
-        raise TriggerError(f"Time zone {recurrence['timeZone']!r} is not supported; use UTC.")
-    if not recurrence.get("startTime"):
-        raise TriggerError("The recurrence needs a startTime.")
-    if int(recurrence.get("interval", 1)) < 1:
-        raise TriggerError("The interval must be at least 1.")
+    path = "properties.typeProperties.recurrence"
+    recurrence = (props.get("typeProperties") or {}).get("recurrence")
+    check = Checker()
+    if not isinstance(recurrence, dict):
+        check.add(path, "required, as an object")
+    else:
+        check_recurrence(check, recurrence, path)
+        if "schedule" in recurrence and recurrence.get("frequency") == "Minute":
+            check.add(f"{path}.schedule", "needs frequency Hour, Day, Week or Month")
+    if check.findings:
+        raise TriggerError("; ".join(str(f) for f in check.findings))
     return recurrence
 
 
@@ -70,6 +82,35 @@ def due_times(definition: dict[str, Any], after: datetime, upto: datetime) -> li
     schedule = recurrence.get("schedule") or {}
     times = _scheduled(recurrence, start, low, upto) if schedule else _plain(recurrence, start, low, upto)
     return [moment for moment in times if low < moment <= upto and moment >= start]
+
+
+def next_fire_times(definition: dict[str, Any], after: datetime, count: int = 5) -> list[datetime]:
+    """The first ``count`` fire times after ``after``, by the code that fires triggers.
+
+    Fewer when the trigger ends first, or fires fewer times within a century. Raises
+    :class:`TriggerError` for a recurrence it cannot schedule.
+    """
+    start = parse_time(recurrence_of(definition)["startTime"])
+    low = max(after, start - timedelta(microseconds=1))
+    times: list[datetime] = []
+    for window in LOOKAHEADS:
+        if low >= LATEST:
+            break
+        times = due_times(definition, low, min(low + window, LATEST))
+        if len(times) >= count:
+            break
+    return times[:count]
+
+
+def preview_fire_times(definition: dict[str, Any], count: int = 5) -> tuple[list[datetime], list[Finding]]:
+    """The next ``count`` fire times of a trigger definition (saved or not), or the errors that stop it."""
+    findings = [f for f in validate_definition("trigger", definition, known_objects()) if f.is_error]
+    if findings:
+        return [], findings
+    try:
+        return next_fire_times(definition, timezone.now(), count), []
+    except TriggerError as exc:
+        return [], [Finding("properties.typeProperties.recurrence", str(exc))]
 
 
 def _plain(recurrence: dict[str, Any], start: datetime, low: datetime, upto: datetime) -> list[datetime]:
@@ -110,8 +151,6 @@ def _scheduled(recurrence: dict[str, Any], start: datetime, low: datetime, upto:
     schedule = recurrence["schedule"]
     frequency, interval = recurrence["frequency"], int(recurrence.get("interval", 1))
     minutes = sorted(int(m) for m in schedule.get("minutes") or [start.minute])
-    if frequency == "Minute":
-        raise TriggerError("A schedule needs frequency Hour, Day, Week or Month.")
     if frequency == "Hour":
         return _hourly(start, interval, minutes, low, upto)
     hours = sorted(int(h) for h in schedule.get("hours") or [start.hour])
@@ -163,26 +202,50 @@ def _day_allowed(day: datetime, start: datetime, frequency: str, interval: int, 
     return any(day.day == (d if d > 0 else last + 1 + d) for d in month_days)
 
 
+def set_started(trigger: Trigger, started: bool, *, actor: Actor = SYSTEM) -> None:
+    """Start or stop ``trigger``, noted in the audit log."""
+    with transaction.atomic():
+        trigger.start() if started else trigger.stop()
+        action = AuditEntry.Action.START if started else AuditEntry.Action.STOP
+        audit.record(actor, action, "trigger", trigger.name)
+
+
 def fire_due_triggers(now: datetime | None = None) -> list[PipelineRun]:
-    """Fire every Started ScheduleTrigger that is due; a window missed during downtime fires once."""
+    """Fire every Started ScheduleTrigger that is due; a window missed during downtime fires once.
+
+    Each trigger fires alone: whatever one does wrong (a malformed recurrence stored before validation
+    existed, a pipeline that refuses its parameters, a bug), its reason is stored on it for the Manage
+    page and the others fire as usual.
+    """
     now = now or timezone.now()
     fired: list[PipelineRun] = []
     for trigger in Trigger.objects.filter(runtime_state=Trigger.RuntimeState.STARTED, type="ScheduleTrigger"):
         try:
-            fired.extend(fire_trigger(trigger, now))
-        except (TriggerError, ValueError, KeyError) as exc:
-            log.warning("Trigger %s cannot fire: %s", trigger.name, exc)
+            with transaction.atomic():  # a database error in one trigger leaves the others a usable connection
+                runs, problems = fire_trigger(trigger, now)
+        except Exception as exc:  # noqa: BLE001 - one trigger's failure must not stop the rest
+            log.warning("Trigger %s cannot fire: %s", trigger.name, exc, exc_info=not isinstance(exc, TriggerError))
+            trigger.record_fire_error(str(exc) if isinstance(exc, TriggerError) else f"{type(exc).__name__}: {exc}")
+            continue
+        fired.extend(runs)
+        if problems:
+            trigger.record_fire_error("; ".join(problems))
+        elif runs:
+            trigger.clear_fire_error()
     return fired
 
 
-def fire_trigger(trigger: Trigger, now: datetime) -> list[PipelineRun]:
-    """Fire ``trigger`` once for its latest due time since it last fired (or was started); claims it first."""
+def fire_trigger(trigger: Trigger, now: datetime) -> tuple[list[PipelineRun], list[str]]:
+    """Fire ``trigger`` once for its latest due time since it last fired (or was started); claims it first.
+
+    Returns the runs started and what kept any of its pipelines from starting.
+    """
     scheduled = latest_due_time(trigger.to_adf(), trigger.last_fired_at or trigger.updated, now)
     if scheduled is None:
-        return []
+        return [], []
     claimed = Trigger.objects.filter(pk=trigger.pk, last_fired_at=trigger.last_fired_at).update(last_fired_at=scheduled)
     if not claimed:
-        return []
+        return [], []
     trigger.last_fired_at = scheduled
     return _start_pipelines(trigger, scheduled, now)
 
@@ -199,22 +262,24 @@ def latest_due_time(definition: dict[str, Any], after: datetime, upto: datetime)
     return None
 
 
-def _start_pipelines(trigger: Trigger, scheduled: datetime, now: datetime) -> list[PipelineRun]:
-    started = []
-    for entry in trigger.properties.get("pipelines") or []:
+def _start_pipelines(trigger: Trigger, scheduled: datetime, now: datetime) -> tuple[list[PipelineRun], list[str]]:
+    started, problems = [], []
+    for index, entry in enumerate(trigger.properties.get("pipelines") or []):
         name = (entry.get("pipelineReference") or {}).get("referenceName")
         pipeline = Pipeline.objects.filter(name=name).first()
         if pipeline is None:
-            log.warning("Trigger %s: pipeline %s does not exist", trigger.name, name)
+            problems.append(f"pipeline {name} does not exist")
             continue
-        parameters = trigger_parameters(entry.get("parameters") or {}, scheduled, now)
+        parameters = trigger_parameters(trigger.pipeline_parameters(index), scheduled, now)
         try:
             started.append(
                 runs.trigger_run(pipeline, parameters, invoked_by_type="ScheduleTrigger", invoked_by_name=trigger.name)
             )
         except ValidationError as exc:
-            log.warning("Trigger %s: pipeline %s refused its parameters: %s", trigger.name, name, exc)
-    return started
+            problems.append(f"pipeline {name} refused its parameters: {'; '.join(exc.messages)}")
+    for problem in problems:
+        log.warning("Trigger %s: %s", trigger.name, problem)
+    return started, problems
 
 
 def trigger_parameters(parameters: dict[str, Any], scheduled: datetime, started: datetime) -> dict[str, Any]:

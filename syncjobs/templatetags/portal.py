@@ -1,4 +1,4 @@
-"""Template filters: JSON blocks, durations, sizes."""
+"""Template filters: JSON blocks, lists, durations, sizes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,14 @@ register = template.Library()
 def as_json(value: Any) -> str:
     """Pretty JSON (escaped by the template as usual)."""
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+@register.filter
+def listing(value: Any) -> str:
+    """A list as ``a, b, c`` (``none`` when empty); anything else as text."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "none"
+    return str(value)
 
 
 @register.filter

@@ -7,14 +7,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 
+from syncjobs.access import Actor, Role, requires
 from syncjobs.adf.findings import DefinitionError, Finding
 from syncjobs.adf.repository import save_definition
+from syncjobs.engine import jsontext
 from syncjobs.engine.errors import EngineError
 from syncjobs.engine.types import TableName
 from syncjobs.forms.activities import ActivityForm
@@ -24,12 +24,12 @@ from syncjobs.services import catalogue
 from syncjobs.services.graph import layout
 from syncjobs.services.pipeline_checks import validate_pipeline
 from syncjobs.services.runs import trigger_run
-from syncjobs.views.decorators import operator_required, save_or_findings
+from syncjobs.views.saving import save_or_findings
 
 NEW_PIPELINE = {"name": "NewPipeline", "properties": {"activities": [], "parameters": {}, "variables": {}}}
 
 
-@login_required
+@requires(GET=Role.VIEWER)
 def index(request: HttpRequest) -> HttpResponse:
     """Pipelines and datasets."""
     context = {
@@ -39,21 +39,32 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "author/index.html", context)
 
 
-@login_required
-def edit_dataset(request: HttpRequest, name: str | None = None) -> HttpResponse:
-    """Create or edit a dataset; the table picker and preview come from the live catalogue."""
-    instance = get_object_or_404(Dataset, name=name) if name else None
+@requires(GET=Role.EDITOR, POST=Role.EDITOR)
+def new_dataset(request: HttpRequest) -> HttpResponse:
+    """Create a dataset; the table picker and preview come from the live catalogue."""
+    return _dataset_page(request, None)
+
+
+@requires(GET=Role.VIEWER, POST=Role.EDITOR)
+def edit_dataset(request: HttpRequest, name: str) -> HttpResponse:
+    """A dataset (read-only below Editor)."""
+    return _dataset_page(request, get_object_or_404(Dataset, name=name))
+
+
+def _dataset_page(request: HttpRequest, instance: Dataset | None) -> HttpResponse:
     form = DatasetForm(request.POST or None, instance=instance)
     findings: list[Finding] = []
-    if request.method == "POST" and request.user.is_staff and form.is_valid():
-        saved, findings = save_or_findings("dataset", form.definition(), replace=instance is not None)
+    if request.method == "POST" and form.is_valid():
+        saved, findings = save_or_findings(
+            "dataset", form.definition(), replace=instance is not None, actor=Actor.of(request.user)
+        )
         if saved is not None:
             messages.success(request, f"Dataset {saved.name} saved.")
             return redirect("syncjobs:author_dataset", name=saved.name)
     return render(request, "author/dataset.html", {"form": form, "instance": instance, "findings": findings})
 
 
-@login_required
+@requires(GET=Role.EDITOR)
 def catalogue_view(request: HttpRequest) -> HttpResponse:
     """HTML fragment: the tables of ``?linked_service=``, or with ``&table=`` its columns and first rows."""
     linked = get_object_or_404(LinkedService, name=request.GET.get("linked_service", ""))
@@ -70,14 +81,14 @@ def catalogue_view(request: HttpRequest) -> HttpResponse:
     return render(request, "author/catalogue.html", context)
 
 
-@login_required
+@requires(GET=Role.VIEWER, POST=Role.EDITOR)
 def pipeline(request: HttpRequest, name: str) -> HttpResponse:
     """The pipeline's graph, activities, JSON (editable), Validate and Trigger now."""
     instance = get_object_or_404(Pipeline, name=name)
     text = json.dumps(instance.definition, indent=2, ensure_ascii=False)
     findings: list[Finding] = []
     validated = False
-    if request.method == "POST" and request.user.is_staff:
+    if request.method == "POST":
         text = request.POST.get("definition", text)
         definition, findings = _parse(text)
         if definition is not None and request.POST.get("action") == "validate":
@@ -86,7 +97,7 @@ def pipeline(request: HttpRequest, name: str) -> HttpResponse:
         elif definition is not None:
             definition["name"] = instance.name
             try:
-                save_definition("pipeline", definition)
+                save_definition("pipeline", definition, actor=Actor.of(request.user))
             except DefinitionError as exc:
                 findings = exc.findings
             else:
@@ -97,9 +108,9 @@ def pipeline(request: HttpRequest, name: str) -> HttpResponse:
 
 def _parse(text: str) -> tuple[dict[str, Any] | None, list[Finding]]:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, [Finding(f"line {exc.lineno}, column {exc.colno}", f"not valid JSON: {exc.msg}")]
+        data = jsontext.loads(text)
+    except jsontext.JsonTextError as exc:
+        return None, [Finding("definition", exc.message)]
     if not isinstance(data, dict):
         return None, [Finding("", "the definition must be a JSON object")]
     return data, []
@@ -126,8 +137,7 @@ def _pipeline_context(
     }
 
 
-@require_POST
-@operator_required
+@requires(POST=Role.EDITOR)
 def edit_activity(request: HttpRequest, name: str, index: int) -> HttpResponse:
     """Save one activity's form into the pipeline (validated like any save)."""
     instance = get_object_or_404(Pipeline, name=name)
@@ -139,7 +149,7 @@ def edit_activity(request: HttpRequest, name: str, index: int) -> HttpResponse:
         except forms.ValidationError as exc:
             findings = [Finding("activity", "; ".join(exc.messages))]
         else:
-            saved, findings = save_or_findings("pipeline", changed, replace=True)
+            saved, findings = save_or_findings("pipeline", changed, replace=True, actor=Actor.of(request.user))
             if saved is not None:
                 messages.success(request, f"Activity {form.cleaned_data['name']} saved.")
                 return redirect("syncjobs:author_pipeline", name=name)
@@ -147,8 +157,7 @@ def edit_activity(request: HttpRequest, name: str, index: int) -> HttpResponse:
     return render(request, "author/pipeline.html", _pipeline_context(instance, text, findings, False, form))
 
 
-@require_POST
-@operator_required
+@requires(POST=Role.OPERATOR)
 def trigger_now(request: HttpRequest, name: str) -> HttpResponse:
     """Trigger now with the dialog's parameters; on to the run's monitor page."""
     instance = get_object_or_404(Pipeline, name=name)
@@ -157,30 +166,29 @@ def trigger_now(request: HttpRequest, name: str) -> HttpResponse:
     for key in declared:
         raw = request.POST.get(f"param_{key}", "")
         if raw != "":
+            typed = str((declared[key] or {}).get("type")) in ("Int", "Float", "Bool", "Array", "Object")
             try:
-                parameters[key] = (
-                    json.loads(raw) if declared[key].get("type") in ("Int", "Float", "Bool", "Array", "Object") else raw
-                )
-            except json.JSONDecodeError:
-                parameters[key] = raw
+                parameters[key] = jsontext.loads(raw) if typed else raw
+            except jsontext.JsonTextError:
+                parameters[key] = raw  # the parameter's type judges the text, and says what is wrong
     try:
-        run = trigger_run(instance, parameters, user=request.user)
+        run = trigger_run(instance, parameters, actor=Actor.of(request.user))
     except ValidationError as exc:
         messages.error(request, "Not triggered: " + "; ".join(exc.messages))
         return redirect("syncjobs:author_pipeline", name=name)
     return redirect("syncjobs:run_detail", run_id=run.run_id)
 
 
-@login_required
+@requires(GET=Role.EDITOR, POST=Role.EDITOR)
 def new_pipeline(request: HttpRequest) -> HttpResponse:
     """Start a pipeline from JSON (an empty one by default)."""
     text = request.POST.get("definition") or json.dumps(NEW_PIPELINE, indent=2)
     findings: list[Finding] = []
-    if request.method == "POST" and request.user.is_staff:
+    if request.method == "POST":
         definition, findings = _parse(text)
         if definition is not None:
             try:
-                saved, _ = save_definition("pipeline", definition, replace=False)
+                saved, _ = save_definition("pipeline", definition, replace=False, actor=Actor.of(request.user))
             except DefinitionError as exc:
                 findings = exc.findings
             else:

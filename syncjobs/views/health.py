@@ -3,7 +3,10 @@
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from syncjobs.access import public
 
+
+@public
 def healthz(request: HttpRequest) -> JsonResponse:
     """Return ok when the portal's database answers."""
     with connection.cursor() as cursor:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 
+from syncjobs.access import Actor, Role, requires
 from syncjobs.forms.linked_services import TYPES, LinkedServiceForm
 from syncjobs.models import LinkedService, Trigger
 from syncjobs.services.catalogue import test_connection as run_test
-from syncjobs.views.decorators import operator_required, save_or_findings
+from syncjobs.services.triggers import set_started
+from syncjobs.views.saving import save_or_findings
 
 
 def _where(linked: LinkedService) -> str:
@@ -31,7 +31,7 @@ def _where(linked: LinkedService) -> str:
     return ""
 
 
-@login_required
+@requires(GET=Role.VIEWER)
 def linked_services(request: HttpRequest) -> HttpResponse:
     """Every linked service: name, type and where it points."""
     rows = [(ls, TYPES.get(ls.type, (ls.type,))[0], _where(ls)) for ls in LinkedService.objects.order_by("name")]
@@ -39,47 +39,50 @@ def linked_services(request: HttpRequest) -> HttpResponse:
     return render(request, "manage/linked_services.html", {"rows": rows, "types": TYPES, "triggers": triggers})
 
 
-@require_POST
-@operator_required
+@requires(POST=Role.OPERATOR)
 def trigger_state(request: HttpRequest, name: str) -> HttpResponse:
     """Start or stop a schedule trigger."""
     trigger = get_object_or_404(Trigger, name=name)
-    if request.POST.get("state") == "start":
-        trigger.start()
-    else:
-        trigger.stop()
+    set_started(trigger, request.POST.get("state") == "start", actor=Actor.of(request.user))
     messages.success(request, f"Trigger {trigger.name} is {trigger.runtime_state}.")
     return redirect("syncjobs:manage")
 
 
-@login_required
-def edit_linked_service(request: HttpRequest, kind: str | None = None, name: str | None = None) -> HttpResponse:
-    """Create (``kind``) or edit (``name``) a linked service; secrets are never sent back."""
-    instance = get_object_or_404(LinkedService, name=name) if name else None
-    kind = instance.type if instance else kind
+@requires(GET=Role.ADMIN, POST=Role.ADMIN)
+def new_linked_service(request: HttpRequest, kind: str) -> HttpResponse:
+    """Create a linked service of type ``kind``."""
     if kind not in TYPES:
         raise Http404(f"unknown linked service type {kind}")
+    return _linked_service_page(request, kind, None)
+
+
+@requires(GET=Role.VIEWER, POST=Role.ADMIN)
+def edit_linked_service(request: HttpRequest, name: str) -> HttpResponse:
+    """A linked service (read-only below Admin); secrets are never sent back."""
+    instance = get_object_or_404(LinkedService, name=name)
+    if instance.type not in TYPES:
+        raise Http404(f"unknown linked service type {instance.type}")
+    return _linked_service_page(request, instance.type, instance)
+
+
+def _linked_service_page(request: HttpRequest, kind: str, instance: LinkedService | None) -> HttpResponse:
     form = LinkedServiceForm(kind, request.POST or None, instance=instance)
     findings = []
-    if request.method == "POST":
-        if not request.user.is_staff:
-            return render(
-                request,
-                "manage/linked_service.html",
-                {"form": form, "kind": kind, "label": TYPES[kind][0], "denied": True},
-                status=403,
-            )
-        if form.is_valid():
-            saved, findings = save_or_findings("linkedService", form.definition(), replace=instance is not None)
-            if saved is not None:
-                messages.success(request, f"Linked service {saved.name} saved.")
-                return redirect("syncjobs:manage_edit", name=saved.name)
+    if request.method == "POST" and form.is_valid():
+        actor = Actor.of(request.user)
+        saved, findings = save_or_findings(
+            "linkedService", form.definition(), replace=instance is not None, actor=actor
+        )
+        if saved is not None:
+            messages.success(request, f"Linked service {saved.name} saved.")
+            for warning in findings:  # e.g. a secret cleared because the server changed
+                messages.warning(request, f"{_field(warning.path)}: {warning.message}")
+            return redirect("syncjobs:manage_edit", name=saved.name)
     context = {"form": form, "kind": kind, "label": TYPES[kind][0], "instance": instance, "findings": findings}
     return render(request, "manage/linked_service.html", context)
 
 
-@require_POST
-@operator_required
+@requires(POST=Role.ADMIN)
 def test_connection(request: HttpRequest) -> HttpResponse:
     """Test the connection described by the (unsaved) form; answers an HTML fragment."""
     kind = request.POST.get("kind", "")
@@ -91,4 +94,11 @@ def test_connection(request: HttpRequest) -> HttpResponse:
     form.fields["name"].required = False  # a connection can be tested before it is named
     if not form.is_valid():
         return render(request, "manage/test_result.html", {"invalid": form.errors})
-    return render(request, "manage/test_result.html", {"result": run_test(form.revealed_definition())})
+    definition, warnings = form.revealed_definition()
+    notes = [f"{_field(w.path)}: {w.message}" for w in warnings]
+    return render(request, "manage/test_result.html", {"result": run_test(definition, instance), "notes": notes})
+
+
+def _field(path: str) -> str:
+    """A secret's JSON path as the form's field name (``properties.typeProperties.password`` -> password)."""
+    return path.removeprefix("properties.typeProperties.").replace("#", " ")

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
 
+from syncjobs.access import Actor, Role, requires
 from syncjobs.models import ActivityRun, Pipeline, PipelineRun, Trigger
 from syncjobs.services import charts, monitor
 from syncjobs.services.runs import cancel_run, rerun
-from syncjobs.views.decorators import operator_required
 
 
-@login_required
+@requires(GET=Role.VIEWER)
 def runs(request: HttpRequest) -> HttpResponse:
     """Pipeline runs, as ADF's monitor lists them."""
     filters = monitor.RunFilters.from_query(request.GET)
-    page = monitor.run_page(filters, request.GET.get("page"))
+    page = monitor.run_page(filters, request.GET.get("page"))  # a bad date is left out of the window
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -37,13 +37,17 @@ def runs(request: HttpRequest) -> HttpResponse:
             ("custom", "Custom"),
         ],
     }
-    return render(request, "monitor/runs.html", context)
+    return render(request, "monitor/runs.html", context, status=400 if filters.errors else 200)
 
 
-@login_required
+@requires(GET=Role.VIEWER)
 def statuses(request: HttpRequest) -> JsonResponse:
-    """Current status of the runs in ``?ids=a,b`` (the list's live updates)."""
-    ids = [i for i in request.GET.get("ids", "").split(",") if i][:100]
+    """Current status of the runs in ``?ids=a,b`` (the list's live updates); a 400 for an id that is no run id."""
+    try:
+        ids = [uuid.UUID(i) for i in request.GET.get("ids", "").split(",") if i][:100]
+    except ValueError:
+        message = "ids: must be run ids (UUIDs) separated by commas"
+        return JsonResponse({"error": {"code": "BadRequest", "message": message, "target": "ids"}}, status=400)
     found = list(PipelineRun.objects.filter(pk__in=ids))
     monitor.attach_outcomes(found)
     return JsonResponse(
@@ -62,7 +66,7 @@ def statuses(request: HttpRequest) -> JsonResponse:
     )
 
 
-@login_required
+@requires(GET=Role.VIEWER)
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     """One run: activity runs as a table and a Gantt, their JSON, copy details; ``?partial=1`` for live updates."""
     run = get_object_or_404(PipelineRun, pk=run_id)
@@ -81,12 +85,11 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     return render(request, template, context)
 
 
-@require_POST
-@operator_required
+@requires(POST=Role.OPERATOR)
 def cancel(request: HttpRequest, run_id: str) -> HttpResponse:
     """Cancel a run."""
     run = get_object_or_404(PipelineRun, pk=run_id)
-    if cancel_run(run):
+    if cancel_run(run, actor=Actor.of(request.user)):
         messages.success(request, f"Cancel requested for run {run.run_id}.")
     else:
         messages.error(request, f"Run {run.run_id} already ended {run.status}; nothing to cancel.")
@@ -96,17 +99,16 @@ def cancel(request: HttpRequest, run_id: str) -> HttpResponse:
     return redirect("syncjobs:run_detail", run_id=run.run_id)
 
 
-@require_POST
-@operator_required
+@requires(POST=Role.OPERATOR)
 def rerun_view(request: HttpRequest, run_id: str) -> HttpResponse:
     """Rerun (whole, or from the failed activity); the new run joins the original's group."""
     run = get_object_or_404(PipelineRun, pk=run_id)
-    new = rerun(run, from_failed=request.POST.get("from_failed") == "1")
+    new = rerun(run, from_failed=request.POST.get("from_failed") == "1", actor=Actor.of(request.user))
     messages.success(request, f"Rerun {new.run_id} queued.")
     return redirect("syncjobs:run_detail", run_id=new.run_id)
 
 
-@login_required
+@requires(GET=Role.VIEWER)
 def pipeline_history(request: HttpRequest, name: str) -> HttpResponse:
     """Durations and rows per run over time, as charts."""
     history = monitor.pipeline_history(name)
@@ -122,7 +124,7 @@ def pipeline_history(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
-@login_required
+@requires(GET=Role.VIEWER)
 def watermarks(request: HttpRequest) -> HttpResponse:
     """Watermarks: versions over time, and the lag behind the source on request."""
     return render(request, "monitor/watermarks.html", {"watermarks": charts.watermark_views(request.GET.get("lag"))})

@@ -6,12 +6,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from syncjobs.adf.repository import save_definition
 from syncjobs.models import Dataset, LinkedService, Pipeline, PipelineRun
+from tests.fixtures.portal import Portal
 
 ADF_DATA = Path(__file__).resolve().parent.parent / "data" / "adf"
+
+
+@pytest.fixture
+def portal(tmp_path):
+    """A whole portal installed in ``tmp_path`` with the tutorial seeded (no worker, no web server yet)."""
+    installed = Portal(tmp_path)
+    installed.manage("migrate", "--noinput")
+    installed.manage("seed_tutorial")
+    yield installed
+    installed.stop()
 
 
 @pytest.fixture
@@ -27,22 +39,28 @@ def powershell_folder() -> Path:
 
 
 @pytest.fixture
-def inline(settings):
+def inline(settings: Any) -> None:
     """Runs execute inside the request that triggers them (``CTPORTAL_TASKS_INLINE``)."""
     settings.CTPORTAL_TASKS_INLINE = True
 
 
 @pytest.fixture
-def seeded(tmp_path):
-    """The tutorial seeded into the portal under ``tmp_path`` (source database, output folder, objects)."""
+def seeded(tmp_path: Path, settings: Any) -> Path:
+    """The tutorial seeded into ``tmp_path``, runs carried out inline."""
+    settings.CTPORTAL_TASKS_INLINE = True
     call_command("seed_tutorial", "--dir", str(tmp_path))
     return tmp_path
+
+
+def in_file_root(*parts: str) -> str:
+    """A path inside the tests' file root (pytest's base temporary folder)."""
+    return str(Path(settings.CTPORTAL_FILE_ROOTS[0]).joinpath(*parts))
 
 
 def make_linked_service(name: str = "SourceDb", **type_properties: Any) -> LinkedService:
     """A Sqlite linked service, or any type with ``type=...`` and its type properties."""
     kind = type_properties.pop("type", "Sqlite")
-    type_properties = type_properties or {"database": "/tmp/ctportal-test.sqlite3"}
+    type_properties = type_properties or {"database": in_file_root("ctportal-test.sqlite3")}
     return save_definition(
         "linkedService", {"name": name, "properties": {"type": kind, "typeProperties": type_properties}}
     )[0]

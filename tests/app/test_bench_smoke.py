@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.fixtures.pg_cluster import DSN_VARIABLE
+from tests.fixtures.postgres import SERVER
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_benchmark_prints_every_figure():
+def test_the_benchmark_prints_every_figure(pg_server):
     done = subprocess.run(
         [
             sys.executable,
@@ -29,6 +33,7 @@ def test_the_benchmark_prints_every_figure():
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, DSN_VARIABLE: SERVER.url()},  # the session's server, not a cluster of its own
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()

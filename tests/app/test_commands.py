@@ -6,7 +6,7 @@ import socket
 import sqlite3
 
 import pytest
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from syncjobs import tutorial
@@ -33,7 +33,7 @@ def test_seed_tutorial_creates_the_source_and_an_admin_once(tmp_path, monkeypatc
     monkeypatch.setenv("CTPORTAL_ADMIN_PASSWORD", "tutorial-pass-1")
     out = run_command(capsys, "seed_tutorial", "--dir", str(tmp_path))
     assert "Created user admin with password tutorial-pass-1" in out
-    assert authenticate(username="admin", password="tutorial-pass-1") is not None
+    assert get_user_model().objects.get(username="admin").check_password("tutorial-pass-1")
     with sqlite3.connect(tmp_path / "source.sqlite3") as conn:
         rows = conn.execute(f"SELECT PersonID, Name, Age FROM {tutorial.TABLE} ORDER BY PersonID").fetchall()
         stored = conn.execute(f"SELECT TableName, SYS_CHANGE_VERSION FROM {tutorial.VERSION_TABLE}").fetchall()

@@ -21,7 +21,7 @@ from syncjobs.models import (
     Watermark,
     WatermarkConflictError,
 )
-from tests.app.conftest import ADF_DATA, make_dataset, make_linked_service, make_pipeline, make_run
+from tests.app.conftest import ADF_DATA, in_file_root, make_dataset, make_linked_service, make_pipeline, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -341,7 +341,7 @@ def test_delimited_text_quote_escape_and_compression_level_are_checked():
     from syncjobs.adf.findings import DefinitionError
     from syncjobs.adf.repository import save_definition
 
-    make_linked_service("Files", type="FileServer", host="/tmp")
+    make_linked_service("Files", type="FileServer", host=in_file_root("files"))
     base = {
         "type": "DelimitedText",
         "linkedServiceName": {"referenceName": "Files", "type": "LinkedServiceReference"},

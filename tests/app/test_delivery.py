@@ -79,6 +79,7 @@ def copy_without_advancing(host: DjangoRunHost, key: WatermarkKey, seeded) -> ob
 
 
 def test_a_worker_judged_dead_can_write_nothing_more(seeded, settings):
+    settings.CTPORTAL_TASKS_INLINE = False  # runs stay queued: this test plays the worker
     settings.CTPORTAL_STALLED_RUN_SECONDS = 60
     zombie_run = trigger_run(Pipeline.objects.get(name="IncrementalSync"))
     zombie, key = start_copy(zombie_run)
@@ -204,7 +205,7 @@ def test_retention_on_postgresql_honours_each_tables_own_retention(inline, pg_da
             conn.execute(f"CREATE TABLE {name} (id int PRIMARY KEY, v text)")
     make_linked_service(
         "Pg", type="PostgreSqlV2", server=pg_database.host, port=pg_database.port, database=pg_database.database,
-        username="postgres",
+        username=pg_database.username, password={"type": "SecureString", "value": pg_database.password.reveal()},
     )  # fmt: skip
     source = bindings.source_for(LinkedService.objects.get(name="Pg").revealed_definition())
     for name in ("brief", "kept"):

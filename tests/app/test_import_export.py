@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from syncjobs.adf.findings import DefinitionError
 from syncjobs.adf.repository import MODELS, export_definition, export_folder, import_folder, save_definition
 from syncjobs.models import Dataset, LinkedService, Pipeline, Trigger
+from tests.app.conftest import in_file_root
 
 pytestmark = pytest.mark.django_db
 
@@ -132,7 +133,10 @@ def test_importing_an_existing_object_needs_replace(studio_folder: Path) -> None
 
 
 def test_one_object_saves_and_exports_in_adf_shape() -> None:
-    definition = {"name": "Local", "properties": {"type": "FileServer", "typeProperties": {"host": "/srv/out"}}}
+    definition = {
+        "name": "Local",
+        "properties": {"type": "FileServer", "typeProperties": {"host": in_file_root("out")}},
+    }
     saved, _ = save_definition("linkedService", definition)
     assert export_definition(saved) == {**definition, "type": "Microsoft.DataFactory/factories/linkedservices"}
 

@@ -28,6 +28,17 @@ from tests.fixtures.portal import Portal
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def inline(settings):
+    settings.CTPORTAL_TASKS_INLINE = True
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    call_command("seed_tutorial", "--dir", str(tmp_path))
+    return tmp_path
+
+
 def test_parameters_are_checked_when_triggering():
     pipeline = make_pipeline(parameters={"days": {"type": "Int"}})
     with pytest.raises(ValidationError, match="parameter days is required"):
@@ -241,14 +252,8 @@ def test_a_parallel_foreach_records_every_iteration_in_the_portal(inline):
 def test_cancelling_a_run_on_a_real_worker_stops_it_between_waits(tmp_path):
     portal = Portal(tmp_path)
     try:
-        portal.manage("migrate", "--noinput")
-        factory = tmp_path / "factory" / "pipeline"
-        factory.mkdir(parents=True)
         wait = {"name": "Pause", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 600}}
-        (factory / "LongWait.json").write_text(json.dumps({"name": "LongWait", "properties": {"activities": [wait]}}))
-        portal.manage("import_factory", str(tmp_path / "factory"))
-        portal.start_worker()
-        run_id = portal.manage("trigger", "LongWait").stdout.strip()
+        run_id = trigger_on_a_worker(portal, "LongWait", [wait])
         wait_for(lambda: portal.status(run_id) == "InProgress", "the worker never picked the run up")
         cancel = (
             f"from syncjobs.services.runs import cancel_run; print(cancel_run(PipelineRun.objects.get(pk='{run_id}')))"
@@ -262,6 +267,47 @@ def test_cancelling_a_run_on_a_real_worker_stops_it_between_waits(tmp_path):
         assert rows == [("Cancelled",)]
     finally:
         portal.stop()
+
+
+def test_a_100000_item_foreach_on_a_real_worker_is_cancelled_within_seconds(tmp_path):
+    portal = Portal(tmp_path)
+    try:
+        pause = {"name": "Pause", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 0}}
+        items = {"value": "@range(0, 100000)", "type": "Expression"}
+        each = {
+            "name": "Each",
+            "type": "ForEach",
+            "typeProperties": {"items": items, "batchCount": 50, "activities": [pause]},
+        }
+        run_id = trigger_on_a_worker(portal, "Huge", [each])
+        key = run_id.replace("-", "")
+        count = "SELECT count(*) FROM syncjobs_activityrun WHERE pipeline_run_id = ? AND activity_name = 'Pause'"
+        wait_for(lambda: portal.query(count, key)[0][0] > 200, "the ForEach never got going")
+        cancel = f"from syncjobs.services.runs import cancel_run; cancel_run(PipelineRun.objects.get(pk='{run_id}'))"
+        portal.manage("shell", "-c", "from syncjobs.models import PipelineRun; " + cancel)
+        asked = time.monotonic()
+        wait_for(lambda: portal.status(run_id) == "Cancelled", "the run was not cancelled within 10 s", seconds=10)
+        took = time.monotonic() - asked
+        [(status, message)] = portal.query("SELECT status, message FROM syncjobs_pipelinerun WHERE run_id = ?", key)
+        assert (status, message) == ("Cancelled", "Cancelled by request"), took
+        assert portal.query(count, key)[0][0] < 100_000
+        each_status = "SELECT status FROM syncjobs_activityrun WHERE pipeline_run_id = ? AND activity_name = 'Each'"
+        assert portal.query(each_status, key) == [("Cancelled",)]
+    finally:
+        portal.stop()
+
+
+def trigger_on_a_worker(portal: Portal, name: str, activities: list[dict]) -> str:
+    """Install ``portal`` with one pipeline (imported as ADF JSON), start its worker, trigger; the run id."""
+    portal.manage("migrate", "--noinput")
+    factory = portal.folder / "factory"
+    (factory / "pipeline").mkdir(parents=True)
+    (factory / "pipeline" / f"{name}.json").write_text(
+        json.dumps({"name": name, "properties": {"activities": activities}})
+    )
+    portal.manage("import_factory", str(factory))
+    portal.start_worker()
+    return portal.manage("trigger", name).stdout.strip()
 
 
 def wait_for(condition, failure: str, seconds: float = 60) -> None:
@@ -290,7 +336,7 @@ def test_a_run_the_runner_cannot_even_start_ends_failed_not_in_progress():
     assert run.run_end is not None
 
 
-def test_retry_failed_items_runs_only_the_items_that_failed(inline, seeded, client, django_user_model):
+def test_retry_failed_items_runs_only_the_items_that_failed(inline, seeded, operator):
     source = seeded / "source.sqlite3"
     body = [
         {
@@ -315,13 +361,12 @@ def test_retry_failed_items_runs_only_the_items_that_failed(inline, seeded, clie
     first = trigger_run(make_pipeline("Tables", [each]))
     first.refresh_from_db()
     assert first.status == "Failed" and "2 of 4 iterations failed (items [1, 3])" in first.message
-    client.force_login(django_user_model.objects.create_user("op", is_staff=True))
-    page = client.get(f"/monitor/runs/{first.run_id}/").content.decode()
+    page = operator.get(f"/monitor/runs/{first.run_id}/").content.decode()
     assert "Retry failed items (2: 1, 3)" in page
     with sqlite3.connect(source) as conn:
         conn.execute("CREATE TABLE later_a (x INT)")
         conn.execute("CREATE TABLE later_b (x INT)")
-    client.post(f"/monitor/runs/{first.run_id}/rerun", {"from_failed": "1"})
+    operator.post(f"/monitor/runs/{first.run_id}/rerun", {"from_failed": "1"})
     retry = PipelineRun.objects.get(parent_run=first)
     assert retry.status == "Succeeded", retry.message
     inputs = [a.input["scripts"][0]["text"] for a in retry.activity_runs.filter(activity_name="Count")]

@@ -192,8 +192,8 @@ def test_two_firers_holding_the_same_trigger_start_one_run():
     trigger = make_trigger("WaitPipeline", frequency="Minute", interval=1, start="2026-01-01T00:00:00Z")
     Trigger.objects.filter(pk=trigger.pk).update(last_fired_at=at("2026-01-01T00:00"))
     first, second = Trigger.objects.get(), Trigger.objects.get()  # two workers read the same row
-    assert len(fire_trigger(first, at("2026-01-01T00:01:00"))) == 1
-    assert fire_trigger(second, at("2026-01-01T00:01:00")) == []
+    assert len(fire_trigger(first, at("2026-01-01T00:01:00"))[0]) == 1
+    assert fire_trigger(second, at("2026-01-01T00:01:00")) == ([], [])
     assert PipelineRun.objects.count() == 1
 
 
@@ -222,3 +222,26 @@ def test_a_trigger_whose_pipeline_refuses_its_parameters_starts_nothing_and_says
     assert fire_due_triggers(at("2026-01-01T00:01:00")) == []
     assert "refused its parameters" in caplog.text and "days is required" in caplog.text
     assert PipelineRun.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_malformed_trigger_fails_alone_with_its_reason_on_the_manage_page(client, django_user_model):
+    make_pipeline()
+    good = make_trigger("WaitPipeline", frequency="Minute", interval=5, start="2026-01-01T00:00:00Z")
+    props = {**schedule("Hour", 1)["properties"], "pipelines": good.properties["pipelines"]}
+    broken = save_definition("trigger", {"name": "Broken", "properties": props})[0]
+    broken.start()
+    # Stored before validation existed: "minutes" a number where ADF wants a list (update() skips validation).
+    definition = broken.definition
+    definition["properties"]["typeProperties"]["recurrence"]["schedule"] = {"minutes": 5}
+    Trigger.objects.filter(pk=broken.pk).update(definition=definition, last_fired_at=at("2026-01-01T00:00"))
+    Trigger.objects.filter(pk=good.pk).update(last_fired_at=at("2026-01-01T00:00"))
+    [run] = fire_due_triggers(at("2026-01-01T01:00:30"))
+    assert run.invoked_by_name == "EveryFiveMinutes"
+    broken.refresh_from_db()
+    assert "schedule.minutes: must be an array" in broken.fire_error
+    client.force_login(django_user_model.objects.create_superuser("root", password="pw-12345678"))
+    page = client.get("/manage/").content.decode()
+    assert "Broken" in page and "schedule.minutes: must be an array" in page
+    good.refresh_from_db()
+    assert good.fire_error == "" and good.last_fired_at == at("2026-01-01T01:00")

@@ -167,7 +167,7 @@ def pg_linked_service(config):
                 "port": config.port,
                 "database": config.database,
                 "username": config.username,
-                "password": {"type": "SecureString", "value": "not-needed-with-trust"},
+                "password": {"type": "SecureString", "value": config.password.reveal()},
                 "sslMode": 0,
             },
         },

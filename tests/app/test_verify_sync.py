@@ -9,8 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from syncjobs import tutorial
-from syncjobs.models import ApiToken, Pipeline, WatermarkWindow
+from syncjobs.access import Role
+from syncjobs.models import Pipeline, WatermarkWindow
 from syncjobs.services.runs import trigger_run
+from tests.conftest import bearer, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -60,14 +62,12 @@ def test_verify_sync_says_what_a_lost_file_cost_and_exits_non_zero(synced):
     assert "missing: ('6',)" in out and "NOT exact" in out
 
 
-@pytest.mark.parametrize(("role", "status"), [("anonymous", 401), ("viewer", 403), ("operator", 403), ("admin", 200)])
-def test_the_api_route_needs_the_editor_role_or_above(synced, client, django_user_model, role, status):
-    headers = {}
-    if role != "anonymous":
-        user = django_user_model.objects.create_user(
-            f"u_{role}", is_staff=role != "viewer", is_superuser=role == "admin"
-        )
-        headers["Authorization"] = f"Bearer {ApiToken.issue(user, 'tests')[1]}"
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("anonymous", 401), ("VIEWER", 403), ("OPERATOR", 403), ("EDITOR", 200), ("ADMIN", 200)],
+)
+def test_the_api_route_needs_the_editor_role_or_above(synced, client, role, status):
+    headers = {} if role == "anonymous" else bearer(make_user(Role[role]))
     body = {"linkedService": tutorial.SOURCE_LS, "table": tutorial.TABLE, "dataset": "SinkDataset"}
     response = client.post("/api/verifySync", json.dumps(body), content_type="application/json", headers=headers)
     assert response.status_code == status, response.content
@@ -85,8 +85,7 @@ def test_the_api_route_needs_the_editor_role_or_above(synced, client, django_use
         ({"linkedService": tutorial.SOURCE_LS, "table": "no_such_table", "dataset": "SinkDataset"}, 400),
     ],
 )
-def test_bad_input_to_the_api_route_is_a_4xx_never_a_500(synced, client, django_user_model, body, status):
-    admin = django_user_model.objects.create_superuser("boss")
-    headers = {"Authorization": f"Bearer {ApiToken.issue(admin, 'tests')[1]}"}
+def test_bad_input_to_the_api_route_is_a_4xx_never_a_500(synced, client, body, status):
+    headers = bearer(make_user(Role.EDITOR))
     response = client.post("/api/verifySync", json.dumps(body), content_type="application/json", headers=headers)
     assert response.status_code == status, response.content

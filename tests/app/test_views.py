@@ -7,30 +7,19 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from syncjobs import tutorial
 from syncjobs.models import LinkedService, Pipeline, PipelineRun
 from syncjobs.services.monitor import purge_old_runs
 from syncjobs.services.runs import trigger_run
-from tests.app.conftest import make_run
+from tests.app.conftest import in_file_root, make_run
+from tests.fixtures.postgres import HOST as PG_HOST
+from tests.fixtures.postgres import PASSWORD as PG_PASSWORD
+from tests.fixtures.postgres import PORT as PG_PORT
+from tests.fixtures.postgres import USER as PG_USER
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def seeded(tmp_path, settings):
-    settings.CTPORTAL_TASKS_INLINE = True
-    call_command("seed_tutorial", "--dir", str(tmp_path))
-    return tmp_path
-
-
-@pytest.fixture
-def operator(client, django_user_model):
-    user = django_user_model.objects.create_user("olga", password="pw-12345678", is_staff=True)
-    client.force_login(user)
-    return client
 
 
 def text(response) -> str:
@@ -47,7 +36,7 @@ def test_every_page_needs_a_sign_in(client):
 
 def test_layout_shows_the_user_role_and_the_rail(operator, seeded):
     page = text(operator.get("/monitor/"))
-    assert "olga" in page and "Operator" in page
+    assert operator.user.username in page and '<span class="role">Operator</span>' in page
     assert all(f">{label}</a>" in page for label in ("Author", "Monitor", "Manage"))
 
 
@@ -98,45 +87,46 @@ def test_cancel_and_rerun_from_the_monitor(operator, seeded):
     assert "Runs in this group" in text(operator.get(f"/monitor/runs/{new.run_id}/"))
 
 
-def test_viewers_cannot_change_anything(client, django_user_model, seeded):
-    client.force_login(django_user_model.objects.create_user("vic"))
+def test_viewers_cannot_change_anything(viewer, seeded):
     run = make_run(Pipeline.objects.get(name="FullCopyPipeline"))
-    assert client.post(f"/monitor/runs/{run.run_id}/cancel").status_code == 403
-    assert "Viewer" in text(client.get("/monitor/"))
+    denied = viewer.post(f"/monitor/runs/{run.run_id}/cancel")
+    assert denied.status_code == 403 and "This needs the Operator role; yours is Viewer." in denied.content.decode()
+    assert '<span class="role">Viewer</span>' in text(viewer.get("/monitor/"))
 
 
-def test_manage_creates_a_linked_service_and_never_shows_its_password(operator, pg_database):
+def test_manage_creates_a_linked_service_and_never_shows_its_password(admin, pg_database):
     form = {
         "name": "Warehouse",
-        "server": "127.0.0.1",
-        "port": "5432",
+        "server": pg_database.host,
+        "port": str(pg_database.port),
         "database": pg_database.database,
-        "username": "postgres",
-        "password": "hunter2-secret",
+        "username": pg_database.username,
+        "password": pg_database.password.reveal(),
         "sslMode": "0",
     }
-    response = operator.post("/manage/linkedservices/new/PostgreSqlV2/", form)
+    response = admin.post("/manage/linkedservices/new/PostgreSqlV2/", form)
     assert response.status_code == 302
-    page = text(operator.get("/manage/linkedservices/Warehouse/"))
-    assert "hunter2-secret" not in page and "A value is stored" in page
-    assert "127.0.0.1/" + pg_database.database in text(operator.get("/manage/"))
+    page = text(admin.get("/manage/linkedservices/Warehouse/"))
+    assert pg_database.password.reveal() not in page and "A value is stored" in page
+    assert "127.0.0.1/" + pg_database.database in text(admin.get("/manage/"))
     kept = {**form, "password": "", "existing": "Warehouse", "kind": "PostgreSqlV2"}
-    operator.post("/manage/linkedservices/Warehouse/", kept)
+    admin.post("/manage/linkedservices/Warehouse/", kept)
     assert LinkedService.objects.get(name="Warehouse").secrets()  # an empty field kept the stored password
-    assert "Connection successful." in text(operator.post("/manage/test-connection/", kept))
+    assert "Connection successful." in text(admin.post("/manage/test-connection/", kept))
 
 
 @pytest.mark.parametrize(
     ("kind", "fields", "words"),
     [
-        ("Sqlite", {"database": "/nonexistent/folder/x.sqlite3"}, "does not exist"),
+        ("Sqlite", {"database": "{root}/nonexistent/folder/x.sqlite3"}, "does not exist"),
         (
             "PostgreSqlV2",
             {
-                "server": "127.0.0.1",
-                "port": "5432",
+                "server": PG_HOST,
+                "port": str(PG_PORT),
                 "database": "ctp_no_such_db",
-                "username": "postgres",
+                "username": PG_USER,
+                "password": PG_PASSWORD,
                 "sslMode": "0",
             },
             "The database does not exist",
@@ -151,48 +141,49 @@ def test_manage_creates_a_linked_service_and_never_shows_its_password(operator, 
             {"server": "no-such-host.invalid", "port": "5432", "database": "x", "username": "u", "sslMode": "0"},
             "could not be resolved",
         ),
-        ("FileServer", {"host": "/nonexistent/out"}, "The folder does not exist"),
+        ("FileServer", {"host": "{root}/nonexistent/out"}, "The folder does not exist"),
     ],
 )
-def test_test_connection_says_what_failed(operator, pg_server, kind, fields, words):
-    page = text(operator.post("/manage/test-connection/", {"kind": kind, "name": "T", **fields}))
+def test_test_connection_says_what_failed(admin, pg_server, kind, fields, words):
+    fields = {k: v.replace("{root}", in_file_root()) for k, v in fields.items()}
+    page = text(admin.post("/manage/test-connection/", {"kind": kind, "name": "T", **fields}))
     assert words in page
 
 
-def test_test_connection_to_azurite_and_to_a_stopped_port(operator, azurite):
+def test_test_connection_to_azurite_and_to_a_stopped_port(admin, azurite):
     good = {"kind": "AzureBlobStorage", "name": "B", "connectionString": azurite.connection_string}
-    assert "Connection successful." in text(operator.post("/manage/test-connection/", good))
+    assert "Connection successful." in text(admin.post("/manage/test-connection/", good))
     dead = azurite.connection_string.replace(f":{azurite.port}", ":1")
     assert "The connection was refused" in text(
-        operator.post("/manage/test-connection/", {**good, "connectionString": dead})
+        admin.post("/manage/test-connection/", {**good, "connectionString": dead})
     )
 
 
-def test_dataset_picker_lists_live_tables_and_previews_rows(operator, seeded):
-    tables = text(operator.get(f"/author/catalogue/?linked_service={tutorial.SOURCE_LS}"))
+def test_dataset_picker_lists_live_tables_and_previews_rows(editor, seeded):
+    tables = text(editor.get(f"/author/catalogue/?linked_service={tutorial.SOURCE_LS}"))
     assert "data_source_table" in tables and "PersonID" in tables and "on (columns)" in tables
-    preview = text(operator.get(f"/author/catalogue/?linked_service={tutorial.SOURCE_LS}&table=data_source_table"))
+    preview = text(editor.get(f"/author/catalogue/?linked_service={tutorial.SOURCE_LS}&table=data_source_table"))
     assert "aaaa" in preview and "eeee" in preview
-    response = operator.post(
+    response = editor.post(
         "/author/datasets/new/", {"name": "People", "linked_service": tutorial.SOURCE_LS, "table": "data_source_table"}
     )
     assert response.status_code == 302
-    assert "SqliteTable" in text(operator.get("/author/datasets/People/"))
+    assert "SqliteTable" in text(editor.get("/author/datasets/People/"))
 
 
-def test_pipeline_page_draws_the_graph_and_validates(operator, seeded):
-    page = text(operator.get("/author/pipelines/IncrementalCopyPipeline/"))
+def test_pipeline_page_draws_the_graph_and_validates(editor, seeded):
+    page = text(editor.get("/author/pipelines/IncrementalCopyPipeline/"))
     assert 'class="edge Succeeded"' in page and tutorial.LOOKUP_LAST in page
     definition = Pipeline.objects.get(name="IncrementalCopyPipeline").definition
     import json
 
     broken = json.dumps(definition).replace("@{activity('Lookup", "@{activty('Lookup", 1)
     found = text(
-        operator.post("/author/pipelines/IncrementalCopyPipeline/", {"definition": broken, "action": "validate"})
+        editor.post("/author/pipelines/IncrementalCopyPipeline/", {"definition": broken, "action": "validate"})
     )
     assert "unknown function 'activty'" in found and "position 0" in found
     clean = text(
-        operator.post(
+        editor.post(
             "/author/pipelines/FullCopyPipeline/",
             {"definition": json.dumps(Pipeline.objects.get(name="FullCopyPipeline").definition), "action": "validate"},
         )
@@ -200,7 +191,7 @@ def test_pipeline_page_draws_the_graph_and_validates(operator, seeded):
     assert "Validation passed" in clean
 
 
-def test_validate_compiles_plain_queries_live(operator, seeded):
+def test_validate_compiles_plain_queries_live(editor, seeded):
     import json
 
     definition = Pipeline.objects.get(name="IncrementalCopyPipeline").definition
@@ -208,7 +199,7 @@ def test_validate_compiles_plain_queries_live(operator, seeded):
         "SELECT nope FROM data_source_table"
     )
     found = text(
-        operator.post(
+        editor.post(
             "/author/pipelines/IncrementalCopyPipeline/", {"definition": json.dumps(definition), "action": "validate"}
         )
     )
@@ -259,15 +250,15 @@ def test_triggers_are_listed_and_started_from_manage(operator, seeded):
     )
     page = text(operator.get("/manage/"))
     assert "<title>Linked services · ctportal</title>" in page
-    assert page.count("<td>Hourly</td>") == 1 and "every 1 hour" in page and "Stopped" in page
+    assert page.count('/manage/triggers/Hourly/">Hourly</a></td>') == 1 and "every 1 hour" in page and "Stopped" in page
     operator.post("/manage/triggers/Hourly/state", {"state": "start"})
     assert Trigger.objects.get(name="Hourly").runtime_state == "Started"
     assert "Trigger Hourly is Started." in text(operator.get("/manage/"))
 
 
-def test_an_activity_form_edits_the_pipeline_and_renames_follow_dependencies(operator, seeded):
+def test_an_activity_form_edits_the_pipeline_and_renames_follow_dependencies(editor, seeded):
     pipeline = Pipeline.objects.get(name="IncrementalCopyPipeline")
-    page = text(operator.get("/author/pipelines/IncrementalCopyPipeline/"))
+    page = text(editor.get("/author/pipelines/IncrementalCopyPipeline/"))
     assert "Edit IncrementalCopyActivity" in page
     index = [a["name"] for a in pipeline.properties["activities"]].index("IncrementalCopyActivity")
     copy_activity = pipeline.properties["activities"][index]
@@ -282,7 +273,7 @@ def test_an_activity_form_edits_the_pipeline_and_renames_follow_dependencies(ope
         f"a{index}-timeout": "0.01:00:00",
         f"a{index}-type_properties": json.dumps(copy_activity["typeProperties"]),
     }
-    response = operator.post(f"/author/pipelines/IncrementalCopyPipeline/activities/{index}", form)
+    response = editor.post(f"/author/pipelines/IncrementalCopyPipeline/activities/{index}", form)
     assert response.status_code == 302
     saved = Pipeline.objects.get(name="IncrementalCopyPipeline").properties["activities"]
     renamed = next(a for a in saved if a["name"] == "CopyChanges")
@@ -290,5 +281,5 @@ def test_an_activity_form_edits_the_pipeline_and_renames_follow_dependencies(ope
     update = next(a for a in saved if a["type"] == "Script")
     assert update["dependsOn"][0]["activity"] == "CopyChanges"
     bad = {**form, f"a{index}-original": "CopyChanges", f"a{index}-type_properties": "{nope"}
-    page = text(operator.post(f"/author/pipelines/IncrementalCopyPipeline/activities/{index}", bad))
+    page = text(editor.post(f"/author/pipelines/IncrementalCopyPipeline/activities/{index}", bad))
     assert "not valid JSON" in page

@@ -35,8 +35,8 @@ def test_the_operator_walk(page: Page, portal: Portal):
     expect(page.get_by_role("navigation", name="Main")).to_contain_text("Admin")
     screenshot(page, "01-monitor-empty")
 
-    source_db = str(portal.folder / "tutorial" / "source.sqlite3")
-    out = portal.folder / "browser-out"
+    source_db = str(portal.files / "tutorial" / "source.sqlite3")
+    out = portal.files / "browser-out"
     out.mkdir()
     create_linked_service(page, "SQLite", "ShopDb", {"Database file": source_db})
     create_linked_service(page, "Folder (file system)", "Exports", {"Folder": str(out)})

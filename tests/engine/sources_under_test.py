@@ -68,9 +68,10 @@ class SqliteUnderTest(SourceUnderTest):
     name = "sqlite"
 
     def __init__(self, folder: Path) -> None:
-        from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource
+        from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource, create_database
 
         self.path = folder / "source.sqlite3"
+        create_database(self.path)
         self.source = SqliteSource(SqliteConfig(database=str(self.path)))
 
     def connect(self) -> sqlite3.Connection:
@@ -109,13 +110,24 @@ class PostgresUnderTest(SourceUnderTest):
         import psycopg
 
         return psycopg.connect(
-            host=self.config.host, port=self.config.port, dbname=self.config.database, user="postgres"
+            host=self.config.host,
+            port=self.config.port,
+            dbname=self.config.database,
+            user=self.config.username,
+            password=self.config.password.reveal(),
         )
 
     def _admin(self, sql: str) -> None:
         import psycopg
 
-        with psycopg.connect(host=self.config.host, port=self.config.port, dbname="postgres", user="postgres") as conn:
+        config = self.config
+        with psycopg.connect(
+            host=config.host,
+            port=config.port,
+            dbname="postgres",
+            user=config.username,
+            password=config.password.reveal(),
+        ) as conn:
             conn.autocommit = True
             conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",

@@ -11,6 +11,7 @@ from syncjobs.engine.errors import EngineError
 from syncjobs.engine.sources import Query
 from syncjobs.engine.types import TableName
 from tests.engine.run_helpers import ls
+from tests.fixtures.postgres import HOST, PASSWORD, PORT, USER
 
 
 def test_sqlite_linked_service_reads_its_file(tmp_path):
@@ -33,7 +34,7 @@ def test_postgres_linked_service_with_secure_string_password(pg_database):
         port=pg_database.port,
         database=pg_database.database,
         username=pg_database.username,
-        password={"type": "SecureString", "value": "unused-under-trust"},
+        password={"type": "SecureString", "value": pg_database.password.reveal()},
         sslMode=0,
     )
     source = bindings.source_for(definition)
@@ -41,11 +42,21 @@ def test_postgres_linked_service_with_secure_string_password(pg_database):
     assert source.config.ssl_mode == "disable"
 
 
+def _pg_definition(database: str, password: str) -> dict:
+    secret = {"type": "SecureString", "value": password}
+    return ls("Pg", "PostgreSqlV2", server=HOST, port=PORT, database=database, username=USER, password=secret)
+
+
 def test_postgres_missing_database_says_so(pg_server):
-    definition = ls("Pg", "PostgreSqlV2", server="127.0.0.1", port=5432, database="ctp_no_such_db", username="postgres")
     with pytest.raises(EngineError) as caught:
-        bindings.source_for(definition).test_connection()
+        bindings.source_for(_pg_definition("ctp_no_such_db", PASSWORD)).test_connection()
     assert "ctp_no_such_db" in str(caught.value)
+
+
+def test_postgres_wrong_password_is_refused(pg_database):
+    with pytest.raises(EngineError) as caught:
+        bindings.source_for(_pg_definition(pg_database.database, "not-the-password")).test_connection()
+    assert caught.value.reason == "login_failed"
 
 
 def test_folder_sink_writes_under_its_host(tmp_path):

@@ -15,7 +15,7 @@ from syncjobs.engine.errors import EngineError
 from syncjobs.engine.formats.delimited import DelimitedTextFormat, DelimitedTextOptions
 from syncjobs.engine.sinks.azureblob import AzureBlobConfig, AzureBlobSink
 from syncjobs.engine.sinks.folder import FolderConfig, FolderSink
-from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource
+from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource, create_database
 from syncjobs.engine.types import TableName
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +41,7 @@ print("finished", flush=True)
 
 
 def make_big_table(path: Path, rows: int = 5_000) -> SqliteSource:
+    create_database(path)
     source = SqliteSource(SqliteConfig(str(path)))
     source.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, payload TEXT)")
     source.execute(

@@ -197,7 +197,8 @@ def test_a_transient_error_is_retried_per_the_policy_and_a_terminal_one_is_not(w
         (2, "refused"),
     ]
     walk.host.runs.clear()
-    stranger = ls("Stranger", "PostgreSqlV2", server="127.0.0.1", port=5432, database="postgres", username="nobody_x")
+    host, port = pg_server
+    stranger = ls("Stranger", "PostgreSqlV2", server=host, port=port, database="postgres", username="nobody_x")
     walk.run(pipeline(lookup_on(walk, stranger)))
     assert [(r["attempt"], r["error"]["errorCode"]) for r in walk.host.runs] == [(0, "login_failed")]
 

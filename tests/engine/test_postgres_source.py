@@ -524,9 +524,7 @@ def test_query_errors_are_terminal_or_transient_by_cause(source):
 
 def pg_connect_tx(source) -> psycopg.Connection:
     """A second connection in an ordinary (not autocommit) transaction, as an application writes."""
-    return psycopg.connect(
-        host=source.config.host, port=source.config.port, dbname=source.config.database, user="postgres"
-    )
+    return pg_connect(source.config, autocommit=False)
 
 
 def test_a_changed_row_keeps_its_creation_version_from_before_the_window(source, people):

@@ -206,16 +206,45 @@ def test_folder_writes_to_a_hidden_temporary_file_beside_the_final_one(tmp_path)
     assert (tmp_path / "out" / "table.csv").read_bytes() == b"a,b\n"
 
 
-def test_folder_rejects_a_link_that_leads_outside_the_root(tmp_path):
+def test_folder_rejects_a_link_that_leads_outside_the_root_and_creates_no_folder_there(tmp_path):
     root, outside = tmp_path / "root", tmp_path / "outside"
     root.mkdir()
     outside.mkdir()
     (root / "escape").symlink_to(outside)
     sink = FolderSink(FolderConfig(root=str(root)))
-    with pytest.raises(TerminalError) as raised:
-        sink.open("escape/file.csv")
-    assert raised.value.reason == "invalid_path"
+    for path in ("escape/file.csv", "escape/made/by/copy/file.pth"):
+        with pytest.raises(TerminalError) as raised:
+            sink.open(path)
+        assert raised.value.reason == "invalid_path"
     assert os.listdir(outside) == []
+
+
+def test_folder_never_writes_or_reads_through_a_file_link(tmp_path):
+    root, outside = tmp_path / "root", tmp_path / "outside.txt"
+    root.mkdir()
+    outside.write_bytes(b"untouched")
+    (root / "data.csv").symlink_to(outside)
+    sink = FolderSink(FolderConfig(root=str(root)))
+    with pytest.raises(TerminalError) as raised:
+        sink.read("data.csv")
+    assert raised.value.reason == "invalid_path"
+    writer = sink.open("data.csv")
+    writer.write(b"new")
+    writer.commit()
+    assert outside.read_bytes() == b"untouched"
+    assert not (root / "data.csv").is_symlink() and sink.read("data.csv") == b"new"
+
+
+def test_folder_lists_nothing_behind_a_link(tmp_path):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (outside / "secrets").mkdir(parents=True)
+    (outside / "secrets" / "id_rsa").write_bytes(b"key")
+    (outside / "passwd").write_bytes(b"root:x")
+    root.mkdir()
+    (root / "etc").symlink_to(outside)
+    (root / "passwd").symlink_to(outside / "passwd")
+    (root / "mine.csv").write_bytes(b"a")
+    assert FolderSink(FolderConfig(root=str(root))).list() == ["mine.csv"]
 
 
 def test_folder_test_connection_reports_a_missing_folder(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.sources import Changes, FullTable, Query, Source
-from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource, split_statements
+from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource, create_database, split_statements
 from syncjobs.engine.sources.sqlite_snapshot import _as_decimal, _decimal_column, _decimal_text, column_kind
 from syncjobs.engine.sqlnames import quote_ansi as q
 from syncjobs.engine.types import (
@@ -31,6 +31,7 @@ ALL_CHANGE_COLUMNS = (SYS_CHANGE_VERSION, SYS_CHANGE_OPERATION, SYS_CHANGE_CREAT
 
 @pytest.fixture
 def source(tmp_path: Path) -> SqliteSource:
+    create_database(tmp_path / "source.sqlite3")
     return SqliteSource(SqliteConfig(database=str(tmp_path / "source.sqlite3")))
 
 
@@ -463,3 +464,28 @@ def test_a_decimal_column_matches_the_value_by_value_conversion(scale):
         decimals = _decimal_column(column, scale, as_text=False)
         expected = [_as_decimal(v, scale) for v in column]
         assert [(type(d), str(d)) for d in decimals] == [(type(d), str(d)) for d in expected]
+
+
+def test_a_script_never_creates_a_missing_database_file(tmp_path):
+    missing = SqliteSource(SqliteConfig(database=str(tmp_path / "typo.sqlite3")))
+    with pytest.raises(TerminalError) as caught:
+        missing.execute("CREATE TABLE t (x int)")
+    assert caught.value.reason == "database_missing"
+    assert not (tmp_path / "typo.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "ATTACH DATABASE '{other}' AS other",
+        "VACUUM INTO '{made}'",
+    ],
+)
+def test_a_script_reaches_no_file_but_its_own(source, tmp_path, statement):
+    """ATTACH would open any file on the host (the portal's own database among them)."""
+    tutorial(source)
+    other = tmp_path / "other.sqlite3"
+    create_database(other)
+    with pytest.raises(TerminalError):
+        source.execute(statement.format(other=other, made=tmp_path / "made.sqlite3"))
+    assert not (tmp_path / "made.sqlite3").exists()

@@ -168,7 +168,13 @@ class FaultPortal:
         def ref(name: str, kind: str = "DatasetReference") -> dict[str, str]:
             return {"referenceName": name, "type": kind}
 
-        pg = {"server": self.pg.host, "port": self.pg.port, "database": self.pg.database, "username": "postgres"}
+        pg = {
+            "server": self.pg.host,
+            "port": self.pg.port,
+            "database": self.pg.database,
+            "username": self.pg.username,
+            "password": {"type": "SecureString", "value": self.pg.password.reveal()},
+        }
         blob = {"connectionString": self.azurite.connection_string}
         location = {"type": "AzureBlobStorageLocation", "container": self.container, "folderPath": "lake"}
         sync = {

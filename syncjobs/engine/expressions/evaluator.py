@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncjobs.engine.expressions.errors import ExpressionError
-from syncjobs.engine.expressions.functions import FUNCTIONS, FunctionError
+from syncjobs.engine.expressions.functions import FUNCTIONS, FunctionError, bounded
 from syncjobs.engine.expressions.parser import Call, Index, Literal, Member, Node
 
 NO_ITEM = object()
@@ -86,10 +86,10 @@ class Evaluator:
             raise self.fail(node.position, f"unknown function '{node.name}'")
         args = [self.eval(arg) for arg in node.args]
         try:
-            return fn(*args)
+            return bounded(fn(*args))
         except FunctionError as exc:
             raise self.fail(node.position, f"{node.name}(): {exc}") from None
-        except (TypeError, ValueError, IndexError, AttributeError, KeyError, ArithmeticError) as exc:
+        except (TypeError, ValueError, IndexError, AttributeError, KeyError, ArithmeticError, RecursionError) as exc:
             raise self.fail(node.position, f"{node.name}() cannot take these arguments ({exc})") from None
 
     def arity(self, node: Call, low: int, high: int) -> None:

@@ -4,16 +4,50 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from syncjobs.engine import jsontext
 from syncjobs.engine.expressions import datetimes
+from syncjobs.engine.limits import EXPRESSION_ARRAY_ITEMS, EXPRESSION_TEXT_CHARS, INTEGER_RANGE
 
 
 class FunctionError(Exception):
     """A function refused its arguments; the evaluator adds the expression and position."""
+
+
+def bounded(value: Any) -> Any:
+    """``value`` if it is within the bounds on what an expression may build; FunctionError otherwise.
+
+    Strings hold at most ``EXPRESSION_TEXT_CHARS`` characters, arrays ``EXPRESSION_ARRAY_ITEMS`` items,
+    integers 64 bits (as in ADF), and numbers are finite.
+    """
+    if isinstance(value, str) and len(value) > EXPRESSION_TEXT_CHARS:
+        raise FunctionError(f"the result would be {len(value):,} characters; the limit is {EXPRESSION_TEXT_CHARS:,}")
+    if isinstance(value, list) and len(value) > EXPRESSION_ARRAY_ITEMS:
+        raise FunctionError(f"the result would be {len(value):,} items; the limit is {EXPRESSION_ARRAY_ITEMS:,}")
+    if isinstance(value, int) and not isinstance(value, bool) and not INTEGER_RANGE[0] <= value <= INTEGER_RANGE[1]:
+        raise FunctionError("integer overflow (integers are 64-bit)")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FunctionError("the result is not a finite number")
+    return value
+
+
+def _within_text(sizes: Iterable[int]) -> None:
+    """Refuse a string result before building it when its parts already pass the limit."""
+    total = 0
+    for size in sizes:
+        total += size
+        if total > EXPRESSION_TEXT_CHARS:
+            raise FunctionError(f"the result would pass {EXPRESSION_TEXT_CHARS:,} characters")
+
+
+def _within_items(count: int) -> None:
+    if count > EXPRESSION_ARRAY_ITEMS:
+        raise FunctionError(f"the result would be {count:,} items; the limit is {EXPRESSION_ARRAY_ITEMS:,}")
 
 
 def text(value: Any) -> str:
@@ -98,9 +132,59 @@ def _json(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        return json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise FunctionError(f"json() cannot parse {value!r}: {exc.msg}") from None
+        return jsontext.loads(value)
+    except jsontext.JsonTextError as exc:
+        raise FunctionError(f"json() cannot parse {value[:60]!r}: {exc.message}") from None
+
+
+def _range(start: Any, count: Any) -> list[int]:
+    """``count`` integers from ``start``; the count is checked before anything is built."""
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in (start, count)):
+        raise FunctionError(f"range() needs integers, got {start!r} and {count!r}")
+    if count < 0:
+        raise FunctionError(f"range() count must not be negative, got {count}")
+    _within_items(count)
+    bounded(start + count)
+    return list(range(start, start + count))
+
+
+def _concat(*values: Any) -> str:
+    parts = [text(v) for v in values]
+    _within_text(len(p) for p in parts)
+    return "".join(parts)
+
+
+def _join(items: Any, separator: Any) -> str:
+    if not isinstance(items, list) or not isinstance(separator, str):
+        raise FunctionError("join() needs an array and a string")
+    parts = [text(x) for x in items]
+    _within_text([len(separator) * max(len(parts) - 1, 0), *(len(p) for p in parts)])
+    return separator.join(parts)
+
+
+def _replace(value: Any, old: Any, new: Any) -> str:
+    source, old, new = str(value), str(old), str(new)
+    if old == "":
+        raise FunctionError("replace() needs a non-empty string to replace")
+    _within_text([len(source), source.count(old) * max(len(new) - len(old), 0)])
+    return source.replace(old, new)
+
+
+def _split(value: Any, separator: Any) -> list[str]:
+    source, separator = str(value), str(separator)
+    if separator == "":
+        raise FunctionError("split() needs a non-empty separator")
+    _within_items(source.count(separator) + 1)
+    return source.split(separator)
+
+
+def _key(value: Any) -> Any:
+    """A hashable stand-in for any JSON value (so set operations stay linear)."""
+    try:
+        hash(value)
+    except TypeError:
+        return ("json", json.dumps(value, sort_keys=True, default=str))
+    return (type(value) is bool, value)
 
 
 def _substring(value: str, start: int, length: int | None = None) -> str:
@@ -116,8 +200,12 @@ def _union(*collections: Any) -> Any:
             merged.update(c)
         return merged
     out: list[Any] = []
+    seen: set[Any] = set()
     for c in collections:
-        out.extend(x for x in c if x not in out)
+        for x in c:
+            if _key(x) not in seen:
+                seen.add(_key(x))
+                out.append(x)
     return out
 
 
@@ -176,7 +264,13 @@ def _ticks(ts: str) -> int:
 def _intersection(*collections: Any) -> Any:
     if all(isinstance(c, dict) for c in collections):
         return {k: v for k, v in collections[0].items() if all(k in c and c[k] == v for c in collections[1:])}
-    return [x for x in dict.fromkeys(collections[0]) if all(x in c for c in collections[1:])]
+    others = [{_key(x) for x in c} for c in collections[1:]]
+    out, seen = [], set()
+    for x in collections[0]:
+        if _key(x) not in seen and all(_key(x) in keys for keys in others):
+            seen.add(_key(x))
+            out.append(x)
+    return out
 
 
 def _adder(unit: str) -> Callable[..., str]:
@@ -187,7 +281,7 @@ def _adder(unit: str) -> Callable[..., str]:
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "concat": lambda *a: "".join(text(x) for x in a),
+    "concat": _concat,
     "string": text,
     "int": _int,
     "float": _float,
@@ -199,7 +293,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "mod": _mod,
     "min": lambda *a: min(a[0] if len(a) == 1 else a),
     "max": lambda *a: max(a[0] if len(a) == 1 else a),
-    "range": lambda start, count: list(range(start, start + count)),
+    "range": _range,
     "equals": lambda a, b: a == b,
     "not": lambda a: not _bool(a),
     "greater": lambda a, b: a > b,
@@ -214,12 +308,12 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "substring": _substring,
     "indexOf": lambda s, p: str(s).lower().find(str(p).lower()),
     "lastIndexOf": lambda s, p: str(s).lower().rfind(str(p).lower()),
-    "split": lambda s, sep: str(s).split(sep),
-    "join": lambda items, sep: sep.join(text(x) for x in items),
+    "split": _split,
+    "join": _join,
     "trim": lambda s: str(s).strip(),
     "toUpper": lambda s: str(s).upper(),
     "toLower": lambda s: str(s).lower(),
-    "replace": lambda s, old, new: str(s).replace(old, new),
+    "replace": _replace,
     "json": _json,
     "createArray": lambda *a: list(a),
     "first": lambda c: c[0] if len(c) else None,

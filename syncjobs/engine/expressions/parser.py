@@ -14,6 +14,7 @@ from syncjobs.engine.expressions.errors import ExpressionError
 from syncjobs.engine.expressions.functions import FUNCTION_NAMES
 
 _CANONICAL = {name.lower(): name for name in sorted(FUNCTION_NAMES)}
+MAX_NESTING = 100  # calls and indexes inside one another; far past any real expression, well short of the stack
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
 
     def parse(self) -> Node:
         if self.tokens[0].kind == "end":
@@ -142,8 +144,16 @@ class Parser:
         return token
 
     def expression(self) -> Node:
-        node = self.primary()
-        while True:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ExpressionError(self.text, self.peek().position, f"nested deeper than {MAX_NESTING} levels")
+        try:
+            return self._postfix(self.primary())
+        finally:
+            self.depth -= 1
+
+    def _postfix(self, node: Node) -> Node:
+        for _ in range(MAX_NESTING + 1):
             token = self.peek()
             safe = token.kind == "?"
             if safe:
@@ -160,6 +170,9 @@ class Parser:
                 node = Index(node, key, token.position, safe)
             else:
                 return node
+        raise ExpressionError(
+            self.text, self.peek().position, f"more than {MAX_NESTING} properties or indexes in a row"
+        )
 
     def primary(self) -> Node:
         token = self.peek()

@@ -10,6 +10,7 @@ from syncjobs.engine.expressions.errors import ExpressionError
 from syncjobs.engine.expressions.evaluator import Evaluator, ExpressionContext
 from syncjobs.engine.expressions.functions import text
 from syncjobs.engine.expressions.parser import parse
+from syncjobs.engine.limits import EXPRESSION_CHARS, EXPRESSION_TEXT_CHARS
 
 Piece = tuple[str, str]  # ("text", literal) or ("expr", expression text)
 
@@ -88,8 +89,16 @@ def evaluate_text(value: str, context: ExpressionContext) -> Any:
         return value
     if len(found) == 1 and found[0][0] == "expr" and not value.startswith("@{"):
         return _run(found[0][1], context)
-    return "".join(content if kind == "text" else text(_run(content, context)) for kind, content in found)
+    parts = [content if kind == "text" else text(_run(content, context)) for kind, content in found]
+    if sum(len(p) for p in parts) > EXPRESSION_TEXT_CHARS:
+        raise ExpressionError(value[:60], 0, f"the interpolated text would pass {EXPRESSION_TEXT_CHARS:,} characters")
+    return "".join(parts)
 
 
 def _run(expression: str, context: ExpressionContext) -> Any:
+    if len(expression) > EXPRESSION_CHARS:
+        shown = expression[:60] + "..."
+        raise ExpressionError(
+            shown, 0, f"the expression is {len(expression):,} characters; ADF's limit is {EXPRESSION_CHARS:,}"
+        )
     return Evaluator(expression, context).eval(parse(expression))

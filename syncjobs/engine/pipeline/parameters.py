@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import math
 from typing import Any
 
+from syncjobs.engine import jsontext
 from syncjobs.engine.errors import TerminalError
+from syncjobs.engine.limits import INTEGER_RANGE
 
 
 def bind_parameters(declared: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
@@ -36,19 +38,47 @@ def coerce(name: str, kind: str, value: Any) -> Any:
         if value is None or kind in ("string", "securestring"):
             return value if value is None or kind == "securestring" else str(value)
         if kind == "int":
-            return int(value)
+            return _int(value)
         if kind == "float":
-            return float(value)
+            return _float(value)
         if kind == "bool":
             return value if isinstance(value, bool) else _bool(str(value))
         if kind in ("array", "object"):
-            parsed = json.loads(value) if isinstance(value, str) else value
+            parsed = jsontext.loads(value) if isinstance(value, str) else value
             if not isinstance(parsed, list if kind == "array" else dict):
                 raise ValueError(f"not an {kind}")
+            jsontext.check_value(parsed)
             return parsed
-    except (TypeError, ValueError) as exc:
-        raise TerminalError("bad_parameters", f"parameter {name} must be {kind}: {value!r} ({exc})") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:60] + "..."
+        raise TerminalError("bad_parameters", f"parameter {name} must be {kind}: {shown} ({exc})") from None
     return value
+
+
+def _int(value: Any) -> int:
+    """An integer within 64 bits; a float only when it is whole (``int(2.7)`` would silently truncate)."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not an integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("not a whole number")
+        value = int(value)
+    elif isinstance(value, str) and len(value.strip()) > 20:
+        raise ValueError("out of range (64-bit integers only)")
+    number = int(value)
+    if not INTEGER_RANGE[0] <= number <= INTEGER_RANGE[1]:
+        raise ValueError("out of range (64-bit integers only)")
+    return number
+
+
+def _float(value: Any) -> float:
+    """A finite number (NaN and infinities cannot be stored, shown or sent as JSON)."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number
 
 
 def _bool(text: str) -> bool:

@@ -9,15 +9,20 @@ which the outcome reports as ``handled_errors``.
 
 from __future__ import annotations
 
+import json
+import logging
 import time
-from dataclasses import dataclass, field
+import traceback
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from syncjobs.engine.errors import EngineError, TerminalError
+from syncjobs.engine.limits import ACTIVITY_OUTPUT_BYTES
 from syncjobs.engine.pipeline.activities import ACTIVITIES
 from syncjobs.engine.pipeline.host import PipelineOutcome, RunHost, RunInfo
 from syncjobs.engine.pipeline.parameters import bind_parameters, declared_variables
 from syncjobs.engine.pipeline.policy import Policy
+from syncjobs.engine.pipeline.redaction import RedactingHost, Redactor
 from syncjobs.engine.pipeline.state import RunState
 from syncjobs.engine.pipeline.step import Step
 
@@ -25,6 +30,10 @@ SUCCEEDED, FAILED, SKIPPED, CANCELLED = "Succeeded", "Failed", "Skipped", "Cance
 # ADF's policy.secureInput / secureOutput: the monitor records neither (later activities still see the output).
 SECURE_INPUT = {"secureInput": True, "message": "hidden: the activity's policy has secureInput"}
 SECURE_OUTPUT = {"secureOutput": True, "message": "hidden: the activity's policy has secureOutput"}
+# An activity whose expressions read a SecureString parameter (or what was derived from one).
+SECRET_INPUT = {"secureInput": True, "message": "hidden: the activity reads a SecureString parameter"}
+SECRET_OUTPUT = {"secureOutput": True, "message": "hidden: the activity reads a SecureString parameter"}
+logger = logging.getLogger(__name__)
 _REUSABLE = frozenset({"Copy", "ChangeTrackingCopy", "Script", "SqlServerStoredProcedure", "SetVariable", "Wait"})
 
 
@@ -39,13 +48,32 @@ class ActivitiesResult:
 
 
 def run_pipeline(snapshot: dict[str, Any], info: RunInfo, host: RunHost) -> PipelineOutcome:
-    """Run the frozen pipeline ``snapshot`` (``Pipeline.snapshot()``) and say how it ended."""
+    """Run the frozen pipeline ``snapshot`` (``Pipeline.snapshot()``) and say how it ended.
+
+    SecureString parameter values never reach the host: every record and the outcome's message are
+    masked (``redaction.py``), and so is the traceback logged for a failure of the runner itself.
+    """
     props = (snapshot.get("pipeline") or {}).get("properties") or {}
+    redactor = Redactor(props.get("parameters") or {})
+    redactor.add_parameters(info.parameters)
+    try:
+        outcome = _run(snapshot, props, info, RedactingHost(host, redactor), redactor)
+    except Exception as exc:  # the runner's own bug: the run fails, the worker lives on
+        logger.error("run %s failed inside the runner:\n%s", info.run_id, redactor.text(traceback.format_exc()))
+        outcome = PipelineOutcome(FAILED, f"internal error: {type(exc).__name__}: {exc}")
+    return replace(outcome, message=redactor.text(outcome.message))
+
+
+def _run(
+    snapshot: dict[str, Any], props: dict[str, Any], info: RunInfo, host: RunHost, redactor: Redactor
+) -> PipelineOutcome:
     try:
         parameters = bind_parameters(props.get("parameters") or {}, info.parameters)
     except TerminalError as exc:
         return PipelineOutcome(FAILED, exc.message)
-    state = RunState(snapshot, info, host, parameters, declared_variables(props.get("variables") or {}))
+    redactor.add_parameters(parameters)  # the defaults of those not given
+    variables = declared_variables(props.get("variables") or {})
+    state = RunState(snapshot, info, host, parameters, variables, redactor=redactor)
     result = run_activities(props.get("activities") or [], state)
     if result.cancelled:
         return PipelineOutcome(CANCELLED, "Cancelled by request", state.outputs)
@@ -126,7 +154,7 @@ def _run_or_skip(activity: dict[str, Any], state: RunState, result: ActivitiesRe
         state.host.activity_finished(run_id, SKIPPED, {}, {})
         return SKIPPED
     reused = state.info.reuse_outputs.get(name)
-    if reused is not None and kind in _REUSABLE:
+    if reused is not None and kind in _REUSABLE and "secureOutput" not in reused:  # a hidden output is run again
         state.outputs[name] = reused
         return SUCCEEDED
     status, message = _run_with_retries(activity, state)
@@ -170,8 +198,9 @@ def _attempt(
     host = state.host
     shown_input, input_error = _input(activity, state)
     secure = activity.get("policy") or {}
-    if secure.get("secureInput"):
-        shown_input = dict(SECURE_INPUT)
+    reads_secret = state.redactor.reads_secret(activity, state.context())
+    if secure.get("secureInput") or reads_secret:
+        shown_input = dict(SECURE_INPUT if secure.get("secureInput") else SECRET_INPUT)
     run_id = host.activity_started(name, kind, shown_input, attempt)
     step = Step(activity, state, run_id, time.monotonic() + policy.timeout_seconds, run_activities)
     try:
@@ -181,11 +210,39 @@ def _attempt(
         if implementation is None:
             raise TerminalError("unsupported_activity", f"activity type {kind} is not supported")
         output = implementation(step)
+        check_output(name, output)
     except Exception as exc:  # every failure becomes the activity's error, never the worker's
         return _failed(step, exc)
     state.outputs[name] = output
-    host.activity_finished(run_id, SUCCEEDED, dict(SECURE_OUTPUT) if secure.get("secureOutput") else output, {})
+    if reads_secret:
+        _remember_secret(activity, state)
+    if secure.get("secureOutput") or reads_secret:
+        output = dict(SECURE_OUTPUT if secure.get("secureOutput") else SECRET_OUTPUT)
+    host.activity_finished(run_id, SUCCEEDED, output, {})
     return SUCCEEDED, "", False
+
+
+def check_output(name: str, output: Any) -> None:
+    """Refuse an output that is not JSON (NaN, infinities) or is larger than ADF's 4 MB."""
+    try:
+        size = len(json.dumps(output, allow_nan=False, default=str).encode())
+    except ValueError:
+        raise TerminalError(
+            "bad_output", f"activity {name}'s output holds NaN or Infinity, which JSON cannot"
+        ) from None
+    if size > ACTIVITY_OUTPUT_BYTES:
+        limit = ACTIVITY_OUTPUT_BYTES // (1024 * 1024)
+        raise TerminalError(
+            "output_too_large", f"activity {name}'s output is {size:,} bytes; ADF's limit is {limit} MB"
+        )
+
+
+def _remember_secret(activity: dict[str, Any], state: RunState) -> None:
+    """What read a secret passes it on: ``activity('X')``, and a variable it set, read a secret from now on."""
+    redactor = state.redactor
+    redactor.activities.add(str(activity.get("name", "")).lower())
+    if activity.get("type") in ("SetVariable", "AppendVariable"):
+        redactor.variables.add(str((activity.get("typeProperties") or {}).get("variableName", "")).lower())
 
 
 def _input(activity: dict[str, Any], state: RunState) -> tuple[dict[str, Any], EngineError | None]:
@@ -193,9 +250,11 @@ def _input(activity: dict[str, Any], state: RunState) -> tuple[dict[str, Any], E
     raw = activity.get("typeProperties") or {}
     skip = frozenset({"activities", "ifTrueActivities", "ifFalseActivities"})
     try:
-        return state.resolve(raw, skip), None
+        shown = state.resolve(raw, skip)
+        check_output(str(activity.get("name")), shown)
     except EngineError as exc:
-        return raw, exc
+        return ({} if exc.reason in ("output_too_large", "bad_output") else raw), exc
+    return shown, None
 
 
 def _failed(step: Step, exc: Exception) -> tuple[str, str, bool]:

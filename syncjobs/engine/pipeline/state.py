@@ -11,6 +11,7 @@ from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.expressions import NO_ITEM, ExpressionContext, resolve
 from syncjobs.engine.expressions.datetimes import format_timestamp
 from syncjobs.engine.pipeline.host import RunHost, RunInfo
+from syncjobs.engine.pipeline.redaction import Redactor
 
 
 def find(mapping: dict[str, Any], name: str) -> Any | None:
@@ -32,6 +33,7 @@ class RunState:
     variables: dict[str, Any]
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     item: Any = NO_ITEM
+    redactor: Redactor = field(default_factory=lambda: Redactor({}))
 
     def pipeline_value(self) -> dict[str, Any]:
         """``pipeline()``."""
@@ -65,7 +67,14 @@ class RunState:
     def child(self, item: Any, host: RunHost | None = None) -> RunState:
         """The state of one ForEach iteration: its own ``item()`` and outputs, the run's variables."""
         return RunState(
-            self.snapshot, self.info, host or self.host, self.parameters, self.variables, dict(self.outputs), item
+            self.snapshot,
+            self.info,
+            host or self.host,
+            self.parameters,
+            self.variables,
+            dict(self.outputs),
+            item,
+            self.redactor,
         )
 
     def dataset(self, reference: dict[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,18 @@ class SqliteConfig:
     database: str  # the file's path
 
 
+def create_database(path: str | Path) -> None:
+    """Create an empty database file (the source itself never creates one: a typo must not make a file)."""
+    uri = f"{Path(path).absolute().as_uri()}?mode=rwc"
+    sqlite3.connect(uri, uri=True).close()
+
+
+def _refuse_other_files(action: int, *_: object) -> int:
+    """SQLite authorizer: no ATTACH (nor VACUUM INTO, which SQLite checks as one), so a statement
+    reaches no file but the linked service's own, which the portal has checked."""
+    return sqlite3.SQLITE_DENY if action == sqlite3.SQLITE_ATTACH else sqlite3.SQLITE_OK
+
+
 def split_statements(sql: str) -> list[str]:
     """Split a script into complete statements (strings, comments and trigger bodies respected)."""
     statements, start = [], 0
@@ -56,20 +68,21 @@ class SqliteSource:
     def __init__(self, config: SqliteConfig) -> None:
         self.config = config
 
-    def _open(self, create: bool = False) -> sqlite3.Connection:
-        """A connection in autocommit (we issue BEGIN/COMMIT); only ``create`` may make a new file."""
-        uri = f"{Path(self.config.database).absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
+    def _open(self) -> sqlite3.Connection:
+        """A connection in autocommit (we issue BEGIN/COMMIT) to an existing file, never creating one."""
+        uri = f"{Path(self.config.database).absolute().as_uri()}?mode=rw"
         try:
             conn = sqlite3.connect(uri, uri=True, isolation_level=None, detect_types=0, timeout=BUSY_TIMEOUT_SECONDS)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
-            return conn
         except sqlite3.Error as exc:
             raise engine_error(exc, self.config.database) from None
+        conn.set_authorizer(_refuse_other_files)
+        return conn
 
     @contextmanager
-    def _transaction(self, begin: str = "BEGIN IMMEDIATE", create: bool = False) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
         """One transaction on a new connection: COMMIT on leaving, ROLLBACK on any error."""
-        conn = self._open(create)
+        conn = self._open()
         try:
             if begin:
                 conn.execute(begin)
@@ -116,7 +129,7 @@ class SqliteSource:
             raise TerminalError("invalid_query", "parameters can only be given to a single statement")
         alone = len(statements) == 1 and statements[0].split(None, 1)[0].upper().rstrip(";") == "VACUUM"
         rows: list[dict[str, Any]] = []
-        with self._transaction(begin="" if alone else "BEGIN IMMEDIATE", create=True) as conn:
+        with self._transaction(begin="" if alone else "BEGIN IMMEDIATE") as conn:
             dialect = SqliteSnapshot(conn, self.config.database)
             for statement in statements:
                 cursor = conn.execute(rewrite(statement, dialect), tuple(parameters))

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from syncjobs.access import Role
 from syncjobs.engine.errors import EngineError
+from syncjobs.management.portal_command import PortalCommand
 from syncjobs.models import LinkedService
 from syncjobs.services import change_tracking
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
+    required_role = Role.ADMIN
     help = (
         "Turn change tracking on or off for a table, or show its state. PostgreSQL and SQLite get the portal's "
         "own; for SQL Server the T-SQL is printed, and run only with --apply."
@@ -37,6 +40,7 @@ class Command(BaseCommand):
                 apply=options["apply"],
                 track_columns=not options["no_track_columns"],
                 retention_days=options["retention_days"],
+                actor=self.actor,
             )
         except EngineError as exc:
             raise CommandError(str(exc)) from None

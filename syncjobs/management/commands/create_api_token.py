@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from syncjobs.models import ApiToken
+from syncjobs.access import Role
+from syncjobs.management.portal_command import PortalCommand
+from syncjobs.services.users import issue_token
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
+    required_role = Role.ADMIN
     help = "Create an API token for USER; send it as 'Authorization: Bearer <token>'. It is shown only now."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -21,5 +24,5 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=options["user"]).first()
         if user is None:
             raise CommandError(f"no user named {options['user']!r}")
-        _, token = ApiToken.issue(user, options["name"])
+        _, token = issue_token(user, options["name"], actor=self.actor)
         self.stdout.write(token)

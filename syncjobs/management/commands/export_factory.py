@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from syncjobs.access import Role
 from syncjobs.adf.repository import export_folder
+from syncjobs.management.portal_command import PortalCommand
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
+    required_role = Role.VIEWER
     help = "Export linked services, datasets, pipelines and triggers to DIR/<kind>/<name>.json (secrets masked)."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from syncjobs.access import Role
 from syncjobs.adf.findings import DefinitionError
 from syncjobs.adf.repository import import_folder
+from syncjobs.management.portal_command import PortalCommand
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
+    required_role = Role.ADMIN
     help = (
         "Import linked services, datasets, pipelines and triggers from DIR (ADF's repository layout, "
         "or loose *.json files). Nothing is saved unless every object is valid."
@@ -26,7 +29,7 @@ class Command(BaseCommand):
         if not folder.is_dir():
             raise CommandError(f"{folder} is not a folder")
         try:
-            result = import_folder(folder, replace=options["replace"])
+            result = import_folder(folder, replace=options["replace"], actor=self.actor)
         except DefinitionError as exc:
             raise CommandError("nothing imported:\n" + "\n".join(f"  {f}" for f in exc.findings)) from exc
         for finding in result.findings:

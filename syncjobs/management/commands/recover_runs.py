@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
+from syncjobs.access import Role
+from syncjobs.management.portal_command import PortalCommand
 from syncjobs.services.runs import recover_stalled_runs
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
+    required_role = Role.OPERATOR
     help = "Fail runs left InProgress by a worker that was killed or crashed; prints how many."
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from syncjobs.access import Role
+from syncjobs.engine import jsontext
+from syncjobs.management.portal_command import PortalCommand
 from syncjobs.models import Pipeline, PipelineRun, RunStatus
 from syncjobs.services.runs import trigger_run
 
@@ -19,12 +21,13 @@ def parse_param(text: str) -> tuple[str, Any]:
     if not sep or not key:
         raise CommandError(f"--param {text!r}: write it as name=value")
     try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+        return key, jsontext.loads(value)
+    except jsontext.JsonTextError:
+        return key, value  # text (NaN, 1e999 and the like stay text; the parameter's type then judges them)
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
+    required_role = Role.OPERATOR
     help = "Trigger a pipeline run; prints its run id, and with --wait its final status (exit 1 unless it succeeded)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,9 +41,8 @@ class Command(BaseCommand):
         if pipeline is None:
             raise CommandError(f"no pipeline named {options['name']!r}")
         try:
-            run = trigger_run(
-                pipeline, dict(parse_param(p) for p in options["param"]), invoked_by_name="manage.py trigger"
-            )
+            parameters = dict(parse_param(p) for p in options["param"])
+            run = trigger_run(pipeline, parameters, invoked_by_name="manage.py trigger", actor=self.actor)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
         self.stdout.write(str(run.run_id))

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from syncjobs.access import Role
+from syncjobs.management.portal_command import PortalCommand
 from syncjobs.models import Trigger
+from syncjobs.services.triggers import set_started
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     """Start, stop or list triggers."""
 
+    required_role = Role.OPERATOR
     help = "Start or stop a trigger, or list triggers with their state and last fire time."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,5 +34,5 @@ class Command(BaseCommand):
         trigger = Trigger.objects.filter(name=name).first()
         if trigger is None:
             raise CommandError(f"No trigger named {name!r}.")
-        trigger.start() if action == "start" else trigger.stop()
+        set_started(trigger, action == "start", actor=self.actor)
         self.stdout.write(f"{trigger.name}: {trigger.runtime_state}")

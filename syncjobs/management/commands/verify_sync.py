@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from syncjobs.access import Role
 from syncjobs.engine.errors import EngineError
 from syncjobs.engine.verification import VerifyReport
+from syncjobs.management.portal_command import PortalCommand
 from syncjobs.services.verification import verify_sync
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
+    required_role = Role.EDITOR  # as the API route: a report's examples show key values
     help = (
         "Replay a table's change windows in a sink dataset (the newest full window, then its deltas: I and U "
         "upsert, D deletes) and compare with the source read in one snapshot, leaving out keys changed after the "

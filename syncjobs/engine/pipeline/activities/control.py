@@ -6,6 +6,7 @@ from typing import Any
 
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.expressions import evaluate
+from syncjobs.engine.limits import WAIT_SECONDS
 from syncjobs.engine.pipeline.state import find
 from syncjobs.engine.pipeline.step import Step, StoppedError
 
@@ -24,7 +25,13 @@ def run_set_variable(step: Step) -> dict[str, Any]:
 
 def run_wait(step: Step) -> dict[str, Any]:
     """Wait ``waitTimeInSeconds``, stopping at once on cancel."""
-    seconds = float(step.type_properties().get("waitTimeInSeconds", 1))
+    raw = step.type_properties().get("waitTimeInSeconds", 1)
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        seconds = -1.0
+    if not 0 <= seconds <= WAIT_SECONDS:
+        raise TerminalError("bad_activity", f"Wait {step.name}: waitTimeInSeconds must be 0 to {WAIT_SECONDS:,}")
     step.sleep(seconds)
     return {"waitTimeInSeconds": seconds}
 

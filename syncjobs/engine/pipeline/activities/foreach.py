@@ -3,6 +3,11 @@
 Parallel iterations run in threads, but every call to the run's host (recording activity runs,
 watermarks, cancel checks) is carried out on the runner's own thread: the portal's host uses the
 database connection of the thread that runs the pipeline.
+
+Work is linear in the items: at most ``batchCount`` iterations exist at once (each started when one
+ends), and the runner's thread wakes for one host call or one finished iteration at a time, never
+scanning the others. Cancel and timeout are checked between iterations, so a 100,000-item loop stops
+within a heartbeat of a cancel. ADF's limits hold: at most 100,000 items and a ``batchCount`` of 50.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from typing import Any
 
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.expressions import evaluate
+from syncjobs.engine.limits import FOREACH_BATCH, FOREACH_ITEMS
 from syncjobs.engine.pipeline.step import Step, StoppedError
 
-MAX_BATCH = 50  # ADF's limit
-DEFAULT_BATCH = 20
+DEFAULT_BATCH = 20  # ADF's default parallelism
+_SHOWN_FAILURES = 20
 
 
 def run_for_each(step: Step) -> dict[str, Any]:
@@ -27,22 +33,27 @@ def run_for_each(step: Step) -> dict[str, Any]:
     items = evaluate(tp.get("items"), step.state.context())
     if not isinstance(items, list):
         raise TerminalError("expression_error", f"ForEach items must be an array, got {type(items).__name__}")
+    if len(items) > FOREACH_ITEMS:
+        raise TerminalError(
+            "foreach_too_many_items", f"ForEach {step.name} got {len(items):,} items; ADF's limit is {FOREACH_ITEMS:,}"
+        )
     body = tp.get("activities") or []
-    batch = max(1, min(int(tp.get("batchCount") or DEFAULT_BATCH), MAX_BATCH))
+    batch = batch_count(step.state.resolve(tp.get("batchCount")), step.name)
     indices = _indices(step, len(items))
     chosen = [items[i] for i in indices]
     if tp.get("isSequential") is True or batch == 1 or len(chosen) <= 1:
         results = _one_by_one(step, body, chosen)
     else:
         results = _in_parallel(step, body, chosen, batch)
-    if any(r.cancelled for r in results):
-        step.stop_reason = "cancelled"
-        raise StoppedError("cancelled", f"activity {step.name} was cancelled")
+    if step.stop_reason or any(r.cancelled for r in results):
+        step.stop_reason = step.stop_reason or "cancelled"
+        raise StoppedError(step.stop_reason, f"activity {step.name} stopped: {step.stop_reason}")
     failed = [indices[n] for n, r in enumerate(results) if not r.succeeded]
     if failed:
+        shown = ", ".join(str(i) for i in failed[:_SHOWN_FAILURES]) + (", ..." if len(failed) > _SHOWN_FAILURES else "")
         raise TerminalError(
             "foreach_items_failed",
-            f"{len(failed)} of {len(chosen)} iterations failed (items {failed})",
+            f"{len(failed)} of {len(chosen)} iterations failed (items [{shown}])",
             detail=json.dumps({"failedItems": failed, "itemsCount": len(items)}),
         )
     output: dict[str, Any] = {
@@ -55,6 +66,17 @@ def run_for_each(step: Step) -> dict[str, Any]:
     return output
 
 
+def batch_count(value: Any, name: str) -> int:
+    """``batchCount`` as ADF allows it: absent (20), or an integer from 1 to 50; else a clear refusal."""
+    if value in (None, ""):
+        return DEFAULT_BATCH
+    text = str(value).strip()
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or not 1 <= int(text[:4]) <= FOREACH_BATCH:
+        wanted = f"an integer from 1 to {FOREACH_BATCH}"
+        raise TerminalError("bad_activity", f"ForEach {name}: batchCount must be {wanted} (got {text[:20]!r})")
+    return int(text)
+
+
 def _indices(step: Step, count: int) -> list[int]:
     """Every item, or on a rerun from the failed activity only the items that failed before."""
     retry = step.state.info.retry_items.get(step.name)
@@ -64,28 +86,48 @@ def _indices(step: Step, count: int) -> list[int]:
 def _one_by_one(step: Step, body: list[dict[str, Any]], items: list[Any]) -> list[Any]:
     results = []
     for item in items:
-        step.check()
+        if step.should_stop():
+            break
         results.append(step.run_activities(body, step.state.child(item)))
         if results[-1].cancelled:
             break
     return results
 
 
+_FINISHED = object()  # on the call queue: an iteration ended (its index and future follow)
+
+
 def _in_parallel(step: Step, body: list[dict[str, Any]], items: list[Any], batch: int) -> list[Any]:
-    calls: queue.Queue[tuple[Callable[..., Any], tuple[Any, ...], Future]] = queue.Queue()
+    """Up to ``batch`` iterations at a time; the runner's thread serves host calls and starts the next item."""
+    calls: queue.Queue[tuple[Any, tuple[Any, ...], Future | None]] = queue.Queue()
     host = HostOnRunnerThread(step.state.host, calls)
     with ThreadPoolExecutor(max_workers=batch, thread_name_prefix=f"foreach-{step.name}") as pool:
-        futures = [pool.submit(step.run_activities, body, step.state.child(item, host)) for item in items]
-        while not all(f.done() for f in futures):
-            try:
-                function, args, answer = calls.get(timeout=0.05)
-            except queue.Empty:
+
+        def start(index: int) -> None:
+            future = pool.submit(step.run_activities, body, step.state.child(items[index], host))
+            future.add_done_callback(lambda done: calls.put((_FINISHED, (index, done), None)))
+
+        running = started = 0
+        while started < min(batch, len(items)):
+            start(started)
+            started, running = started + 1, running + 1
+        finished: dict[int, Future] = {}
+        while running:
+            function, args, answer = calls.get()
+            if function is _FINISHED:
+                index, done = args
+                finished[index], running = done, running - 1
+                ended_well = done.exception() is None and not done.result().cancelled
+                if started < len(items) and ended_well and not step.should_stop():
+                    start(started)
+                    started, running = started + 1, running + 1
                 continue
             try:
-                answer.set_result(function(*args))
+                answer.set_result(function(*args))  # type: ignore[union-attr]
             except BaseException as exc:  # handed to the iteration that made the call
-                answer.set_exception(exc)
-        return [f.result() for f in futures]
+                answer.set_exception(exc)  # type: ignore[union-attr]
+    # Every iteration has ended: an error raised inside one surfaces now, not while others still wait.
+    return [finished[i].result() for i in range(started)]
 
 
 class HostOnRunnerThread:

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("syncjobs", "0005_monitor_sort_indexes"),
+        ("syncjobs", "0010_audit_rename"),
     ]
 
     operations = [
