@@ -27,13 +27,13 @@ from django.test import Client  # noqa: E402
 RUNS_SQL = """
 INSERT INTO syncjobs_pipelinerun (run_id, pipeline_name, run_group_id, is_latest, status, invoked_by_type,
   invoked_by_name, invoked_by_id, parameters, definition, triggered_at, run_start, run_end, duration_ms, message,
-  last_updated, cancel_requested, worker, start_from_failure, secret_parameters, handled_errors)
+  last_updated, cancel_requested, worker, start_from_failure, secret_parameters, handled_errors, requeues)
 SELECT md5(i::text)::uuid, 'Pipeline' || (i %% 20), md5(i::text)::uuid, true,
   CASE WHEN i %% 10 = 0 THEN 'Failed' ELSE 'Succeeded' END, 'Manual', 'Manual', '', '{}', '{}',
   now() - i * interval '10 seconds', now() - i * interval '10 seconds',
   now() - i * interval '10 seconds' + interval '4 seconds',
   4000, CASE WHEN i %% 10 = 0 THEN 'Operation on target Copy failed' ELSE '' END,
-  now() - i * interval '10 seconds', false, '', false, '', false
+  now() - i * interval '10 seconds', false, '', false, '', false, 0
 FROM generate_series(1, %(runs)s) AS i
 """
 ACTIVITIES_SQL = """

@@ -16,9 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -112,6 +114,29 @@ def copy_spec(kind: str, where: str, fmt: str, label: str, connection_string: st
     return {**spec, "connection_string": connection_string, **more}
 
 
+def bench_resume(table: Table, where: str, rows: int, work: Path, azurite: Azurite, part_rows: int) -> None:
+    """A full copy in parts killed (SIGKILL) once half its parts are committed, then resumed, against the
+    same copy from scratch."""
+    cs = azurite.connection_string
+    scratch = child(copy_spec("postgres", where, "csv", "resume-scratch", cs, part_rows=part_rows))
+    journal = work / "resume-journal.json"
+    half = max(1, rows // part_rows // 2)
+    spec = copy_spec("postgres", where, "csv", "resume", cs, part_rows=part_rows, journal=str(journal))
+    started = time.perf_counter()
+    killed = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "measure.py"), json.dumps({**spec, "kill_after": half})], cwd=ROOT
+    )
+    lost = time.perf_counter() - started
+    if killed.returncode != -signal.SIGKILL:
+        raise RuntimeError(f"the copy to kill half way ended with {killed.returncode}")
+    resumed = child({**spec, "resume": True})
+    assert resumed["parts_resumed"] == half, resumed
+    label = f"PostgreSQL {rows:,} in {part_rows:,}-row parts"
+    table.add(f"{label}: full copy from scratch", scratch, rows, None, "")
+    table.add(f"{label}: killed at 50 % (after {lost:.2f} s), resumed", resumed, resumed["rows"], None, "")
+    table.note(f"{label}: what the resume saves", f"{scratch['seconds'] - resumed['seconds']:.2f} s", "")
+
+
 def bench_wide_rows(table: Table, kind: str, where: str, rows: int, azurite: Azurite, label: str) -> None:
     """Peak memory of full copies of rows 4 KB wide: batches and row groups are bounded in bytes too."""
     data.create_wide(kind, where, rows)
@@ -167,6 +192,7 @@ def main() -> None:
     parser.add_argument("--wide-rows", type=int, default=50_000, help="rows of the 4 KB-per-row table")
     parser.add_argument("--skip-portal", action="store_true")
     parser.add_argument("--skip-monitor", action="store_true")
+    parser.add_argument("--part-rows", type=int, default=100_000, help="maxRowsPerFile of the resume measurement")
     parser.add_argument("--monitor-runs", type=int, default=100_000)
     args = parser.parse_args()
     with provide_server() as server:
@@ -194,6 +220,7 @@ def measure_all(args: argparse.Namespace) -> Table:
                 databases.append(database)
                 data.create_postgres(database, rows)
                 bench_source(table, "postgres", database, rows, work, azurite, f"PostgreSQL {rows:,}", args.repeat)
+            bench_resume(table, databases[0], args.rows, work, azurite, args.part_rows)
             bench_wide_rows(table, "postgres", databases[0], args.wide_rows, azurite, "PostgreSQL")
             sqlite_path = work / "bench.sqlite3"
             data.create_sqlite(sqlite_path, args.rows)

@@ -149,8 +149,16 @@ DEFAULT_FROM_EMAIL = SERVER_EMAIL = env_str("CTPORTAL_EMAIL_FROM", "ctportal@loc
 
 # Run pipeline runs inside the request that triggers them (tests, one-off scripts), not on a worker.
 CTPORTAL_TASKS_INLINE = env_bool("CTPORTAL_TASKS_INLINE", False)
-# A running run whose worker has been silent this long is failed (a worker heartbeats every 2 s).
+# A running run whose worker has been silent this long is failed (a worker heartbeats every
+# CTPORTAL_HEARTBEAT_SECONDS from a background thread, also through long statements).
 CTPORTAL_STALLED_RUN_SECONDS = env_int("CTPORTAL_STALLED_RUN_SECONDS", 120)
+CTPORTAL_HEARTBEAT_SECONDS = env_int("CTPORTAL_HEARTBEAT_SECONDS", 2)
+# A queued run whose task left the broker without starting it is handed over again after this long,
+# and failed if no worker started it this long after its trigger.
+CTPORTAL_QUEUED_RUN_SECONDS = env_int("CTPORTAL_QUEUED_RUN_SECONDS", 300)
+CTPORTAL_QUEUED_RUN_TIMEOUT_SECONDS = env_int("CTPORTAL_QUEUED_RUN_TIMEOUT_SECONDS", 86400)
+# Minutes between change-tracking cleanups of PostgreSQL and SQLite sources (retention, as SQL Server's).
+CTPORTAL_CHANGE_TRACKING_CLEANUP_MINUTES = env_int("CTPORTAL_CHANGE_TRACKING_CLEANUP_MINUTES", 30)
 
 # Days of run history kept (0: forever); purged daily by the worker.
 CTPORTAL_RUN_RETENTION_DAYS = env_int("CTPORTAL_RUN_RETENTION_DAYS", 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncjobs.services import monitor, runs, triggers
+from syncjobs.services import change_tracking, monitor, runs, triggers
 
 
 def run_pipeline_task(run_id: str) -> None:
@@ -18,6 +18,16 @@ def recover_runs_task() -> int:
 def purge_runs_task() -> int:
     """Delete run history older than the retention setting."""
     return monitor.purge_old_runs()
+
+
+def schedule_change_tracking_cleanups_task() -> int:
+    """Queue one change-tracking cleanup per PostgreSQL and SQLite linked service."""
+    return change_tracking.schedule_cleanups()
+
+
+def cleanup_change_tracking_task(linked_service_id: int) -> int:
+    """Clean up one linked service's change tracking past each table's retention."""
+    return change_tracking.cleanup(linked_service_id)
 
 
 def fire_due_triggers_task() -> int:

@@ -172,6 +172,16 @@ def _find_cycle(graph: dict[str, list[str]]) -> list[str]:
     return []
 
 
+def _window_settings(check: Checker, tp: dict[str, Any], tp_path: str) -> None:
+    """ChangeTrackingCopy's sizes: parts (maxRowsPerFile), connections (parallelCopies) and batches."""
+    for key in ("parallelCopies", "batchRows", "maxRowsPerFile"):
+        check.integer(tp, key, tp_path, minimum=1)
+    sink = tp.get("sink")
+    settings = sink.get("formatSettings") if isinstance(sink, dict) else None
+    if isinstance(settings, dict):
+        check.integer(settings, "maxRowsPerFile", f"{tp_path}.sink.formatSettings", minimum=1)
+
+
 def _activity(
     check: Checker, activity: dict[str, Any], path: str, variables: set[str], known: KnownObjects | None
 ) -> None:
@@ -189,6 +199,8 @@ def _activity(
     if kind == "Copy":
         _typed(check, tp.get("source"), f"{tp_path}.source", SOURCE_TYPES)
         _typed(check, tp.get("sink"), f"{tp_path}.sink", SINK_TYPES)
+    elif kind == "ChangeTrackingCopy":
+        _window_settings(check, tp, tp_path)
     elif kind == "Lookup":
         _typed(check, tp.get("source"), f"{tp_path}.source", SOURCE_TYPES)
         _dataset_ref(check, tp.get("dataset"), f"{tp_path}.dataset", known)

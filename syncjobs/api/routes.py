@@ -11,7 +11,7 @@ from typing import Any
 
 from django.urls import register_converter
 
-from syncjobs.api import audit, definitions, runs
+from syncjobs.api import audit, definitions, runs, verification
 
 Route = tuple[str, Callable[..., Any], str, dict[str, str]]
 """(path, view, URL name, {method: summary})."""
@@ -48,6 +48,12 @@ ROUTES: list[Route] = [
     ),
     ("pipelineruns/<str:run_id>/cancel", runs.cancel, "api_cancel", {"post": "Cancel a pipeline run"}),
     ("watermarks", runs.watermarks, "api_watermarks", {"get": "Change-tracking watermarks and their windows"}),
+    (
+        "verifySync",
+        verification.verify_sync,
+        "api_verify_sync",
+        {"post": "Replay a table's change windows in a sink against the source (Editor or above)"},
+    ),
     (
         "auditlog",
         audit.audit_log,

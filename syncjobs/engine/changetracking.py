@@ -1,40 +1,82 @@
-"""The change-tracking copy: one function for every source.
+"""The change-tracking copy: one function for every source, writing change windows (``windows.py``).
 
-Inside one snapshot (seed, "Use snapshot isolation"): describe the table (the first read pins the
-snapshot), check the stored watermark against the table's own minimum valid version and the
-database's identity, read the current version, read the net changes in ``(watermark, current]``, stream
-them through the format into the sink, commit the sink, and only then hand the new watermark back for
-the caller to store. Anything that goes wrong before ``commit`` aborts the file and returns no
-watermark, so a failed or killed copy never advances it and a rerun copies the same window again.
+The protocol, so that no crash point loses or duplicates a change:
+
+1. a window recorded as pending whose manifest exists was finished by an attempt that died before
+   the watermark moved: its manifest is the result, nothing is copied again;
+2. inside one snapshot (seed, "Use snapshot isolation"): describe the table (the first read pins the
+   snapshot), check the watermark against the table's own minimum valid version and the database's
+   identity, and plan the window — the pending one again when it is still valid, else a new one (a
+   delta, or a full copy in a new generation) — and record it in the portal before any file is written;
+3. write the parts (a full window range by range, each recorded done, so a rerun resumes after them);
+4. check the run still holds the watermark, then create the manifest exclusively, and remove the
+   files no manifest names (left by attempts that died);
+5. hand the result back: the caller advances the watermark, conditional on the version it started
+   from and on its claim.
+
+A quiet delta writes nothing (no part, no manifest): its result still moves the watermark, so quiet
+tables never leave retention, while the next manifest's ``from`` stays the last manifest's ``to``.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from syncjobs.engine.errors import TerminalError
+from syncjobs.engine.faults import MANIFEST_WRITTEN, PARTS_COMMITTED, fault_point
 from syncjobs.engine.formats import Format
-from syncjobs.engine.gcpause import collector_paused
-from syncjobs.engine.heap import large_allocations_mapped
-from syncjobs.engine.sinks import Sink, SinkWriter
-from syncjobs.engine.sources import Changes, FullTable, Query, RowSet, Snapshot, Source
+from syncjobs.engine.keyset import KeyRange
+from syncjobs.engine.manifests import (
+    belongs_to,
+    build_manifest,
+    file_paths,
+    manifest_path,
+    next_generation,
+    output_columns,
+    read_manifest,
+    remove_unnamed,
+    write_manifest,
+)
+from syncjobs.engine.parts import PartTarget, RangePlan, remove_parts, write_delta_parts, write_full_parts
+from syncjobs.engine.sinks import Sink
+from syncjobs.engine.sources import Changes, FullTable, Query, Snapshot, Source
+from syncjobs.engine.streaming import StopCheck, stream_rows
 from syncjobs.engine.types import (
     SYS_CHANGE_OPERATION,
     SYS_CHANGE_VERSION,
-    Batch,
     ChangeWindow,
     CopyResult,
     FileWritten,
     Table,
     TableName,
     Watermark,
+    WindowWritten,
+)
+from syncjobs.engine.windows import (
+    DEFAULT_MAX_ROWS_PER_FILE,
+    LocalJournal,
+    PartWritten,
+    PendingWindow,
+    RangeState,
+    SyncState,
+    WindowJournal,
+    window_prefix,
 )
 
-StopCheck = Callable[[], bool]
 DEFAULT_BATCH_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class CopyOptions:
+    """How a change-tracking copy reads and writes (the activity's typeProperties)."""
+
+    batch_rows: int = DEFAULT_BATCH_ROWS
+    max_rows_per_file: int = DEFAULT_MAX_ROWS_PER_FILE  # ADF's maxRowsPerFile
+    parallel_copies: int = 1  # ADF's parallelCopies: full windows' parts read over this many connections
+    change_columns: tuple[str, ...] = (SYS_CHANGE_VERSION, SYS_CHANGE_OPERATION)
+    run_id: str = ""  # written into the manifest
 
 
 @dataclass(frozen=True)
@@ -92,65 +134,229 @@ def copy_table(
     table_name: TableName,
     sink: Sink,
     fmt: Format,
-    path: str,
-    watermark: Watermark | None,
+    root: str,
+    state: SyncState | None = None,
     *,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
+    journal: WindowJournal | None = None,
+    options: CopyOptions | None = None,
     should_stop: StopCheck | None = None,
-    change_columns: tuple[str, ...] = (SYS_CHANGE_VERSION, SYS_CHANGE_OPERATION),
 ) -> CopyResult:
-    """Copy a table's changes since ``watermark`` (or the whole table) to ``path`` in ``sink``.
+    """Copy a table's changes since the watermark in ``state`` (or the whole table) as a window under ``root``.
 
-    Returns the result with the new watermark; the caller stores it. Raises EngineError on failure,
-    having aborted the file.
+    Returns the result; the caller stores it (``result.window`` and ``result.watermark``). Raises
+    EngineError on failure, leaving no part uncommitted and no manifest.
     """
     started = time.monotonic()
+    state, journal, options = state or SyncState(), journal or LocalJournal(), options or CopyOptions()
+    if state.pending is not None:
+        finished = read_manifest(sink, state.pending.prefix)
+        if finished is not None:
+            return _finished_earlier(sink, state.pending, finished, started)
     with source.snapshot() as snapshot:
         table = snapshot.describe(table_name)
-        plan = plan_copy(snapshot, table, watermark)
-        rows = _rowset(table, plan, watermark, change_columns)
-        writer = sink.open(path, block_bytes=fmt.upload_block_bytes)
-        try:
-            counts, rows_written = _write(snapshot, rows, fmt, writer, batch_rows, should_stop)
-            _recheck(snapshot, table, plan, watermark)
-            identity = snapshot.database_identity(plan.current_version)
-            written = writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
-    return CopyResult(
-        mode=plan.mode,
-        reason=plan.reason,
-        reason_code=plan.reason_code,
-        previous_version=watermark.version if watermark else None,
-        watermark=Watermark(plan.current_version, identity),
-        min_valid_version=plan.min_valid_version,
-        rows_read=rows_written,
-        rows_written=rows_written,
-        bytes_written=writer.bytes_written,
-        files=(FileWritten(written, writer.bytes_written, rows_written),),
-        seconds=time.monotonic() - started,
-        counts=dict(counts),
+        plan = plan_copy(snapshot, table, state.watermark)
+        window = _window(snapshot, table, plan, state, sink, root)
+        journal.record(window)
+        resumed = len(window.parts)
+        target = PartTarget(sink, fmt, window.prefix, state.claim, options.batch_rows, should_stop)
+        window, written = _write(snapshot, source, table, window, target, journal, options)
+        _recheck(snapshot, table, window)
+    if not window.is_full and not written:
+        return _result(window, state.chain_version, (), None, plan, started, resumed=0)
+    fault_point(PARTS_COMMITTED)
+    _check_claim(journal, sink, [] if window.is_full else written)  # the fence, right before the manifest
+    parts = window.parts if window.is_full else tuple(written)
+    columns = output_columns(table, options.change_columns if not window.is_full else _full_columns(options))
+    manifest = write_manifest(sink, window, build_manifest(window, table, columns, parts, run_id=options.run_id))
+    remove_unnamed(sink, window.prefix, manifest)
+    fault_point(MANIFEST_WRITTEN)
+    return _result(window, window.to_version, parts, manifest, plan, started, resumed=resumed, written=written)
+
+
+def _check_claim(journal: WindowJournal, sink: Sink, unrecorded: list[PartWritten]) -> None:
+    """The fence; a run that lost its claim removes the parts it wrote and never recorded (a delta's)."""
+    try:
+        journal.check_claim()
+    except BaseException:
+        remove_parts(sink, unrecorded)
+        raise
+
+
+def _full_columns(options: CopyOptions) -> tuple[str, ...]:
+    return (SYS_CHANGE_VERSION, SYS_CHANGE_OPERATION) if options.change_columns else ()
+
+
+def _write(
+    snapshot: Snapshot,
+    source: Source,
+    table: Table,
+    window: PendingWindow,
+    target: PartTarget,
+    journal: WindowJournal,
+    options: CopyOptions,
+) -> tuple[PendingWindow, list[PartWritten]]:
+    """Write the window's parts; return the window as it now stands and the parts this attempt wrote."""
+    if window.is_full:
+        before = {p.path for p in window.parts}
+        plan = RangePlan(window, snapshot, table, options.max_rows_per_file)
+        rows = FullTable(table, with_change_columns=bool(options.change_columns))
+        window = write_full_parts(snapshot, rows, source, plan, target, journal, options.parallel_copies)
+        return window, [p for p in window.parts if p.path not in before]
+    assert window.read_after is not None
+    changes = Changes(table, ChangeWindow(window.read_after, window.to_version), options.change_columns)
+    return window, write_delta_parts(snapshot, changes, target, options.max_rows_per_file)
+
+
+def _window(snapshot: Snapshot, table: Table, plan: Plan, state: SyncState, sink: Sink, root: str) -> PendingWindow:
+    """The window to write: the pending one while it is still valid, else a new delta or full window."""
+    pending = state.pending
+    abandoned = ""
+    if pending is not None:
+        abandoned = _why_not_resumable(snapshot, pending, plan, state)
+        if not abandoned:
+            return pending
+        for path in sink.list(pending.prefix + "/"):  # never named by a manifest: never read
+            sink.delete(path)
+    identity = snapshot.database_identity(plan.current_version)
+    current = plan.current_version
+    if plan.mode == "delta" and state.generation > 0 and state.watermark is not None:
+        after = state.watermark.version
+        start = after if state.chain_version is None else state.chain_version
+        prefix = window_prefix(root, table.name, state.generation, start, current)
+        return PendingWindow(state.generation, "delta", "", "", start, current, prefix, identity, after, after)
+    mode, code, reason = plan.mode, plan.reason_code, plan.reason
+    if plan.mode == "delta":
+        mode, code = "reinitialized", "new_layout"
+        reason = "the watermark was kept before change windows existed: a full window starts generation 1"
+    if abandoned:
+        reason = f"{reason}; {abandoned}" if reason else abandoned
+    generation = next_generation(sink, root, table.name, state.generation)
+    prefix = window_prefix(root, table.name, generation, 0, current)
+    previous = state.watermark.version if state.watermark else None
+    return PendingWindow(
+        generation, mode, code, reason, 0, current, prefix, identity, previous, None, (RangeState(KeyRange()),)
     )
 
 
-def _rowset(table: Table, plan: Plan, watermark: Watermark | None, change_columns: tuple[str, ...]) -> RowSet:
-    if plan.mode == "delta":
-        assert watermark is not None
-        return Changes(table, ChangeWindow(watermark.version, plan.current_version), change_columns)
-    return FullTable(table, with_change_columns=bool(change_columns))
+def _why_not_resumable(snapshot: Snapshot, pending: PendingWindow, plan: Plan, state: SyncState) -> str:
+    """Why an interrupted window cannot be finished as planned ("" when it can)."""
+    gone = f"the interrupted window {pending.from_version}-{pending.to_version} was abandoned"
+    if plan.current_version < pending.to_version:
+        return f"{gone}: the source is now below its version {pending.to_version} (restored)"
+    if snapshot.database_identity(pending.to_version) != pending.database_identity:
+        return f"{gone}: the source's history changed (restored or re-created)"
+    if pending.is_full and pending.to_version < plan.min_valid_version:
+        return f"{gone}: its baseline {pending.to_version} is older than the minimum valid version"
+    watermark_version = state.watermark.version if state.watermark else None
+    if not pending.is_full and (plan.mode != "delta" or pending.read_after != watermark_version):
+        return f"{gone}: {plan.reason or 'the watermark moved'}"
+    return ""
 
 
-def _recheck(snapshot: Snapshot, table: Table, plan: Plan, watermark: Watermark | None) -> None:
+def _recheck(snapshot: Snapshot, table: Table, window: PendingWindow) -> None:
     """Without snapshot isolation (SQL Server's documented fallback), re-validate after reading."""
     recheck = getattr(snapshot, "recheck_min_valid_version", None)
-    if plan.mode != "delta" or recheck is None or watermark is None:
+    if window.is_full or recheck is None or window.read_after is None:
         return
-    if watermark.version < recheck(table):
+    if window.read_after < recheck(table):
         raise TerminalError(
             "min_version_expired",
             f"change information for {table.name} was cleaned up while it was being read; run again to reinitialize",
         )
+
+
+def _finished_earlier(sink: Sink, pending: PendingWindow, manifest: dict[str, Any], started: float) -> CopyResult:
+    """The result of a window an earlier attempt completed (its manifest exists): nothing is copied."""
+    if not belongs_to(manifest, pending):
+        raise TerminalError("manifest_conflict", f"{manifest_path(pending.prefix)} does not describe this window")
+    remove_unnamed(sink, pending.prefix, manifest)
+    parts = tuple(
+        PartWritten(i, path, int(entry["rows"]), int(entry["bytes"]), str(entry["checksum"]))
+        for i, (path, entry) in enumerate(zip(file_paths(manifest, pending.prefix), manifest["files"], strict=True))
+    )
+    summary = _summary(pending, pending.to_version, parts, True, resumed=len(parts), written=[], from_manifest=True)
+    counts = {op: n for op, n in (manifest.get("operations") or {}).items() if n}
+    return _copy_result(pending, summary, parts, [], counts, None, started)
+
+
+def _result(
+    window: PendingWindow,
+    chain_version: int | None,
+    parts: tuple[PartWritten, ...],
+    manifest: dict[str, Any] | None,
+    plan: Plan,
+    started: float,
+    *,
+    resumed: int,
+    written: list[PartWritten] | None = None,
+) -> CopyResult:
+    written = list(written or [])
+    counts: dict[str, int] = {}
+    for part in written:
+        for op, n in part.counts.items():
+            counts[op] = counts.get(op, 0) + n
+    summary = _summary(window, chain_version, parts, manifest is not None, resumed=resumed, written=written)
+    return _copy_result(window, summary, parts, written, counts, plan.min_valid_version, started)
+
+
+def _summary(
+    window: PendingWindow,
+    chain_version: int | None,
+    parts: tuple[PartWritten, ...],
+    has_manifest: bool,
+    *,
+    resumed: int,
+    written: list[PartWritten],
+    from_manifest: bool = False,
+) -> WindowWritten:
+    return WindowWritten(
+        window.generation,
+        window.prefix,
+        manifest_path(window.prefix) if has_manifest else "",
+        window.from_version,
+        window.to_version,
+        chain_version,
+        sum(p.rows for p in parts),
+        parts_resumed=resumed,
+        parts_written=len(written),
+        from_manifest=from_manifest,
+    )
+
+
+def _copy_result(
+    window: PendingWindow,
+    summary: WindowWritten,
+    parts: tuple[PartWritten, ...],
+    written: list[PartWritten],
+    counts: dict[str, int],
+    min_valid: int | None,
+    started: float,
+) -> CopyResult:
+    """The result of a window: all its parts as files; rows and bytes of what this attempt wrote."""
+    rows = sum(p.rows for p in written)
+    return CopyResult(
+        mode=window.mode,
+        reason=window.reason,
+        reason_code=window.reason_code,
+        previous_version=window.previous_version,
+        watermark=Watermark(window.to_version, window.database_identity),
+        min_valid_version=min_valid,
+        rows_read=rows,
+        rows_written=rows,
+        bytes_written=sum(p.bytes for p in written),
+        files=tuple(FileWritten(p.path, p.bytes, p.rows, p.checksum) for p in parts),
+        seconds=time.monotonic() - started,
+        counts=counts,
+        window=summary,
+    )
+
+
+def next_state(result: CopyResult, state: SyncState) -> SyncState:
+    """The state once ``result`` is stored: what the portal keeps, for callers that keep it themselves."""
+    window = result.window
+    if window is None:
+        return state
+    return SyncState(result.watermark, window.generation, window.chain_version, None, state.claim)
 
 
 def copy_rows(
@@ -168,7 +374,7 @@ def copy_rows(
     with source.snapshot() as snapshot:
         writer = sink.open(path, block_bytes=fmt.upload_block_bytes)
         try:
-            _, rows_written = _write(snapshot, rows, fmt, writer, batch_rows, should_stop)
+            _, rows_written = stream_rows(snapshot, rows, fmt, writer, batch_rows, should_stop)
             written = writer.commit()
         except BaseException:
             writer.abort()
@@ -186,88 +392,3 @@ def copy_rows(
         files=(FileWritten(written, writer.bytes_written, rows_written),),
         seconds=time.monotonic() - started,
     )
-
-
-def _write(
-    snapshot: Snapshot, rows: RowSet, fmt: Format, writer: SinkWriter, batch_rows: int, should_stop: StopCheck | None
-) -> tuple[Counter[str], int]:
-    """Stream ``rows`` into ``writer``; return rows per operation and the row count."""
-    large_allocations_mapped()
-    with collector_paused():
-        return _stream(snapshot, rows, fmt, writer, batch_rows, should_stop)
-
-
-def _stream(
-    snapshot: Snapshot, rows: RowSet, fmt: Format, writer: SinkWriter, batch_rows: int, should_stop: StopCheck | None
-) -> tuple[Counter[str], int]:
-    counts: Counter[str] = Counter()
-    native = _native_chunks(snapshot, rows, fmt)
-    if native is not None:
-        counter = _RowCounter(native)
-        for chunk in fmt.finish(counter):
-            _check_stop(should_stop)
-            writer.write(chunk)
-        return counts, counter.rows
-    total = 0
-
-    def batches() -> Iterator[Batch]:
-        nonlocal total
-        for batch in snapshot.read(rows, batch_rows=batch_rows, text_values=fmt.wants_text_values):
-            _check_stop(should_stop)
-            total += len(batch)
-            _count_operations(batch, counts)
-            yield batch
-
-    for chunk in fmt.encode(batches()):
-        writer.write(chunk)
-    return counts, total
-
-
-def _native_chunks(snapshot: Snapshot, rows: RowSet, fmt: Format) -> Iterator[bytes] | None:
-    """The source's own export, when it has one for this format and these options.
-
-    DelimitedText: the source writes the file's text itself (PostgreSQL's COPY). Parquet: the source
-    writes typed CSV that the format parses in C++ (pyarrow) instead of reading rows into Python.
-    """
-    if isinstance(rows, Changes):
-        return None
-    options = fmt.native_options()
-    possible = getattr(snapshot, "csv_export_possible", None)
-    if options is not None and possible is not None and possible(options):
-        return snapshot.export_delimited(rows, options)
-    typed_export = getattr(snapshot, "export_typed_csv", None)
-    parse = getattr(fmt, "from_typed_csv", None)
-    if typed_export is None or parse is None:
-        return None
-    export = typed_export(rows, fmt.typed_csv_kinds)
-    return None if export is None else parse(export[1], export[0])
-
-
-class _RowCounter:
-    """Passes chunks through and keeps the row count the export returns when it ends."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self.rows = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        self.rows = yield from self._chunks
-        self.rows = self.rows or 0
-
-
-def _count_operations(batch: Batch, counts: Counter[str]) -> None:
-    names = [c.name for c in batch.columns]
-    if SYS_CHANGE_OPERATION not in names:
-        return
-    index = names.index(SYS_CHANGE_OPERATION)
-    counts.update(row[index] for row in batch.rows if row[index] is not None)
-
-
-def _check_stop(should_stop: StopCheck | None) -> None:
-    if should_stop is not None and should_stop():
-        raise TerminalError("cancelled", "the copy was cancelled; nothing was written and the watermark did not move")
-
-
-def rows_of(batches: Iterable[Batch]) -> list[tuple]:
-    """All rows of a batch stream (for lookups and tests; never for copies)."""
-    return [row for batch in batches for row in batch.rows]

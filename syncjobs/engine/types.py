@@ -128,9 +128,40 @@ class Watermark:
 class FileWritten:
     """A file a sink committed."""
 
-    path: str  # as the operator reads it: container/folder/name or a local path
+    path: str  # as the sink takes it: container/folder/name, or folder/name under the root
     bytes: int
     rows: int
+    checksum: str = ""  # "sha256:<hex>" for a window's parts
+
+
+@dataclass(frozen=True)
+class WindowWritten:
+    """The change window a change-tracking copy completed (see ``engine/windows.py``)."""
+
+    generation: int
+    prefix: str
+    manifest: str  # its manifest's path; "" for a quiet delta, which writes nothing
+    from_version: int
+    to_version: int
+    chain_version: int | None  # the last manifest's ``to`` once this window is stored
+    rows: int  # rows in all of the window's parts
+    parts_resumed: int = 0  # parts an earlier attempt committed and this one kept
+    parts_written: int = 0  # parts this attempt wrote
+    from_manifest: bool = False  # an earlier attempt had finished it: nothing was copied again
+
+    def as_output(self) -> dict[str, Any]:
+        """The window as an activity run shows it."""
+        return {
+            "generation": self.generation,
+            "prefix": self.prefix,
+            "manifest": self.manifest,
+            "fromVersion": self.from_version,
+            "toVersion": self.to_version,
+            "rows": self.rows,
+            "partsResumed": self.parts_resumed,
+            "partsWritten": self.parts_written,
+            "fromManifest": self.from_manifest,
+        }
 
 
 @dataclass(frozen=True)
@@ -149,9 +180,16 @@ class CopyResult:
     files: tuple[FileWritten, ...] = ()
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)  # rows per operation: {"I": 1, "U": 1}
+    window: WindowWritten | None = None
 
     def as_output(self) -> dict[str, Any]:
         """The JSON an activity run shows: ADF's copy output fields plus the change-tracking ones."""
+        output = self._copy_output()
+        if self.window is not None:
+            output["changeTracking"]["window"] = self.window.as_output()
+        return output
+
+    def _copy_output(self) -> dict[str, Any]:
         return {
             "rowsRead": self.rows_read,
             "rowsCopied": self.rows_written,

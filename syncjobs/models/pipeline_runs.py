@@ -54,7 +54,7 @@ class RunStatus(models.TextChoices):
 
 ACTIVE = (RunStatus.QUEUED, RunStatus.IN_PROGRESS, RunStatus.CANCELING)
 FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
-_RUNNING = (RunStatus.IN_PROGRESS, RunStatus.CANCELING)
+RUNNING = (RunStatus.IN_PROGRESS, RunStatus.CANCELING)
 
 
 class PipelineRunQuerySet(models.QuerySet):
@@ -68,13 +68,21 @@ class PipelineRunQuerySet(models.QuerySet):
         """Succeeded, failed or cancelled."""
         return self.filter(status__in=FINISHED)
 
+    def queued(self) -> PipelineRunQuerySet:
+        """Waiting for a worker."""
+        return self.filter(status=RunStatus.QUEUED)
+
     def in_progress(self) -> PipelineRunQuerySet:
         """Running on a worker (cancelling ones included)."""
-        return self.filter(status__in=_RUNNING)
+        return self.filter(status__in=RUNNING)
 
     def latest_attempts(self) -> PipelineRunQuerySet:
         """Only the newest run of each rerun group."""
         return self.filter(is_latest=True)
+
+    def waiting_since(self, cutoff: datetime) -> PipelineRunQuerySet:
+        """Queued runs last handed to the broker before ``cutoff`` (a worker should have started them)."""
+        return self.queued().filter(Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True, triggered_at__lt=cutoff))
 
     def stalled(self, silent_for: timedelta) -> PipelineRunQuerySet:
         """Running runs whose worker has not sent a heartbeat for ``silent_for``: the worker died."""
@@ -123,6 +131,8 @@ class PipelineRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True, default="")  # host:pid of the worker running it
     start_from_failure = models.BooleanField(default=False)  # a rerun that reuses what succeeded before
+    enqueued_at = models.DateTimeField(null=True, blank=True)  # last handed to the broker
+    requeues = models.PositiveIntegerField(default=0)  # handed again after its task was lost
     # SecureString parameters, encrypted; ``parameters`` shows them masked.
     secret_parameters = EncryptedTokenField(blank=True, default="", editable=False)
 
@@ -186,7 +196,7 @@ class PipelineRun(models.Model):
 
         ``handled_errors``: an activity failed and a Failed/Completed path handled it, as the runner says.
         """
-        return self._finish(_RUNNING, RunStatus.SUCCEEDED, "", handled_errors=handled_errors)
+        return self._finish(RUNNING, RunStatus.SUCCEEDED, "", handled_errors=handled_errors)
 
     def fail(self, message: str) -> bool:
         """The run failed with ``message`` (no secrets in it)."""
@@ -204,13 +214,25 @@ class PipelineRun(models.Model):
         """The runner stopped after a cancel request."""
         return self._finish(ACTIVE, RunStatus.CANCELLED, message)
 
-    def heartbeat(self) -> bool:
-        """Record that the worker is alive; return True if a cancel has been requested meanwhile."""
+    def heartbeat(self) -> tuple[bool, bool]:
+        """Record that the worker is alive; return (still running, cancel requested).
+
+        Not running any more means recovery failed the run (its worker was judged dead): the worker
+        must stop, and every write it tries is refused anyway.
+        """
         now = timezone.now()
-        PipelineRun.objects.filter(pk=self.pk, status__in=_RUNNING).update(heartbeat_at=now)
+        running = PipelineRun.objects.filter(pk=self.pk, status__in=RUNNING).update(heartbeat_at=now) == 1
         self.heartbeat_at = now
         self.cancel_requested = PipelineRun.objects.filter(pk=self.pk).values_list("cancel_requested", flat=True).get()
-        return self.cancel_requested
+        return running, self.cancel_requested
+
+    def mark_enqueued(self, requeue: bool = False) -> None:
+        """Handed to the broker now (again, after its task was lost, when ``requeue``)."""
+        changes: dict[str, Any] = {"enqueued_at": timezone.now()}
+        if requeue:
+            changes["requeues"] = models.F("requeues") + 1
+        PipelineRun.objects.filter(pk=self.pk).update(**changes)
+        self.enqueued_at = changes["enqueued_at"]
 
     def failed_items(self) -> dict[str, list[int]]:
         """The items each ForEach of this run failed on: what "Retry failed items" runs again."""
@@ -336,15 +358,21 @@ class ActivityRun(models.Model):
     def __str__(self) -> str:
         return f"{self.activity_name} ({self.status})"
 
-    def _finish(self, status: str, **fields: Any) -> None:
-        self.status = status
-        self.run_end = timezone.now()
-        self.duration_ms = _duration_ms(self.run_start, self.run_end)
-        for name, value in fields.items():
-            setattr(self, name, value)
-        self.save(update_fields=["status", "run_end", "duration_ms", *fields])
+    def _finish(self, status: str, **fields: Any) -> bool:
+        """End the activity run unless it already ended; False when it had (recovery failed it first).
 
-    def fail(self, message: str, *, error_code: str = "", failure_type: str = "UserError", details: str = "") -> None:
+        A conditional update: a worker judged dead that wakes up again cannot overwrite the record.
+        """
+        end = timezone.now()
+        changes = {"status": status, "run_end": end, "duration_ms": _duration_ms(self.run_start, end), **fields}
+        open_statuses = (ActivityStatus.QUEUED, ActivityStatus.IN_PROGRESS)
+        if ActivityRun.objects.filter(pk=self.pk, status__in=open_statuses).update(**changes) != 1:
+            return False
+        for name, value in changes.items():
+            setattr(self, name, value)
+        return True
+
+    def fail(self, message: str, *, error_code: str = "", failure_type: str = "UserError", details: str = "") -> bool:
         """The activity failed; ``error`` takes ADF's error shape."""
         error = {
             "errorCode": error_code,
@@ -353,7 +381,7 @@ class ActivityRun(models.Model):
             "target": self.activity_name,
             "details": details,
         }
-        self._finish(ActivityStatus.FAILED, error=error)
+        return self._finish(ActivityStatus.FAILED, error=error)
 
     def finish(
         self,
@@ -364,9 +392,9 @@ class ActivityRun(models.Model):
         rows_read: int | None = None,
         rows_written: int | None = None,
         bytes_written: int | None = None,
-    ) -> None:
-        """End the activity run as the runner reports it, with any final status."""
-        self._finish(
+    ) -> bool:
+        """End the activity run as the runner reports it, with any final status (False: it had ended)."""
+        return self._finish(
             status,
             output=output,
             error=error,

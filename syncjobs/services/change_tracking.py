@@ -2,15 +2,57 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
+from django_q.tasks import async_task
+
 from syncjobs.access import SYSTEM, Actor
 from syncjobs.engine import bindings
-from syncjobs.engine.errors import TerminalError
+from syncjobs.engine.errors import EngineError, TerminalError
 from syncjobs.engine.sources.sqlserver_sql import disable_table_sql
 from syncjobs.engine.types import TableName
 from syncjobs.models import AuditEntry, LinkedService
 from syncjobs.services import audit
 
 _NATIVE = ("SqlServer", "AzureSqlDatabase", "AzureSqlDB")
+EMULATED = ("PostgreSqlV2", "PostgreSql", "Sqlite")  # the portal keeps their change tracking, and cleans it up
+logger = logging.getLogger(__name__)
+
+
+def schedule_cleanups() -> int:
+    """One cleanup task per PostgreSQL and SQLite linked service (SQL Server cleans up itself); how many.
+
+    Each runs on its own, so a slow or unreachable database holds up only its own cleanup.
+    """
+    services = list(LinkedService.objects.filter(type__in=EMULATED).values_list("pk", "name"))
+    for pk, name in services:
+        async_task(
+            "syncjobs.tasks.cleanup_change_tracking_task",
+            pk,
+            task_name=f"ct-cleanup-{name}"[:100],
+            sync=settings.CTPORTAL_TASKS_INLINE,
+        )
+    return len(services)
+
+
+def cleanup(linked_service_id: int) -> int:
+    """Purge the change information past each tracked table's retention, raising its minimum valid version.
+
+    Returns how many entries went (0 for a database without tracked tables); an unreachable database is
+    logged and tried again at the next schedule.
+    """
+    linked = LinkedService.objects.filter(pk=linked_service_id).first()
+    if linked is None or linked.type not in EMULATED:
+        return 0
+    source = bindings.source_for(linked.revealed_definition())
+    try:
+        return source.cleanup_change_tracking()
+    except EngineError as exc:
+        logger.warning("change-tracking cleanup of %s failed: %s", linked.name, exc)
+        return 0
+    finally:
+        source.close()
 
 
 def act(

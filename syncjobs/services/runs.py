@@ -22,7 +22,8 @@ from syncjobs.engine.pipeline.runner import run_pipeline
 from syncjobs.models import ActivityRun, ActivityStatus, AuditEntry, Pipeline, PipelineRun, RunStatus, Watermark
 from syncjobs.secrets import MASK, decrypt_mapping, encrypt_mapping
 from syncjobs.services import audit
-from syncjobs.services.run_host import DjangoRunHost
+from syncjobs.services.broker import waiting_task_names
+from syncjobs.services.run_host import DjangoRunHost, Heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -75,14 +76,22 @@ def _split_secure(declared: dict[str, Any], given: dict[str, Any]) -> tuple[dict
     return shown, {k: str(v) for k, v in given.items() if k.lower() in secure}
 
 
-def _enqueue(run: PipelineRun) -> None:
+def _enqueue(run: PipelineRun, *, requeue: bool = False) -> None:
     """Hand the run to a worker once it is committed; inline (tests, CTPORTAL_TASKS_INLINE), run it here."""
     if settings.CTPORTAL_TASKS_INLINE:
         async_task("syncjobs.tasks.run_pipeline_task", str(run.run_id), sync=True)
         return
-    transaction.on_commit(
-        lambda: async_task("syncjobs.tasks.run_pipeline_task", str(run.run_id), task_name=f"run-{run.run_id}")
-    )
+
+    def hand_over() -> None:
+        run.mark_enqueued(requeue=requeue)
+        async_task("syncjobs.tasks.run_pipeline_task", str(run.run_id), task_name=task_name(run))
+
+    transaction.on_commit(hand_over)
+
+
+def task_name(run: PipelineRun) -> str:
+    """The django-q2 task name of a run (recovery looks for it in the broker)."""
+    return f"run-{run.run_id}"
 
 
 def execute_run(run_id: str) -> None:
@@ -91,10 +100,14 @@ def execute_run(run_id: str) -> None:
     run = PipelineRun.objects.get(pk=run_id)
     if not run.mark_in_progress(worker=f"{socket.gethostname()}:{os.getpid()}"):
         return  # cancelled before it started, or taken by another worker
-    host = DjangoRunHost(run)
+    beat = Heartbeat(run, settings.CTPORTAL_HEARTBEAT_SECONDS, threaded=not settings.CTPORTAL_TASKS_INLINE)
     try:
-        outcome = run_pipeline(run.definition, _run_info(run), host)
-    except Exception as exc:  # the runner's own bug: the run fails, the worker lives on
+        with beat:
+            outcome = run_pipeline(run.definition, _run_info(run), DjangoRunHost(run, beat))
+    except Exception as exc:  # the runner's own bug, or a worker judged dead: the run fails, the worker lives on
+        if beat.lost:
+            logger.warning("run %s was taken from this worker (judged dead); it stopped: %s", run_id, exc)
+            return
         logger.exception("run %s failed inside the runner", run_id)
         run.fail(f"internal error: {type(exc).__name__}: {exc}")
         return
@@ -160,31 +173,73 @@ def rerun(run: PipelineRun, *, from_failed: bool = False, actor: Actor = SYSTEM)
 
 
 def recover_stalled_runs() -> int:
-    """Fail runs whose worker is gone (its process died here, or, elsewhere, no heartbeat for
-    CTPORTAL_STALLED_RUN_SECONDS); fail their open activity runs, free their watermarks; return how many."""
+    """End the runs whose worker is gone, and hand lost queued runs to the broker again; return how many.
+
+    A running run is failed when its worker's process died here, or when its heartbeat (beaten from a
+    background thread, so a long statement never silences it) is older than CTPORTAL_STALLED_RUN_SECONDS:
+    the worker died, hangs, or is frozen; if it ever wakes up, everything it writes is refused. Its open
+    activity runs fail and its watermark claims are released; the message says which windows were left
+    pending (the next run finishes them). Queued runs whose task is no longer in the broker are handed
+    over again, or failed once they waited CTPORTAL_QUEUED_RUN_TIMEOUT_SECONDS.
+    """
     silent_for = timedelta(seconds=settings.CTPORTAL_STALLED_RUN_SECONDS)
     here = socket.gethostname()
     recovered = 0
     for run in PipelineRun.objects.filter(status__in=(RunStatus.IN_PROGRESS, RunStatus.CANCELING)):
-        if _worker_gone(run, here, silent_for) and run.fail(
-            "worker stopped (killed or crashed) while running; rerun it"
-        ):
+        if _worker_gone(run, here, silent_for) and run.fail(_stopped_message(run)):
             _fail_open_activities(run)
             Watermark.objects.filter(claimed_by=run).update(claimed_by=None, claimed_at=None)
             recovered += 1
+    return recovered + recover_queued_runs()
+
+
+def _stopped_message(run: PipelineRun) -> str:
+    """Why the run failed, and what it left: the windows it was writing (recorded, so nothing is lost)."""
+    pending = [
+        f"{watermark.table} {watermark.pending_summary}"
+        for watermark in Watermark.objects.filter(claimed_by=run).exclude(pending=None)
+    ]
+    left = f"; left pending, finished by the next run: {'; '.join(pending)}" if pending else ""
+    return f"worker stopped (killed, crashed or frozen past {settings.CTPORTAL_STALLED_RUN_SECONDS} s){left}"
+
+
+def recover_queued_runs() -> int:
+    """Queued runs whose task left the broker without starting them: hand them over again (or fail them
+    after CTPORTAL_QUEUED_RUN_TIMEOUT_SECONDS); return how many."""
+    if settings.CTPORTAL_TASKS_INLINE:
+        return 0
+    now = timezone.now()
+    waiting_runs = list(
+        PipelineRun.objects.waiting_since(now - timedelta(seconds=settings.CTPORTAL_QUEUED_RUN_SECONDS))
+    )
+    if not waiting_runs:
+        return 0
+    in_broker = waiting_task_names()
+    if in_broker is None:
+        return 0
+    recovered = 0
+    for run in waiting_runs:
+        if task_name(run) in in_broker:
+            continue  # still waiting its turn
+        if run.triggered_at < now - timedelta(seconds=settings.CTPORTAL_QUEUED_RUN_TIMEOUT_SECONDS):
+            recovered += run.fail(
+                f"no worker started this run within {settings.CTPORTAL_QUEUED_RUN_TIMEOUT_SECONDS} s of its trigger"
+            )
+            continue
+        logger.warning("run %s: its task left the broker without starting it; handing it over again", run.pk)
+        _enqueue(run, requeue=True)
+        recovered += 1
     return recovered
 
 
 def _worker_gone(run: PipelineRun, here: str, silent_for: timedelta) -> bool:
-    """A worker on this machine is gone when its process is; one elsewhere when its heartbeat went silent.
+    """Gone: its process died (a worker on this machine), or its heartbeat went silent (any worker).
 
-    A live process here is never judged by its heartbeat: one long SQL statement may keep it quiet for
-    minutes (django-q2's task timeout ends a hung worker, and then its process is gone)."""
+    The heartbeat comes from a background thread of the worker, so only a dead, hung or frozen worker
+    goes silent; a long SQL statement does not."""
     host, _, pid = run.worker.rpartition(":")
-    if host == here and pid.isdigit():
-        # Past the task timeout django-q2 has killed the worker anyway; this also covers a reused pid.
-        outlived = timedelta(seconds=settings.Q_CLUSTER["timeout"])
-        return not _alive(int(pid)) or _silent(run, outlived)
+    if host == here and pid.isdigit() and not _alive(int(pid)):
+        return True
     return _silent(run, silent_for)
 
 

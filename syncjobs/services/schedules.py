@@ -1,14 +1,17 @@
-"""Schedules the portal keeps in django-q2: recovering runs whose worker died."""
+"""Schedules the portal keeps in django-q2: recovering runs, purging history, firing triggers, and the
+change-tracking cleanup of PostgreSQL and SQLite sources."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django_q.models import Schedule
 
 RECOVER_RUNS = "ctportal: recover runs of dead workers"
 PURGE_RUNS = "ctportal: purge run history past its retention"
 FIRE_TRIGGERS = "ctportal: fire due schedule triggers"
+CLEANUP_CHANGE_TRACKING = "ctportal: change-tracking cleanup (retention) of PostgreSQL and SQLite sources"
 
 
 def ensure_schedules(**_: Any) -> None:
@@ -23,4 +26,12 @@ def ensure_schedules(**_: Any) -> None:
     Schedule.objects.update_or_create(
         name=FIRE_TRIGGERS,
         defaults={"func": "syncjobs.tasks.fire_due_triggers_task", "schedule_type": Schedule.MINUTES, "minutes": 1},
+    )
+    Schedule.objects.update_or_create(
+        name=CLEANUP_CHANGE_TRACKING,
+        defaults={
+            "func": "syncjobs.tasks.schedule_change_tracking_cleanups_task",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": settings.CTPORTAL_CHANGE_TRACKING_CLEANUP_MINUTES,
+        },
     )

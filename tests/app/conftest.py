@@ -35,6 +35,12 @@ def powershell_folder() -> Path:
 
 
 @pytest.fixture
+def inline(settings: Any) -> None:
+    """Runs execute inside the request that triggers them (``CTPORTAL_TASKS_INLINE``)."""
+    settings.CTPORTAL_TASKS_INLINE = True
+
+
+@pytest.fixture
 def seeded(tmp_path: Path, settings: Any) -> Path:
     """The tutorial seeded into ``tmp_path``, runs carried out inline."""
     settings.CTPORTAL_TASKS_INLINE = True

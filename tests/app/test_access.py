@@ -626,6 +626,15 @@ API_CASES = [
     ),
     _api("api/watermarks", "GET", "/api/watermarks", Role.VIEWER),
     _api("api/auditlog", "GET", "/api/auditlog?action=create", Role.ADMIN),
+    Case(  # allowed, it answers 404: the world has no file dataset (tests/app/test_verify_sync.py has the 200s)
+        "api/verifySync",
+        "POST",
+        lambda w: "/api/verifySync",
+        Role.EDITOR,
+        404,
+        kind=API,
+        data=lambda w: {"linkedService": "Shop", "table": "orders", "dataset": "Customers"},
+    ),
     _api("api/openapi.json", "GET", "/api/openapi.json", None),
 ]
 

@@ -143,6 +143,30 @@ def test_nested_activities_are_checked_too(copy_objects: None) -> None:
     assert "properties.activities[0].typeProperties.activities[1].name" in _paths(exc)
 
 
+def test_window_sizes_of_a_change_tracking_copy_must_be_positive_integers(copy_objects: None) -> None:
+    sync = {
+        "name": "Sync",
+        "type": "ChangeTrackingCopy",
+        "inputs": [{"referenceName": "SourceTable", "type": "DatasetReference"}],
+        "outputs": [{"referenceName": "SinkFiles", "type": "DatasetReference"}],
+        "typeProperties": {
+            "parallelCopies": 0,
+            "batchRows": "many",
+            "sink": {"formatSettings": {"maxRowsPerFile": -5}},
+        },
+    }
+    with pytest.raises(DefinitionError) as exc:
+        make_pipeline("P", [sync])
+    tp = "properties.activities[0].typeProperties"
+    assert _paths(exc) == {
+        f"{tp}.parallelCopies": "must be at least 1",
+        f"{tp}.batchRows": "must be an integer",
+        f"{tp}.sink.formatSettings.maxRowsPerFile": "must be at least 1",
+    }
+    sync["typeProperties"] = {"parallelCopies": 4, "sink": {"formatSettings": {"maxRowsPerFile": 100_000}}}
+    make_pipeline("P", [sync])
+
+
 def test_a_dependency_cycle_is_reported(copy_objects: None) -> None:
     a = {
         "name": "A",
@@ -318,7 +342,7 @@ def test_cancelling_a_running_run_asks_it_to_stop_at_its_next_heartbeat() -> Non
     run = make_run()
     run.mark_in_progress()
     PipelineRun.objects.get(pk=run.pk).request_cancel()
-    assert run.heartbeat() is True
+    assert run.heartbeat() == (True, True)  # still running, and asked to stop
     assert list(PipelineRun.objects.in_progress()) == [run]
     assert run.mark_cancelled() is True
     assert list(PipelineRun.objects.finished()) == [run] and run.status == "Cancelled"
@@ -347,14 +371,26 @@ def test_a_watermark_refuses_a_stale_expected_version() -> None:
     assert [w.new_version for w in mark.windows.order_by("id")] == [5, 7]
 
 
-def test_a_watermark_is_held_by_one_active_run_at_a_time() -> None:
+def test_a_watermark_is_held_by_one_active_run_at_a_time_and_each_claim_is_fenced() -> None:
+    from syncjobs.models.watermarks import ClaimLostError
+
     mark = Watermark.objects.for_target(make_linked_service(), TableName("t"), "out/t")
     first, second = make_run(), make_run(make_pipeline("Other"))
+    assert mark.claim(first) is None  # a queued run claims nothing: only a running one
     first.mark_in_progress()
-    assert mark.claim(first) is True
-    assert Watermark.objects.get(pk=mark.pk).claim(second) is False
-    first.fail("boom")
-    assert Watermark.objects.get(pk=mark.pk).claim(second) is True
+    second.mark_in_progress()
+    assert mark.claim(first) == 1
+    assert Watermark.objects.get(pk=mark.pk).claim(second) is None
+    first.fail("worker stopped")  # recovery: its claim may be taken
+    assert Watermark.objects.get(pk=mark.pk).claim(second) == 2
+    assert Watermark.objects.get(pk=mark.pk).claim(first) is None  # a failed run never claims again
+    stale = Watermark.objects.get(pk=mark.pk)
+    assert not stale.holds(first, 1) and stale.holds(second, 2)
+    with pytest.raises(ClaimLostError):
+        stale.record_pending(first, 1, {"prefix": "zombie"})
+    with pytest.raises(ClaimLostError):
+        stale.advance(None, 9, "db-1", mode="full", claim=(first, 1))
+    assert Watermark.objects.get(pk=mark.pk).version is None
 
 
 @pytest.mark.django_db

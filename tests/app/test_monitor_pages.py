@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from syncjobs import tutorial
 from syncjobs.models import Pipeline, PipelineRun
+from syncjobs.services.definitions import save_definition
 from syncjobs.services.monitor import purge_old_runs
 from syncjobs.services.runs import execute_run, rerun, trigger_run
 from tests.app.pages import text
-from tests.engine.run_helpers import flaky_script
+from tests.engine.run_helpers import flaky_script, pg_linked_service
 from tests.factories import make_pipeline, make_run
 
 pytestmark = pytest.mark.django_db
@@ -93,8 +94,9 @@ def _badge(page: str, run: PipelineRun) -> str:
     return row[row.index('<span class="badge') : row.index("</span>") + len("</span>")]
 
 
-def test_an_activity_that_succeeded_on_retry_is_no_handled_error(operator, seeded):
-    flaky = {"name": "Flaky", "properties": {"activities": [flaky_script("Flaky", tutorial.SOURCE_LS)]}}
+def test_an_activity_that_succeeded_on_retry_is_no_handled_error(operator, seeded, pg_database):
+    save_definition("linkedService", pg_linked_service("Pg", pg_database))
+    flaky = {"name": "Flaky", "properties": {"activities": [flaky_script("Flaky", "Pg")]}}
     run = make_run(pipeline_name="Flaky", definition={"pipeline": flaky, "datasets": {}, "linkedServices": {}})
     execute_run(str(run.run_id))
     attempts = run.activity_runs.order_by("retry_attempt").values_list("status", flat=True)
@@ -141,6 +143,7 @@ def test_pipeline_history_and_watermarks_pages(operator, seeded):
     assert "<polyline" in text(operator.get("/monitor/pipelines/IncrementalSync/"))
     watermarks = text(operator.get("/monitor/watermarks/"))
     assert "data_source_table" in watermarks and "Check the lag" in watermarks
+    assert "generation g0001" in watermarks and "/_manifest.json" in watermarks
     from syncjobs.models import Watermark
 
     lag = text(operator.get(f"/monitor/watermarks/?lag={Watermark.objects.get().pk}"))

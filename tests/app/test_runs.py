@@ -149,20 +149,24 @@ def test_recovery_leaves_live_runs_alone(seeded):
     assert recover_stalled_runs() == 0
 
 
-def test_recovery_judges_a_worker_elsewhere_by_its_heartbeat_and_one_here_by_its_process(seeded, settings):
+def test_recovery_judges_every_worker_by_its_heartbeat_and_one_here_also_by_its_process(seeded, settings):
     settings.CTPORTAL_STALLED_RUN_SECONDS = 60
     long_ago = timezone.now() - timedelta(seconds=61)
-    here_alive, elsewhere_silent, elsewhere_recent = (
-        trigger_run(Pipeline.objects.get(name="IncrementalSync")) for _ in range(3)
+    here_alive, here_frozen, here_dead, elsewhere_silent, elsewhere_recent = (
+        trigger_run(Pipeline.objects.get(name="IncrementalSync")) for _ in range(5)
     )
-    assert here_alive.mark_in_progress(worker=f"{socket.gethostname()}:{os.getpid()}")  # a long query: quiet
+    here = socket.gethostname()
+    assert here_alive.mark_in_progress(worker=f"{here}:{os.getpid()}")
+    assert here_frozen.mark_in_progress(worker=f"{here}:{os.getpid()}")  # alive, but its heartbeat stopped
+    assert here_dead.mark_in_progress(worker=f"{here}:999999999")
     assert elsewhere_silent.mark_in_progress(worker="other-machine:42")
     assert elsewhere_recent.mark_in_progress(worker="other-machine:43")
-    PipelineRun.objects.filter(pk__in=[here_alive.pk, elsewhere_silent.pk]).update(heartbeat_at=long_ago)
-    assert recover_stalled_runs() == 1
+    PipelineRun.objects.filter(pk__in=[here_frozen.pk, elsewhere_silent.pk]).update(heartbeat_at=long_ago)
+    assert recover_stalled_runs() == 3
     statuses = {r.pk: r.status for r in PipelineRun.objects.all()}
-    assert statuses[elsewhere_silent.pk] == RunStatus.FAILED
+    assert statuses[here_frozen.pk] == statuses[here_dead.pk] == statuses[elsewhere_silent.pk] == RunStatus.FAILED
     assert statuses[here_alive.pk] == statuses[elsewhere_recent.pk] == RunStatus.IN_PROGRESS
+    assert "frozen past 60 s" in PipelineRun.objects.get(pk=here_frozen.pk).message
 
 
 def test_change_tracking_command_reports_and_toggles(seeded, capsys):

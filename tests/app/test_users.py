@@ -132,6 +132,7 @@ def test_every_command_declares_the_role_it_needs():
         "set_role": Role.ADMIN,
         "trigger": Role.OPERATOR,
         "triggers": Role.OPERATOR,
+        "verify_sync": Role.EDITOR,
     }
 
 

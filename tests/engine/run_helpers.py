@@ -11,15 +11,16 @@ def ls(name: str, kind: str, **type_properties: Any) -> dict[str, Any]:
 
 
 def flaky_script(name: str, linked_service: str, retries: int = 1) -> dict[str, Any]:
-    """A Script on a SQLite linked service that fails its first attempt and succeeds on the next.
+    """A Script on a PostgreSQL linked service that fails its first attempt and succeeds on the next.
 
-    Each script commits on its own, so the count of attempts survives the failure; ``json()`` of a
-    non-JSON text is SQLite's own runtime error. Retried at once (a run allows an interval of 0).
+    The first attempt's session ends itself (``pg_terminate_backend`` of its own backend: the connection
+    is lost, a transient error a retry may mend); each script commits on its own, so the count of
+    attempts survives the failure. Retried at once (a run allows an interval of 0).
     """
     count_attempts = "INSERT INTO flaky_attempts VALUES (1)"
     fail_first = (
-        "SELECT CASE WHEN (SELECT count(*) FROM flaky_attempts) < 2 THEN json('the first attempt fails') "
-        "ELSE 1 END AS ok"
+        "SELECT CASE WHEN (SELECT count(*) FROM flaky_attempts) < 2 THEN pg_terminate_backend(pg_backend_pid()) "
+        "ELSE true END AS ok"
     )
     return {
         "name": name,
@@ -34,3 +35,17 @@ def flaky_script(name: str, linked_service: str, retries: int = 1) -> dict[str, 
             ]
         },
     }
+
+
+def pg_linked_service(name: str, config: Any) -> dict[str, Any]:
+    """A PostgreSqlV2 linked service on a ``PostgresConfig`` (the ``pg_database`` fixture's)."""
+    return ls(
+        name,
+        "PostgreSqlV2",
+        server=config.host,
+        port=config.port,
+        database=config.database,
+        username=config.username,
+        password={"type": "SecureString", "value": config.password.reveal()},
+        sslMode=0,
+    )

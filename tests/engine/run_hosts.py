@@ -8,9 +8,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from syncjobs.engine.changetracking import next_state
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.pipeline.host import RunInfo, WatermarkKey
-from syncjobs.engine.types import CopyResult, Watermark
+from syncjobs.engine.types import CopyResult
+from syncjobs.engine.windows import PendingWindow, SyncState
 
 
 class MemoryHost:
@@ -20,8 +22,10 @@ class MemoryHost:
         self.linked_services = {ls["name"]: ls for ls in linked_services}
         self.runs: list[dict[str, Any]] = []
         self.by_id: dict[str, dict[str, Any]] = {}  # a look-up per finish, so 100,000 iterations stay linear
-        self.watermarks: dict[WatermarkKey, Watermark] = watermarks if watermarks is not None else {}
-        self.claimed: set[WatermarkKey] = set()
+        self.watermarks: dict[WatermarkKey, SyncState] = watermarks if watermarks is not None else {}
+        self.claimed: dict[WatermarkKey, int] = {}  # the fencing token each held claim carries
+        self.mine: dict[WatermarkKey, int] = {}  # the tokens this run was given
+        self.claims = 0
         self.windows: list[tuple[WatermarkKey, int | None, int, str]] = []
         self.threads: set[int] = set()  # threads the runner called the host from
         self.cancel = False
@@ -58,21 +62,40 @@ class MemoryHost:
             self.cancel = True
         return self.cancel
 
-    def claim_watermark(self, key: WatermarkKey) -> Watermark | None:
+    def claim_watermark(self, key: WatermarkKey) -> SyncState:
         if key in self.claimed:
             raise TerminalError("watermark_busy", f"another run is copying {key.table}")
-        self.claimed.add(key)
-        return self.watermarks.get(key)
+        self.claims += 1
+        self.claimed[key] = self.mine[key] = self.claims
+        state = self.watermarks.get(key, SyncState())
+        return SyncState(state.watermark, state.generation, state.chain_version, state.pending, self.claims)
 
-    def advance_watermark(self, key: WatermarkKey, previous: Watermark | None, result: CopyResult, run_id: str) -> None:
-        if self.watermarks.get(key) != previous:
+    def take_claim(self, key: WatermarkKey) -> None:
+        """What recovery does to a run judged dead: its claim goes (a later one gets a new token)."""
+        self.claims += 1
+        self.claimed[key] = self.claims
+
+    def check_claim(self, key: WatermarkKey) -> None:
+        if key not in self.claimed or self.claimed[key] != self.mine.get(key):
+            raise TerminalError("claim_lost", f"the claim on {key.table} was taken from this run")
+
+    def record_window(self, key: WatermarkKey, window: PendingWindow) -> None:
+        self.check_claim(key)
+        state = self.watermarks.get(key, SyncState())
+        self.watermarks[key] = SyncState(state.watermark, state.generation, state.chain_version, window)
+
+    def advance_watermark(self, key: WatermarkKey, state: SyncState, result: CopyResult, run_id: str) -> None:
+        self.check_claim(key)
+        if self.watermarks.get(key, SyncState()).watermark != state.watermark:
             raise TerminalError("watermark_conflict", "the watermark moved")
         assert result.watermark is not None
-        self.watermarks[key] = result.watermark
-        self.windows.append((key, previous.version if previous else None, result.watermark.version, result.mode))
+        self.watermarks[key] = next_state(result, state)
+        previous = state.watermark.version if state.watermark else None
+        self.windows.append((key, previous, result.watermark.version, result.mode))
 
     def release_watermark(self, key: WatermarkKey) -> None:
-        self.claimed.discard(key)
+        if self.claimed.get(key) == self.mine.get(key):
+            self.claimed.pop(key, None)
 
     def statuses(self) -> list[tuple[str, str]]:
         """(activity name, status) in the order the activity runs started."""

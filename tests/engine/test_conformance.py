@@ -12,60 +12,9 @@ import pytest
 
 from syncjobs.engine.changetracking import copy_rows, copy_table
 from syncjobs.engine.errors import TerminalError
-from syncjobs.engine.formats.delimited import DelimitedTextFormat, DelimitedTextOptions
 from syncjobs.engine.sources import FullTable, Query
 from syncjobs.engine.types import SYS_CHANGE_COLUMNS, SYS_CHANGE_OPERATION, SYS_CHANGE_VERSION
-
-HEADER = "PersonID,Name,Age,SYS_CHANGE_VERSION,SYS_CHANGE_OPERATION"
-TUTORIAL_ROWS = [(1, "aaaa", 21), (2, "bbbb", 24), (3, "cccc", 20), (4, "dddd", 26), (5, "eeee", 22)]
-
-
-def csv() -> DelimitedTextFormat:
-    return DelimitedTextFormat(DelimitedTextOptions(first_row_as_header=True, row_delimiter="\n"))
-
-
-def make_people(u, name: str = "data_source_table", rows=TUTORIAL_ROWS, track: bool = True):
-    u.run(
-        f"CREATE TABLE {u.qt(name)} ({u.q('PersonID')} int NOT NULL, {u.q('Name')} varchar(255), "
-        f"{u.q('Age')} int, PRIMARY KEY ({u.q('PersonID')}))"
-    )
-    if rows:
-        values = ", ".join(f"({p}, '{n}', {a})" for p, n, a in rows)
-        u.run(f"INSERT INTO {u.qt(name)} ({u.q('PersonID')}, {u.q('Name')}, {u.q('Age')}) VALUES {values}")
-    if track:
-        u.source.enable_change_tracking(u.table(name))
-    return u.table(name)
-
-
-def people(u, name: str = "data_source_table") -> str:
-    """The quoted name of a people table, for hand-written DML."""
-    return u.qt(name)
-
-
-class Syncer:
-    """Copies one table again and again, keeping the watermark as the portal would."""
-
-    def __init__(self, u, sink, table, **options) -> None:
-        self.u, self.sink, self.table, self.options = u, sink, table, options
-        self.watermark = None
-        self.runs = 0
-
-    def copy(self, **options):
-        self.runs += 1
-        result = copy_table(
-            self.u.source,
-            self.table,
-            self.sink,
-            csv(),
-            f"out/{self.table.name}-{self.runs}.csv",
-            self.watermark,
-            **{**self.options, **options},
-        )
-        self.watermark = result.watermark
-        return result
-
-    def lines(self, result) -> list[str]:
-        return self.sink.read(f"out/{self.table.name}-{self.runs}.csv").decode().splitlines()
+from tests.engine.sync_helpers import HEADER, TUTORIAL_ROWS, Syncer, csv, make_order_lines, make_people, people
 
 
 def test_a_plain_copy_of_the_tutorial_table_is_the_tutorials_full_copy_file(under_test, folder_sink):
@@ -142,12 +91,7 @@ def test_a_primary_key_update_is_a_delete_of_the_old_key_and_an_insert_of_the_ne
 
 def test_composite_keys_identify_rows(under_test, folder_sink):
     q, name = under_test.q, "order_lines"
-    under_test.run(
-        f"CREATE TABLE {under_test.qt(name)} ({q('OrderID')} int NOT NULL, {q('Line')} varchar(10) NOT NULL, "
-        f"{q('Qty')} int, PRIMARY KEY ({q('OrderID')}, {q('Line')}))",
-        f"INSERT INTO {under_test.qt(name)} VALUES (1, 'a', 1), (1, 'b', 2), (2, 'a', 3)",
-    )
-    under_test.source.enable_change_tracking(under_test.table(name))
+    make_order_lines(under_test, name, "(1, 'a', 1), (1, 'b', 2), (2, 'a', 3)")
     sync = Syncer(under_test, folder_sink, under_test.table(name))
     base = sync.copy().watermark.version
     under_test.run(
@@ -198,7 +142,7 @@ def test_a_quiet_table_still_moves_its_watermark(under_test, folder_sink):
     under_test.run(f"UPDATE {under_test.qt('busy')} SET {q('Age')} = 1 WHERE {q('PersonID')} = 1")
     result = quiet.copy()
     assert result.mode == "delta" and result.rows_written == 0
-    assert quiet.lines(result) == [HEADER]
+    assert result.files == () and result.window.manifest == ""  # a quiet window writes nothing
     assert result.watermark.version > first
     assert busy_table.name == "busy"
 
@@ -265,7 +209,7 @@ def test_a_cancelled_copy_writes_nothing_and_a_rerun_copies_the_same_window(unde
         sync.copy(batch_rows=1, should_stop=lambda: next(stops))
     assert caught.value.reason == "cancelled"
     assert sync.watermark == before
-    assert folder_sink.list("out") == ["out/data_source_table-1.csv"]
+    assert [p.rsplit("/", 1)[1] for p in folder_sink.list("out")] == ["_manifest.json", "part-00000-c0001.csv"]
     result = sync.copy()
     assert [line.split(",")[0] for line in sync.lines(result)[1:]] == ["1", "2", "3"]
 
@@ -302,7 +246,7 @@ def test_a_restore_followed_by_new_writes_past_the_watermark_is_still_detected(u
 def test_a_table_without_a_primary_key_gives_a_clear_error(under_test, folder_sink):
     under_test.run(f"CREATE TABLE {under_test.qt('heap')} ({under_test.q('a')} int)")
     with pytest.raises(TerminalError) as caught:
-        copy_table(under_test.source, under_test.table("heap"), folder_sink, csv(), "x.csv", None)
+        copy_table(under_test.source, under_test.table("heap"), folder_sink, csv(), "x")
     assert caught.value.reason == "no_primary_key"
     assert "heap" in caught.value.message
     assert folder_sink.list() == []
@@ -311,7 +255,7 @@ def test_a_table_without_a_primary_key_gives_a_clear_error(under_test, folder_si
 def test_a_table_without_change_tracking_gives_a_clear_error(under_test, folder_sink):
     table = make_people(under_test, "untracked", track=False)
     with pytest.raises(TerminalError) as caught:
-        copy_table(under_test.source, table, folder_sink, csv(), "x.csv", None)
+        copy_table(under_test.source, table, folder_sink, csv(), "x")
     assert caught.value.reason == "change_tracking_disabled"
     assert "untracked" in caught.value.message
     assert folder_sink.list() == []

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from syncjobs.engine.changetracking import copy_table
+from syncjobs.engine.changetracking import CopyOptions, copy_table
 from syncjobs.engine.errors import EngineError
 from syncjobs.engine.formats.delimited import DelimitedTextFormat, DelimitedTextOptions
 from syncjobs.engine.sinks.azureblob import AzureBlobConfig, AzureBlobSink
@@ -33,8 +33,9 @@ def slow():
     time.sleep(0.05)
     return False
 
+from syncjobs.engine.changetracking import CopyOptions
 copy_table(SqliteSource(SqliteConfig(sys.argv[1])), TableName("big"), FolderSink(FolderConfig(sys.argv[2])),
-           DelimitedTextFormat(DelimitedTextOptions()), "out/big.csv", None, batch_rows=100, should_stop=slow)
+           DelimitedTextFormat(DelimitedTextOptions()), "out", options=CopyOptions(batch_rows=100), should_stop=slow)
 print("finished", flush=True)
 """
 
@@ -96,15 +97,14 @@ def test_a_blob_store_that_stops_mid_copy_fails_the_copy_and_commits_nothing(tmp
                 TableName("big"),
                 sink,
                 fmt,
-                "out/big.csv",
-                None,
-                batch_rows=1_000,
+                "out",
+                options=CopyOptions(batch_rows=1_000),
                 should_stop=stop_the_store_on_the_fifth_batch,
             )
     finally:
         azurite.start()
     assert caught.value.transient
     assert sink.list() == []
-    retry = copy_table(source, TableName("big"), sink, fmt, "out/big.csv", None)
+    retry = copy_table(source, TableName("big"), sink, fmt, "out")
     assert retry.rows_written == 20_000
-    assert sink.list() == ["out/big.csv"]
+    assert sink.list() == [retry.window.manifest, *(f.path for f in retry.files)]

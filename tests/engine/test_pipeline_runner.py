@@ -12,8 +12,9 @@ from syncjobs import tutorial
 from syncjobs.engine.pipeline.host import WatermarkKey
 from syncjobs.engine.pipeline.runner import run_pipeline
 from syncjobs.engine.types import TableName
-from tests.engine.run_helpers import flaky_script
+from tests.engine.run_helpers import flaky_script, ls, pg_linked_service
 from tests.engine.run_hosts import MemoryHost, info
+from tests.fixtures.azurite import free_port
 
 
 @pytest.fixture
@@ -109,8 +110,9 @@ def test_incremental_sync_gives_the_same_rows_after_its_baseline(walk):
     table_output = walk.host.run("SyncDataSourceTable")["output"]["tables"][0]
     assert table_output["changeTracking"]["mode"] == "delta"
     (path,) = table_output["files"]
+    assert path.startswith("adftutorial/incchgtracking/data_source_table/g0001/")
     base = table_output["changeTracking"]["previousVersion"]
-    assert sorted(Path(path).read_bytes().decode().splitlines()) == [
+    assert sorted((walk.output / path).read_bytes().decode().splitlines()) == [
         f'1,"update",10,{base + 2},"U"',
         f'6,"new",50,{base + 1},"I"',
     ]
@@ -123,12 +125,12 @@ def test_a_failed_sink_never_advances_the_watermark(walk):
     _, outcome = walk.run("IncrementalSync")
     assert outcome.status == "Failed"
     assert "SyncDataSourceTable" in outcome.message
-    assert walk.host.watermarks == {} and walk.host.claimed == set()
+    assert [s.watermark for s in walk.host.watermarks.values()] == [None] and walk.host.claimed == {}
 
 
 def test_two_runs_of_one_watermark_never_overlap(walk):
     key = WatermarkKey(tutorial.SOURCE_LS, TableName(tutorial.TABLE), "SinkDataset:adftutorial/incchgtracking")
-    walk.host.claimed.add(key)  # another run holds it
+    walk.host.claimed[key] = 99  # another run holds it
     _, outcome = walk.run("IncrementalSync")
     assert outcome.status == "Failed"
     assert "another run" in walk.host.run("SyncDataSourceTable")["error"]["message"]
@@ -161,15 +163,49 @@ def test_an_unhandled_failure_fails_the_run_with_adfs_message(walk):
     assert outcome.message.startswith("Operation on target Bad failed: variable 'nope' is not declared")
 
 
-def test_retries_are_recorded_as_attempts(walk):
+def test_a_terminal_error_fails_at_once_whatever_the_retry_policy(walk):
     bad = activity("Bad", "SetVariable", variableName="nope", value="x")
     bad["policy"] = {"retry": 2, "retryIntervalInSeconds": 0}
     walk.run(pipeline(bad))
-    assert [(r["attempt"], r["status"]) for r in walk.host.runs] == [(0, "Failed"), (1, "Failed"), (2, "Failed")]
+    assert [(r["attempt"], r["status"]) for r in walk.host.runs] == [(0, "Failed")]
 
 
-def test_an_activity_that_succeeds_on_retry_is_no_handled_error(walk):
-    _, outcome = walk.run(pipeline(flaky_script("Flaky", tutorial.SOURCE_LS)))
+def lookup_on(walk, linked_service: dict) -> dict:
+    """A Lookup through a PostgreSQL linked service, retried twice."""
+    walk.host.linked_services[linked_service["name"]] = linked_service
+    walk.datasets["PgTable"] = {
+        "name": "PgTable",
+        "properties": {
+            "type": "PostgreSqlV2Table",
+            "linkedServiceName": {"referenceName": linked_service["name"], "type": "LinkedServiceReference"},
+            "typeProperties": {"schema": "public", "table": "t"},
+        },
+    }
+    look = activity("Look", "Lookup", source={"type": "PostgreSqlV2Source", "query": "SELECT 1 AS one"})
+    look["typeProperties"]["dataset"] = {"referenceName": "PgTable", "type": "DatasetReference"}
+    look["policy"] = {"retry": 2, "retryIntervalInSeconds": 0}
+    return look
+
+
+def test_a_transient_error_is_retried_per_the_policy_and_a_terminal_one_is_not(walk, pg_server):
+    closed_port = free_port()
+    refused = ls("Refused", "PostgreSqlV2", server="127.0.0.1", port=closed_port, database="postgres", username="x")
+    walk.run(pipeline(lookup_on(walk, refused)))
+    assert [(r["attempt"], r["error"]["errorCode"]) for r in walk.host.runs] == [
+        (0, "refused"),
+        (1, "refused"),
+        (2, "refused"),
+    ]
+    walk.host.runs.clear()
+    host, port = pg_server
+    stranger = ls("Stranger", "PostgreSqlV2", server=host, port=port, database="postgres", username="nobody_x")
+    walk.run(pipeline(lookup_on(walk, stranger)))
+    assert [(r["attempt"], r["error"]["errorCode"]) for r in walk.host.runs] == [(0, "login_failed")]
+
+
+def test_an_activity_that_succeeds_on_retry_is_no_handled_error(walk, pg_database):
+    walk.host.linked_services["Pg"] = pg_linked_service("Pg", pg_database)
+    _, outcome = walk.run(pipeline(flaky_script("Flaky", "Pg")))
     assert walk.host.statuses() == [("Flaky", "Failed"), ("Flaky", "Succeeded")]
     assert outcome.status == "Succeeded" and not outcome.handled_errors
 
@@ -212,7 +248,7 @@ def test_cancel_stops_a_copy_between_batches_and_writes_nothing(walk):
     walk.host.cancel_after = 3
     _, outcome = walk.run(sync)
     assert outcome.status == "Cancelled"
-    assert walk.files() == [] and walk.host.watermarks == {}
+    assert walk.files() == [] and [s.watermark for s in walk.host.watermarks.values()] == [None]
 
 
 def test_parameters_variables_if_and_foreach(walk):

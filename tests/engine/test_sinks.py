@@ -112,6 +112,39 @@ def test_a_second_commit_of_the_same_path_replaces_the_file(sink):
     assert sink.list() == ["out/table.csv"]
 
 
+def test_an_exclusive_create_never_replaces_a_file(sink):
+    assert sink.create_exclusive("w/g0001/0-5/_manifest.json", b'{"first": true}') is True
+    assert sink.create_exclusive("w/g0001/0-5/_manifest.json", b'{"second": true}') is False
+    assert sink.read("w/g0001/0-5/_manifest.json") == b'{"first": true}'
+    assert sink.list("w/") == ["w/g0001/0-5/_manifest.json"]
+
+
+def test_of_two_racing_exclusive_creates_exactly_one_wins(sink):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(lambda i: sink.create_exclusive("race/_manifest.json", b"%d" % i), range(8)))
+    assert won.count(True) == 1
+    assert sink.read("race/_manifest.json") == b"%d" % won.index(True)
+
+
+def test_a_deleted_file_is_gone_and_deleting_a_missing_one_is_no_error(sink):
+    sink.create_exclusive("d/one.csv", b"1")
+    sink.delete("d/one.csv")
+    sink.delete("d/one.csv")
+    assert sink.list("d/") == []
+    with pytest.raises(EngineError) as caught:
+        sink.read("d/one.csv")
+    assert caught.value.reason == "not_found"
+
+
+def test_folders_directly_under_a_prefix_are_listed(sink):
+    for path in ("t/g0001/a/x.csv", "t/g0002/b/y.csv", "t/g0002/c/z.csv", "t/file.csv", "other/g0009/q.csv"):
+        sink.create_exclusive(path, b"x")
+    assert sink.list_folders("t/") == ["g0001", "g0002"]
+    assert sink.list_folders("nothing/here/") == []
+
+
 def test_an_empty_file_is_committed_empty(sink):
     writer = sink.open("out/empty.csv")
     writer.commit()

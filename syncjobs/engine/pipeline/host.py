@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from syncjobs.engine.types import CopyResult, TableName, Watermark
+from syncjobs.engine.types import CopyResult, TableName
+from syncjobs.engine.windows import PendingWindow, SyncState
 
 
 @dataclass(frozen=True)
@@ -73,20 +74,32 @@ class RunHost(Protocol):
         """True once someone asked to cancel this run (also the runner's heartbeat; call it often)."""
         ...
 
-    def claim_watermark(self, key: WatermarkKey) -> Watermark | None:
-        """Take the watermark for this run and return its stored value (None: never copied).
+    def claim_watermark(self, key: WatermarkKey) -> SyncState:
+        """Take the watermark for this run; return what is stored (no watermark: never copied).
 
+        Each claim carries a fencing token (``SyncState.claim``, higher than any before it): once the
+        claim is taken from this run (its worker judged dead), every later write by it is refused.
         Raises ``engine.errors.TerminalError("watermark_busy", ...)`` when another active run holds it,
         so two runs of one watermark never overlap.
         """
         ...
 
-    def advance_watermark(
-        self, key: WatermarkKey, previous: Watermark | None, result: CopyResult, activity_run_id: str
-    ) -> None:
-        """Store ``result.watermark`` (only after the sink committed) and record the window copied.
+    def record_window(self, key: WatermarkKey, window: PendingWindow) -> None:
+        """Store the window being written (before any file; then as its ranges are done).
 
-        Conditional on the stored value still being ``previous``; raises TerminalError on conflict.
+        Raises ``TerminalError("claim_lost")`` when this run no longer holds the claim.
+        """
+        ...
+
+    def check_claim(self, key: WatermarkKey) -> None:
+        """Raise ``TerminalError("claim_lost")`` unless this run still holds the claim (the fence)."""
+        ...
+
+    def advance_watermark(self, key: WatermarkKey, state: SyncState, result: CopyResult, activity_run_id: str) -> None:
+        """Store ``result``'s window and watermark (only after its manifest exists) and record the window.
+
+        Conditional on the stored version still being the one in ``state`` and on this run's claim;
+        raises TerminalError (``watermark_conflict``, ``claim_lost``) otherwise.
         """
         ...
 

@@ -166,8 +166,8 @@ def _run_with_retries(activity: dict[str, Any], state: RunState) -> tuple[str, s
         if attempt:
             if _interrupted_sleep(state, policy.interval_seconds):
                 return CANCELLED, ""
-        status, message = _attempt(activity, state, policy, attempt, early_error)
-        if status != FAILED:
+        status, message, retryable = _attempt(activity, state, policy, attempt, early_error)
+        if status != FAILED or not retryable:  # a terminal error fails at once: retrying cannot help
             return status, message
     return FAILED, message
 
@@ -183,7 +183,8 @@ def _interrupted_sleep(state: RunState, seconds: float) -> bool:
 
 def _attempt(
     activity: dict[str, Any], state: RunState, policy: Policy, attempt: int, early_error: EngineError | None
-) -> tuple[str, str]:
+) -> tuple[str, str, bool]:
+    """Run the activity once: its status, its error message, and whether a retry may help."""
     name, kind = str(activity.get("name")), str(activity.get("type"))
     host = state.host
     shown_input, input_error = _input(activity, state)
@@ -209,7 +210,7 @@ def _attempt(
     if secure.get("secureOutput") or reads_secret:
         output = dict(SECURE_OUTPUT if secure.get("secureOutput") else SECRET_OUTPUT)
     host.activity_finished(run_id, SUCCEEDED, output, {})
-    return SUCCEEDED, ""
+    return SUCCEEDED, "", False
 
 
 def check_output(name: str, output: Any) -> None:
@@ -247,22 +248,24 @@ def _input(activity: dict[str, Any], state: RunState) -> tuple[dict[str, Any], E
     return shown, None
 
 
-def _failed(step: Step, exc: Exception) -> tuple[str, str]:
+def _failed(step: Step, exc: Exception) -> tuple[str, str, bool]:
+    """Record the failure; retryable when the error is transient (connection lost, timeout, throttled,
+    deadlock...), or not the engine's own (it may be); a terminal one (no primary key, login failed...) is not."""
     host = step.state.host
     if step.stop_reason == "cancelled":
         host.activity_finished(step.activity_run_id, CANCELLED, {}, _error(step, "Cancelled", "cancelled by request"))
-        return CANCELLED, ""
+        return CANCELLED, "", False
     if step.stop_reason == "timeout":
         message = f"activity {step.name} timed out (policy timeout reached); nothing it wrote was committed"
         host.activity_finished(step.activity_run_id, FAILED, {}, _error(step, "ActivityTimeout", message))
-        return FAILED, message
+        return FAILED, message, True
     details = ""
     if isinstance(exc, EngineError):
         code, message, failure, details = exc.reason, exc.message, "UserError", exc.detail or ""
     else:
         code, message, failure = "InternalError", f"{type(exc).__name__}: {exc}", "SystemError"
     host.activity_finished(step.activity_run_id, FAILED, {}, _error(step, code, message, failure, details))
-    return FAILED, message
+    return FAILED, message, not isinstance(exc, EngineError) or exc.transient
 
 
 def _error(step: Step, code: str, message: str, failure: str = "UserError", details: str = "") -> dict[str, Any]:

@@ -4,10 +4,12 @@ A sink is one module (``folder.py``, ``azureblob.py``) with a frozen ``<Name>Con
 ``<Name>Sink`` implementing :class:`Sink`. Sinks stage, then commit: ``open(path)`` returns a
 :class:`SinkWriter`; nothing is visible under ``path`` until ``commit()`` returns, and ``abort()`` (or a
 crash) leaves nothing visible. Sinks see bytes, never rows: formats make the bytes.
+``create_exclusive`` writes a small file whole, only if nothing is there yet: a window's manifest.
 """
 
 from __future__ import annotations
 
+import builtins
 import importlib
 from typing import Protocol, runtime_checkable
 
@@ -46,12 +48,27 @@ class Sink(Protocol):
         """
         ...
 
-    def read(self, path: str) -> bytes:
-        """Return a committed file's bytes (previews and tests)."""
+    def create_exclusive(self, path: str, data: bytes) -> bool:
+        """Create ``path`` holding ``data`` unless something is there: True if created, False if it existed.
+
+        Readers see all of ``data`` or nothing, and of two writers racing for one path exactly one wins.
+        """
         ...
 
-    def list(self, prefix: str = "") -> list[str]:
+    def read(self, path: str) -> bytes:
+        """Return a committed file's bytes (raises an EngineError with reason ``not_found`` when missing)."""
+        ...
+
+    def delete(self, path: str) -> None:
+        """Remove a committed file; a missing one is no error."""
+        ...
+
+    def list(self, prefix: str = "") -> builtins.list[str]:
         """Committed file paths under ``prefix``, sorted."""
+        ...
+
+    def list_folders(self, prefix: str) -> builtins.list[str]:
+        """The names of the folders directly under ``prefix`` (which ends with ``/``), sorted."""
         ...
 
     def close(self) -> None:
@@ -72,4 +89,5 @@ def sink_class(type_name: str) -> type:
         module_name, class_name = REGISTRY[type_name].split(":")
     except KeyError:
         raise KeyError(f"no sink for linked service type {type_name!r}") from None
-    return getattr(importlib.import_module(module_name), class_name)
+    found: type = getattr(importlib.import_module(module_name), class_name)
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import mimetypes
 import re
 import threading
@@ -11,7 +12,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings, ExponentialRetry
 
 from syncjobs.engine.errors import EngineError, TerminalError, TransientError
@@ -92,7 +99,7 @@ def engine_error(exc: Exception, action: str) -> EngineError:
         return exc
     detail = scrub(str(exc))[:2000]
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
-        code, status = exc.error_code or "", exc.status_code
+        code, status = str(getattr(exc, "error_code", "") or ""), exc.status_code
         if code == "ContainerNotFound":
             return TerminalError("container_missing", f"{action}: the container does not exist", detail=detail)
         if status in (401, 403):
@@ -256,6 +263,43 @@ class AzureBlobSink:
         config = replace(self.config, block_size=block_bytes) if block_bytes else self.config
         return AzureBlobWriter(client.get_blob_client(name), f"{container}/{name}", config)
 
+    def create_exclusive(self, path: str, data: bytes) -> bool:
+        """One Put Blob with ``If-None-Match: *`` (the SDK's ``overwrite=False``): False when the blob exists."""
+        container, name = self._split(path)
+        client = self._container(container)
+        if self.config.create_container and container not in self._created:
+            self._create(client, container)
+        content = ContentSettings(content_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
+        try:
+            client.get_blob_client(name).upload_blob(data, overwrite=False, content_settings=content)
+        except ResourceExistsError:
+            return False
+        except Exception as exc:
+            raise engine_error(exc, f"cannot create {container}/{name}") from None
+        return True
+
+    def delete(self, path: str) -> None:
+        """Delete a blob (missing: nothing happens)."""
+        container, name = self._split(path)
+        try:
+            self._container(container).get_blob_client(name).delete_blob()
+        except ResourceNotFoundError:
+            pass
+        except Exception as exc:
+            raise engine_error(exc, f"cannot delete {container}/{name}") from None
+
+    def list_folders(self, prefix: str) -> list[str]:
+        """The virtual folders directly under ``prefix`` (listed with the ``/`` delimiter)."""
+        container, name = self._split(prefix.rstrip("/") + "/_")
+        folder = name[: -len("_")]
+        try:
+            items = self._container(container).walk_blobs(name_starts_with=folder, delimiter="/")
+            return sorted(i.name[len(folder) :].rstrip("/") for i in items if i.name.endswith("/"))
+        except ResourceNotFoundError:
+            return []
+        except Exception as exc:
+            raise engine_error(exc, f"cannot list {container}/{folder}") from None
+
     def read(self, path: str) -> bytes:
         """Return a committed blob's bytes."""
         container, name = self._split(path)
@@ -284,7 +328,7 @@ class AzureBlobSink:
             if client is not None:
                 client.close()
 
-    def _names(self, container: str, name_prefix: str, shown_prefix: str) -> list[str]:
+    def _names(self, container: str, name_prefix: str, shown_prefix: str) -> builtins.list[str]:
         try:
             blobs = self._container(container).list_blobs(name_starts_with=name_prefix or None)
             return [shown_prefix + blob.name for blob in blobs]

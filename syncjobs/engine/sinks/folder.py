@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -77,21 +77,46 @@ class FolderWriter:
 
     def commit(self) -> str:
         """Flush, fsync and rename the temporary file over the final name; return the final path."""
+        self._publish(self._rename, "cannot commit")
+        return self._final_path
+
+    def commit_exclusive(self) -> bool:
+        """Like ``commit``, but by a hard link that fails (False, nothing replaced) when the name exists."""
+        try:
+            self._publish(self._link, "cannot create")
+        except FileExistsError:
+            self.abort()
+            return False
+        return True
+
+    def _rename(self) -> None:
+        # rename() replaces a link at the final name itself; it never writes through it.
+        os.replace(self._temp_name, self._name, src_dir_fd=self._folder_fd, dst_dir_fd=self._folder_fd)
+
+    def _link(self) -> None:
+        # link() never replaces anything: of two writers of one name, exactly one succeeds.
+        os.link(
+            self._temp_name, self._name, src_dir_fd=self._folder_fd, dst_dir_fd=self._folder_fd, follow_symlinks=False
+        )
+        os.unlink(self._temp_name, dir_fd=self._folder_fd)
+
+    def _publish(self, put: Callable[[], None], action: str) -> None:
+        """Make the bytes durable, then put the temporary file at the final name (``_rename``/``_link``)."""
         if self._done:
             raise TerminalError("writer_closed", "this file was already committed or aborted")
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
-            # rename() replaces a link at the final name itself; it never writes through it.
-            os.replace(self._temp_name, self._name, src_dir_fd=self._folder_fd, dst_dir_fd=self._folder_fd)
+            put()
+        except FileExistsError:
+            raise
         except OSError as exc:
             self.abort()
-            raise _folder_error(exc, "cannot commit", self._final_path) from None
+            raise _folder_error(exc, action, self._final_path) from None
         self._done = True
         _fsync_quietly(self._folder_fd)
         os.close(self._folder_fd)
-        return self._final_path
 
     def abort(self) -> None:
         """Close and remove the temporary file; safe to call twice."""
@@ -144,19 +169,72 @@ class FolderSink:
         finally:
             os.close(folder_fd)
 
+    def create_exclusive(self, path: str, data: bytes) -> bool:
+        """Write ``data`` to a hidden file, then hard-link it to ``path``: the link fails when ``path`` exists.
+
+        A link never replaces a file (``rename`` would), and ``path`` appears with all its bytes at once.
+        """
+        writer = self.open(path)
+        writer.write(data)
+        return writer.commit_exclusive()
+
+    def delete(self, path: str) -> None:
+        """Remove a committed file (missing: nothing happens); a link is removed, never followed."""
+        parts = relative_parts(path)
+        try:
+            folder_fd = self._open_folder(parts[:-1], path=path)
+        except TerminalError as exc:
+            if exc.reason == "not_found":
+                return
+            raise
+        try:
+            os.unlink(parts[-1], dir_fd=folder_fd)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise _folder_error(exc, "cannot delete", os.path.join(self._root, *parts), path) from None
+        finally:
+            os.close(folder_fd)
+
+    def list_folders(self, prefix: str) -> list[str]:
+        """The folders directly inside ``prefix`` (a folder path ending with ``/``); links are not listed."""
+        parts = relative_parts(prefix.rstrip("/")) if prefix.strip("/") else ()
+        folder_fd = self._folder_or_none(parts, prefix)
+        if folder_fd is None:
+            return []
+        try:
+            return sorted(e.name for e in os.scandir(folder_fd) if e.is_dir(follow_symlinks=False))
+        finally:
+            os.close(folder_fd)
+
     def list(self, prefix: str = "") -> list[str]:
         """Committed files (``folder/name``, slash-separated) whose path starts with ``prefix``, sorted.
 
-        Links are neither listed nor followed, so nothing outside the root ever shows.
+        Only the prefix's own folder is walked (a sink holds thousands of windows). Links are neither
+        listed nor followed, so nothing outside the root ever shows.
         """
-        if not os.path.isdir(self._root):
+        folder = prefix.rstrip("/") if prefix.endswith("/") else prefix.rpartition("/")[0]
+        parts = relative_parts(folder) if folder.strip("/") else ()
+        folder_fd = self._folder_or_none(parts, prefix)
+        if folder_fd is None:
             return []
-        root_fd = self._open_folder((), path="")
         try:
-            found = [p for p in _files_below(root_fd, "") if p.startswith(prefix)]
+            below = "/".join(parts) + "/" if parts else ""
+            found = [p for p in _files_below(folder_fd, below) if p.startswith(prefix)]
         finally:
-            os.close(root_fd)
+            os.close(folder_fd)
         return sorted(found)
+
+    def _folder_or_none(self, parts: tuple[str, ...], path: str) -> int | None:
+        """``_open_folder`` for reading, or None when the folder (or the root) does not exist."""
+        if not os.path.isdir(self._root):
+            return None
+        try:
+            return self._open_folder(parts, path=path)
+        except TerminalError as exc:
+            if exc.reason == "not_found":
+                return None
+            raise
 
     def close(self) -> None:
         """Nothing to release: files are closed by their writers."""

@@ -20,11 +20,12 @@ queries (see ``tsql_functions.py``).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from syncjobs.engine.keyset import KeyRange, KeyValues
 from syncjobs.engine.types import (
     SYS_CHANGE_OPERATION,
     SYS_CHANGE_VERSION,
@@ -37,11 +38,13 @@ from syncjobs.engine.types import (
 
 @dataclass(frozen=True)
 class FullTable:
-    """Every row of a table. ``with_change_columns`` appends SYS_CHANGE_VERSION and
-    SYS_CHANGE_OPERATION as NULL, so a full copy has the same columns as a delta."""
+    """Every row of a table, or with ``keys`` the rows whose primary key lies in that range (a full
+    copy's part). ``with_change_columns`` appends SYS_CHANGE_VERSION and SYS_CHANGE_OPERATION as NULL,
+    so a full copy has the same columns as a delta. Rows come in no particular order."""
 
     table: Table
     with_change_columns: bool = False
+    keys: KeyRange | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,13 @@ class Snapshot(Protocol):
         """The database's identity as of ``version``; it differs after a restore or re-creation."""
         ...
 
+    def key_boundary(self, table: Table, keys: KeyRange, offset: int) -> KeyValues | None:
+        """The primary key ``offset`` rows into ``keys`` in key order, or None when fewer rows are there.
+
+        A full copy's part is ``[start, boundary)``: exactly ``offset`` rows in this snapshot.
+        """
+        ...
+
     def read(self, rows: RowSet, *, batch_rows: int = 10_000, text_values: bool = False) -> Iterator[Batch]:
         """Stream ``rows`` in batches of at most ``batch_rows`` and about ``batching.BATCH_BYTES``.
 
@@ -99,7 +109,7 @@ class Snapshot(Protocol):
         """
         ...
 
-    def export_delimited(self, rows: RowSet, options: Any) -> Iterator[bytes]:
+    def export_delimited(self, rows: RowSet, options: Any) -> Generator[bytes, None, int]:
         """Let the database write DelimitedText itself (only when ``supports_native_csv``).
 
         ``options`` is a ``formats.delimited.DelimitedTextOptions``; the bytes are UTF-8, header
@@ -178,4 +188,5 @@ def source_class(type_name: str) -> type:
         module_name, class_name = REGISTRY[type_name].split(":")
     except KeyError:
         raise KeyError(f"no source for linked service type {type_name!r}") from None
-    return getattr(importlib.import_module(module_name), class_name)
+    found: type = getattr(importlib.import_module(module_name), class_name)
+    return found

@@ -13,9 +13,11 @@ from psycopg.types.string import TextLoader
 
 from syncjobs.engine.batching import fetch_batches
 from syncjobs.engine.errors import EngineError, TerminalError
+from syncjobs.engine.keyset import KeyRange, KeyValues
 from syncjobs.engine.sources import Changes, FullTable, Query, RowSet
 from syncjobs.engine.sources import postgres_tracking as ct
 from syncjobs.engine.sources.emulated import EmulatedTrackingSnapshot
+from syncjobs.engine.sources.keyset_sql import boundary_select, range_condition
 from syncjobs.engine.sources.postgres_copy import QUOTED_KINDS, copy_options, copy_out, csv_export_possible, header_line
 from syncjobs.engine.sources.tsql_functions import rewrite
 from syncjobs.engine.sqlnames import quote_ansi
@@ -203,8 +205,16 @@ class PostgresSnapshot(EmulatedTrackingSnapshot):
                 names += f", NULL::bigint AS {quote_ansi(SYS_CHANGE_VERSION)}"
                 names += f", NULL::text AS {quote_ansi(SYS_CHANGE_OPERATION)}"
                 columns += (Column(SYS_CHANGE_VERSION, "int"), Column(SYS_CHANGE_OPERATION, "string"))
-            return f"SELECT {names} FROM {qualified(table.name)} t", None, columns
+            condition, params = range_condition(table.primary_key, rows.keys, quote_ansi, "%s", prefix="t.")
+            where = f" WHERE {condition}" if condition else ""
+            return f"SELECT {names} FROM {qualified(table.name)} t{where}", (params or None), columns
         return self._changes_select(rows)
+
+    def key_boundary(self, table: Table, keys: KeyRange, offset: int) -> KeyValues | None:
+        """The primary key ``offset`` rows into ``keys`` (read off the key's index), or None."""
+        sql, params = boundary_select(qualified(table.name), table.primary_key, keys, offset, quote_ansi, "%s")
+        found = self.rows(sql, params)
+        return tuple(found[0]) if found else None
 
     def _changes_select(self, rows: Changes) -> tuple[str, None, tuple[Column, ...]]:
         table = rows.table

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from operator import mod
@@ -32,9 +32,11 @@ from typing import Any
 
 from syncjobs.engine.batching import Rows, fetch_batches
 from syncjobs.engine.errors import EngineError, TerminalError, TransientError
+from syncjobs.engine.keyset import KeyRange, KeyValues
 from syncjobs.engine.sources import Changes, FullTable, Query, RowSet
 from syncjobs.engine.sources import sqlite_tracking as ct
 from syncjobs.engine.sources.emulated import EmulatedTrackingSnapshot
+from syncjobs.engine.sources.keyset_sql import boundary_select, range_condition
 from syncjobs.engine.sources.tsql_functions import rewrite
 from syncjobs.engine.sqlnames import quote_ansi
 from syncjobs.engine.types import (
@@ -312,8 +314,16 @@ class SqliteSnapshot(EmulatedTrackingSnapshot):
             if rows.with_change_columns:
                 names += [f"NULL AS {quote_ansi(SYS_CHANGE_VERSION)}", f"NULL AS {quote_ansi(SYS_CHANGE_OPERATION)}"]
                 columns += (Column(SYS_CHANGE_VERSION, "int"), Column(SYS_CHANGE_OPERATION, "string"))
-            return f"SELECT {', '.join(names)} FROM {quote_ansi(table.name.name)}", (), columns
+            condition, params = range_condition(table.primary_key, rows.keys, quote_ansi, "?")
+            where = f" WHERE {condition}" if condition else ""
+            return f"SELECT {', '.join(names)} FROM {quote_ansi(table.name.name)}{where}", tuple(params), columns
         return self._changes_select(rows)
+
+    def key_boundary(self, table: Table, keys: KeyRange, offset: int) -> KeyValues | None:
+        """The primary key ``offset`` rows into ``keys`` (read off the key's index), or None."""
+        sql, params = boundary_select(quote_ansi(table.name.name), table.primary_key, keys, offset, quote_ansi, "?")
+        found = self.rows(sql, params)
+        return tuple(found[0]) if found else None
 
     def _changes_select(self, rows: Changes) -> tuple[str, Sequence[Any], tuple[Column, ...]]:
         table = rows.table
@@ -352,6 +362,6 @@ class SqliteSnapshot(EmulatedTrackingSnapshot):
         except sqlite3.Error as exc:
             raise engine_error(exc, self._database) from None
 
-    def export_delimited(self, rows: RowSet, options: Any) -> Iterator[bytes]:
+    def export_delimited(self, rows: RowSet, options: Any) -> Generator[bytes, None, int]:
         """SQLite cannot write DelimitedText itself: always raises not_supported."""
         raise TerminalError("not_supported", "SQLite cannot write DelimitedText itself; use the row path")

@@ -28,9 +28,7 @@ upto``) and ``recheck_min_valid_version`` after reading; ``is_snapshot_isolation
 
 from __future__ import annotations
 
-import re
-import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,10 +37,14 @@ from typing import Any
 import pyodbc
 
 from syncjobs.engine.batching import fetch_batches
-from syncjobs.engine.errors import EngineError, TerminalError, TransientError
+from syncjobs.engine.errors import TerminalError
+from syncjobs.engine.keyset import KeyRange, KeyValues
 from syncjobs.engine.secret import Secret
 from syncjobs.engine.sources import FullTable, Query, RowSet
 from syncjobs.engine.sources import sqlserver_sql as tsql
+from syncjobs.engine.sources.keyset_sql import boundary_select, range_condition
+from syncjobs.engine.sources.sqlserver_errors import engine_error
+from syncjobs.engine.sqlnames import quote_tsql
 from syncjobs.engine.types import Batch, Column, Table, TableName
 
 PREFERRED_DRIVERS = ("ODBC Driver 18 for SQL Server", "ODBC Driver 17 for SQL Server", "FreeTDS")
@@ -92,85 +94,6 @@ def odbc_connection_string(config: SqlServerConfig, driver: str) -> tuple[Secret
            ("TrustServerCertificate", "yes" if config.trust_server_certificate else "no")]  # fmt: skip
     text, timeout = tsql.ado_to_odbc(tsql.format_connection_string(ado), driver, config.login_timeout)
     return Secret(text), timeout
-
-
-def _target(config: SqlServerConfig) -> tuple[str, str]:
-    """``host`` and ``server/database`` for messages (never a password)."""
-    if not config.connection_string:
-        return config.server, f"{config.server},{config.port}/{config.database}"
-    fields = tsql.connection_fields(config.connection_string.reveal())
-    server = fields.get("SERVER", "")
-    host = server.removeprefix("tcp:").partition(",")[0].partition("\\")[0]
-    port = f",{fields['PORT']}" if fields.get("PORT") else ""
-    return host, f"{server}{port}/{fields.get('DATABASE', '')}"
-
-
-_NATIVE = {
-    4060: ("database_missing", False), 18456: ("login_failed", False), 1205: ("deadlock", True),
-    3960: ("snapshot_conflict", True), 3961: ("snapshot_conflict", True), 20003: ("timeout", True),
-    20009: ("refused", True), 10061: ("refused", True), 11001: ("name_resolution", False),
-    208: ("table_not_found", False), 229: ("permission_denied", False), 40613: ("unavailable", True),
-    40501: ("throttled", True), 40197: ("unavailable", True), 49918: ("throttled", True),
-}  # fmt: skip
-_STATES = {
-    "IM002": ("driver_missing", False), "28000": ("login_failed", False), "HYT00": ("timeout", True),
-    "HYT01": ("timeout", True), "40001": ("deadlock", True), "42S02": ("table_not_found", False),
-}  # fmt: skip
-_TEXTS = [
-    ("can't open lib", "driver_missing", False), ("data source name not found", "driver_missing", False),
-    ("ssl", "tls", False), ("certificate", "tls", False), ("tls", "tls", False),
-    ("0x2af9", "name_resolution", False), ("getaddrinfo", "name_resolution", False),
-    ("name or service not known", "name_resolution", False), ("unknown host", "name_resolution", False),
-    ("0x274d", "refused", True), ("refused", "refused", True),
-    ("timeout expired", "timeout", True), ("timed out", "timeout", True),
-]  # fmt: skip
-
-
-def _message(exc: BaseException, secrets: Sequence[str]) -> str:
-    raw = exc.args[-1] if exc.args and isinstance(exc.args[-1], str) else str(exc)
-    parts = [re.sub(r"^(\[[^\]]*\]\s*)+", "", p.strip()) for p in raw.split("; [")]
-    text = " ".join(re.sub(r"\s*\((\d+|SQL\w+)\)", "", p) for p in parts).strip() or type(exc).__name__
-    for secret in secrets:
-        text = text.replace(secret, "***") if secret else text
-    return text
-
-
-def _classify(state: str, natives: set[int], lowered: str) -> tuple[str, bool]:
-    found = next((_NATIVE[n] for n in _NATIVE if n in natives), None) or _STATES.get(state)
-    if found:
-        return found
-    if state.startswith("42"):
-        return "invalid_query", False
-    found = next(((r, t) for text, r, t in _TEXTS if text in lowered), None)
-    return found or (("connection_lost", True) if state == "08S01" else ("query_failed", False))
-
-
-def engine_error(exc: pyodbc.Error, config: SqlServerConfig, connecting: bool = False) -> EngineError:
-    """Map a pyodbc error to a terminal or transient engine error by SQLSTATE and native number."""
-    secrets = [config.password.reveal()]
-    if config.connection_string:
-        secrets.append(tsql.connection_fields(config.connection_string.reveal()).get("PWD", ""))
-    message = _message(exc, secrets)
-    state = str(exc.args[0]) if len(exc.args) > 1 else ""
-    raw = str(exc.args[-1]) if exc.args else ""
-    natives = {int(n) for n in re.findall(r"\((\d+)\)", raw)}
-    reason, transient = _classify(state, natives, raw.lower())
-    host, target = _target(config)
-    if connecting and reason in ("query_failed", "connection_lost"):
-        reason, transient = ("name_resolution", False) if host and not _resolves(host) else ("connect_failed", True)
-    if connecting:
-        message = f"cannot connect to SQL Server {target}: {message}"
-        if reason == "name_resolution":
-            message += f" (the host name {host!r} does not resolve)"
-    return (TransientError if transient else TerminalError)(reason, message)
-
-
-def _resolves(host: str) -> bool:
-    try:
-        socket.getaddrinfo(host, None)
-    except (OSError, UnicodeError):
-        return False
-    return True
 
 
 def _fetch(cur: pyodbc.Cursor, size: int = 1000) -> list[tuple[Any, ...]]:
@@ -258,13 +181,25 @@ class SqlServerSnapshot:
             return rows.sql, tuple(rows.parameters), None
         if isinstance(rows, FullTable):
             sql, columns = tsql.full_select(rows.table, rows.with_change_columns)
-            return sql, (), columns
+            keys = rows.table.primary_key
+            condition, params = range_condition(keys, rows.keys, quote_tsql, "?", row_values=False, prefix="T.")
+            return (f"{sql} WHERE {condition}" if condition else sql), tuple(params), columns
         table = rows.table
         if not table.primary_key:
             raise TerminalError("no_primary_key", f"table {table.name} has no primary key")
         self.min_valid_version(table)
         sql, columns = tsql.changes_select(table, rows.change_columns)
         return sql, (int(rows.window.after), int(rows.window.upto)), columns
+
+    def key_boundary(self, table: Table, keys: KeyRange, offset: int) -> KeyValues | None:
+        """The primary key ``offset`` rows into ``keys`` (OFFSET ... FETCH on the key's index), or None."""
+        fetch = "OFFSET {offset} ROWS FETCH NEXT 1 ROWS ONLY"
+        sql, params = boundary_select(
+            tsql.qualified(table.name), table.primary_key, keys, offset, quote_tsql, "?", row_values=False,
+            fetch_clause=fetch,
+        )  # fmt: skip
+        found = self.rows(sql, params)
+        return tuple(found[0]) if found else None
 
     def read(self, rows: RowSet, *, batch_rows: int = 10_000, text_values: bool = False) -> Iterator[Batch]:
         """Stream rows with fetchmany, at most ``batch_rows`` (and about 4 MB) at a time (one empty batch for none)."""
@@ -288,7 +223,7 @@ class SqlServerSnapshot:
         finally:
             cur.close()
 
-    def export_delimited(self, rows: RowSet, options: Any) -> Iterator[bytes]:
+    def export_delimited(self, rows: RowSet, options: Any) -> Generator[bytes, None, int]:
         """Not supported: SQL Server has no COPY; the row path writes DelimitedText."""
         raise TerminalError("not_supported", "SQL Server cannot write DelimitedText itself; use the row path")
 

@@ -1,45 +1,61 @@
-"""ChangeTrackingCopy (ours): the engine's change-tracking copy, the watermark kept by the host.
+"""ChangeTrackingCopy (ours): the engine's change-tracking copy as change windows, the watermark kept by the host.
 
 ``inputs``: the source table dataset; ``typeProperties.tables`` (``[{"schema", "table"}]``) copies
-several tables of its linked service instead. ``outputs``: the sink file dataset. Optional
-``fileName`` (an expression; ``item()`` is ``{"schema", "table"}``), ``changeColumns``, ``batchRows``.
+several tables of its linked service instead. ``outputs``: the sink file dataset: each table's windows
+go under its container/folder (``engine/windows.py`` has the layout; the dataset's file name is not
+used). Optional: ``sink.formatSettings.maxRowsPerFile`` (ADF's place; also accepted at the top level),
+``parallelCopies`` (connections a full window's parts are read over), ``changeColumns``, ``batchRows``.
 The source needs read access only: nothing is written to it.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from syncjobs.engine import bindings
-from syncjobs.engine.changetracking import DEFAULT_BATCH_ROWS, copy_table
-from syncjobs.engine.expressions import evaluate
+from syncjobs.engine.changetracking import DEFAULT_BATCH_ROWS, CopyOptions, copy_table
+from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.formats import Format
 from syncjobs.engine.pipeline.activities.copy import copy_output
 from syncjobs.engine.pipeline.activities.sources import dataset_source_name, opened_source
-from syncjobs.engine.pipeline.host import WatermarkKey
+from syncjobs.engine.pipeline.host import RunHost, WatermarkKey
 from syncjobs.engine.pipeline.step import Step
 from syncjobs.engine.types import SYS_CHANGE_OPERATION, SYS_CHANGE_VERSION, TableName
+from syncjobs.engine.windows import DEFAULT_MAX_ROWS_PER_FILE, PendingWindow
+
+
+class HostJournal:
+    """The engine's ``WindowJournal`` over the run host, for one watermark."""
+
+    def __init__(self, host: RunHost, key: WatermarkKey) -> None:
+        self._host, self._key = host, key
+
+    def record(self, window: PendingWindow) -> None:
+        """Store the window in the portal (fenced by the claim)."""
+        self._host.record_window(self._key, window)
+
+    def check_claim(self) -> None:
+        """The fence, checked right before the manifest is created."""
+        self._host.check_claim(self._key)
 
 
 def run_change_tracking_copy(step: Step) -> dict[str, Any]:
-    """Copy each table's changes since its watermark; output per table and totals."""
-    tp = step.type_properties(frozenset({"fileName"}))
+    """Copy each table's changes since its watermark as a change window; output per table and totals."""
+    tp = step.type_properties(frozenset({"fileName"}))  # ChangeTrackingCopy names its own files
     source_dataset = step.dataset(_first(step.activity.get("inputs")), "input")
     sink_dataset = step.dataset(_first(step.activity.get("outputs")), "output")
     source_name = dataset_source_name(source_dataset)
-    fmt = bindings.format_for(sink_dataset, (tp.get("sink") or {}).get("formatSettings"))
+    sink_settings = tp.get("sink") or {}
+    fmt = bindings.format_for(sink_dataset, sink_settings.get("formatSettings"))
     sink = bindings.sink_for(step.state.linked_service_of(sink_dataset)[1])
-    tables = _tables(tp, source_dataset)
+    root = bindings.folder_for(sink_dataset)
     outputs = []
     try:
         with opened_source(step, source_name) as source:
-            for table in tables:
+            for table in _tables(tp, source_dataset):
                 step.check()
-                key = WatermarkKey(
-                    source_name, table, f"{sink_dataset.get('name', '')}:{bindings.folder_for(sink_dataset)}"
-                )
-                outputs.append(_copy_one(step, tp, source, sink, fmt, sink_dataset, key))
+                key = WatermarkKey(source_name, table, f"{sink_dataset.get('name', '')}:{root}")
+                outputs.append(_copy_one(step, _options(step, tp), source, sink, fmt, root, key))
     finally:
         sink.close()
     return {
@@ -52,26 +68,51 @@ def run_change_tracking_copy(step: Step) -> dict[str, Any]:
 
 
 def _copy_one(
-    step: Step, tp: dict[str, Any], source: Any, sink: Any, fmt: Format, sink_dataset: dict[str, Any], key: WatermarkKey
+    step: Step, options: CopyOptions, source: Any, sink: Any, fmt: Format, root: str, key: WatermarkKey
 ) -> dict[str, Any]:
     host = step.state.host
-    previous = host.claim_watermark(key)
+    state = host.claim_watermark(key)
     try:
         result = copy_table(
             source,
             key.table,
             sink,
             fmt,
-            _path(step, tp, sink_dataset, key.table, fmt.extension),
-            previous,
-            batch_rows=int(tp.get("batchRows") or DEFAULT_BATCH_ROWS),
+            root,
+            state,
+            journal=HostJournal(host, key),
+            options=options,
             should_stop=step.should_stop,
-            change_columns=tuple(tp.get("changeColumns") or (SYS_CHANGE_VERSION, SYS_CHANGE_OPERATION)),
         )
-        host.advance_watermark(key, previous, result, step.activity_run_id)
+        host.advance_watermark(key, state, result, step.activity_run_id)
     finally:
         host.release_watermark(key)
     return {"table": str(key.table), **copy_output(result.as_output(), result.seconds)}
+
+
+def _options(step: Step, tp: dict[str, Any]) -> CopyOptions:
+    settings = (tp.get("sink") or {}).get("formatSettings") or {}
+    max_rows = _positive(settings.get("maxRowsPerFile", tp.get("maxRowsPerFile")), "maxRowsPerFile")
+    return CopyOptions(
+        batch_rows=_positive(tp.get("batchRows"), "batchRows") or DEFAULT_BATCH_ROWS,
+        max_rows_per_file=max_rows or DEFAULT_MAX_ROWS_PER_FILE,
+        parallel_copies=_positive(tp.get("parallelCopies"), "parallelCopies") or 1,
+        change_columns=tuple(tp.get("changeColumns") or (SYS_CHANGE_VERSION, SYS_CHANGE_OPERATION)),
+        run_id=step.state.info.run_id,
+    )
+
+
+def _positive(value: Any, name: str) -> int | None:
+    """A positive whole number from typeProperties, or None when absent."""
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1 or str(number) != str(value).strip():
+        raise TerminalError("bad_activity", f"{name} must be a positive whole number, not {value!r}")
+    return number
 
 
 def _first(references: Any) -> dict[str, Any] | None:
@@ -83,15 +124,3 @@ def _tables(tp: dict[str, Any], source_dataset: dict[str, Any]) -> list[TableNam
     if listed:
         return [TableName(str(t["table"]), str(t["schema"]) if t.get("schema") else None) for t in listed]
     return [bindings.table_name_for(source_dataset)]
-
-
-def _path(step: Step, tp: dict[str, Any], dataset: dict[str, Any], table: TableName, extension: str) -> str:
-    """``fileName`` evaluated with item() = the table, else ``<table>/<yyyyMMddHHmmss>-<run id><ext>``."""
-    expression = tp.get("fileName")
-    if expression:
-        item = {"schema": table.schema or "", "table": table.name}
-        name = str(evaluate(expression, step.state.child(item).context()))
-    else:
-        stamp = step.state.info.trigger_time.astimezone(UTC).strftime("%Y%m%d%H%M%S")
-        name = f"{table}/{stamp}-{step.state.info.run_id}{extension}"
-    return bindings.file_path_for(dataset, name)

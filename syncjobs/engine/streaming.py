@@ -1,0 +1,99 @@
+"""Rows into a file: through the database's own export when it has one, else batch by batch through the format."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Generator, Iterable, Iterator
+
+from syncjobs.engine.errors import TerminalError
+from syncjobs.engine.formats import Format
+from syncjobs.engine.gcpause import collector_paused
+from syncjobs.engine.heap import large_allocations_mapped
+from syncjobs.engine.sinks import SinkWriter
+from syncjobs.engine.sources import Changes, RowSet, Snapshot
+from syncjobs.engine.types import SYS_CHANGE_OPERATION, Batch
+
+StopCheck = Callable[[], bool]
+
+
+def stream_rows(
+    snapshot: Snapshot, rows: RowSet, fmt: Format, writer: SinkWriter, batch_rows: int, should_stop: StopCheck | None
+) -> tuple[Counter[str], int]:
+    """Stream ``rows`` into ``writer``; return rows per operation and the row count."""
+    large_allocations_mapped()
+    with collector_paused():
+        native = _native_chunks(snapshot, rows, fmt)
+        if native is not None:
+            counter = _RowCounter(native)
+            for chunk in fmt.finish(counter):
+                check_stop(should_stop)
+                writer.write(chunk)
+            return Counter(), counter.rows
+        batches = snapshot.read(rows, batch_rows=batch_rows, text_values=fmt.wants_text_values)
+        return encode_batches(batches, fmt, writer, should_stop)
+
+
+def encode_batches(
+    batches: Iterable[Batch], fmt: Format, writer: SinkWriter, should_stop: StopCheck | None
+) -> tuple[Counter[str], int]:
+    """Encode batches with ``fmt`` into ``writer``; return rows per operation and the row count."""
+    counts: Counter[str] = Counter()
+    total = 0
+
+    def counted() -> Iterator[Batch]:
+        nonlocal total
+        for batch in batches:
+            check_stop(should_stop)
+            total += len(batch)
+            _count_operations(batch, counts)
+            yield batch
+
+    with collector_paused():
+        for chunk in fmt.encode(counted()):
+            writer.write(chunk)
+    return counts, total
+
+
+def _native_chunks(snapshot: Snapshot, rows: RowSet, fmt: Format) -> Generator[bytes, None, int | None] | None:
+    """The source's own export, when it has one for this format and these options.
+
+    DelimitedText: the source writes the file's text itself (PostgreSQL's COPY). Parquet: the source
+    writes typed CSV that the format parses in C++ (pyarrow) instead of reading rows into Python.
+    """
+    if isinstance(rows, Changes):
+        return None
+    options = fmt.native_options()
+    possible = getattr(snapshot, "csv_export_possible", None)
+    if options is not None and possible is not None and possible(options):
+        return snapshot.export_delimited(rows, options)
+    typed_export = getattr(snapshot, "export_typed_csv", None)
+    parse = getattr(fmt, "from_typed_csv", None)
+    if typed_export is None or parse is None:
+        return None
+    export = typed_export(rows, getattr(fmt, "typed_csv_kinds", frozenset()))
+    return None if export is None else parse(export[1], export[0])
+
+
+class _RowCounter:
+    """Passes chunks through and keeps the row count the export returns when it ends."""
+
+    def __init__(self, chunks: Generator[bytes, None, int | None]) -> None:
+        self._chunks = chunks
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.rows = (yield from self._chunks) or 0
+
+
+def _count_operations(batch: Batch, counts: Counter[str]) -> None:
+    names = [c.name for c in batch.columns]
+    if SYS_CHANGE_OPERATION not in names:
+        return
+    index = names.index(SYS_CHANGE_OPERATION)
+    counts.update(row[index] for row in batch.rows if row[index] is not None)
+
+
+def check_stop(should_stop: StopCheck | None) -> None:
+    """Raise ``cancelled`` when the copy should stop (cancel or timeout); nothing it wrote is committed."""
+    if should_stop is not None and should_stop():
+        raise TerminalError("cancelled", "the copy was cancelled; nothing was written and the watermark did not move")
