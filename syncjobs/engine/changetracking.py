@@ -41,8 +41,8 @@ from syncjobs.engine.manifests import (
 )
 from syncjobs.engine.parts import PartTarget, RangePlan, remove_parts, write_delta_parts, write_full_parts
 from syncjobs.engine.sinks import Sink
-from syncjobs.engine.sources import Changes, FullTable, Query, Snapshot, Source
-from syncjobs.engine.streaming import StopCheck, stream_rows
+from syncjobs.engine.sources import Changes, FullTable, Snapshot, Source
+from syncjobs.engine.streaming import DEFAULT_BATCH_ROWS, StopCheck
 from syncjobs.engine.types import (
     SYS_CHANGE_OPERATION,
     SYS_CHANGE_VERSION,
@@ -64,8 +64,6 @@ from syncjobs.engine.windows import (
     WindowJournal,
     window_prefix,
 )
-
-DEFAULT_BATCH_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -357,38 +355,3 @@ def next_state(result: CopyResult, state: SyncState) -> SyncState:
     if window is None:
         return state
     return SyncState(result.watermark, window.generation, window.chain_version, None, state.claim)
-
-
-def copy_rows(
-    source: Source,
-    rows: Query | FullTable,
-    sink: Sink,
-    fmt: Format,
-    path: str,
-    *,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
-    should_stop: StopCheck | None = None,
-) -> CopyResult:
-    """A plain copy (ADF's Copy activity): a table or a query, in one snapshot, to one file."""
-    started = time.monotonic()
-    with source.snapshot() as snapshot:
-        writer = sink.open(path, block_bytes=fmt.upload_block_bytes)
-        try:
-            _, rows_written = stream_rows(snapshot, rows, fmt, writer, batch_rows, should_stop)
-            written = writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
-    return CopyResult(
-        mode="full",
-        reason="",
-        reason_code="",
-        previous_version=None,
-        watermark=None,
-        min_valid_version=None,
-        rows_read=rows_written,
-        rows_written=rows_written,
-        bytes_written=writer.bytes_written,
-        files=(FileWritten(written, writer.bytes_written, rows_written),),
-        seconds=time.monotonic() - started,
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 
@@ -9,11 +10,12 @@ from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.formats import Format
 from syncjobs.engine.gcpause import collector_paused
 from syncjobs.engine.heap import large_allocations_mapped
-from syncjobs.engine.sinks import SinkWriter
-from syncjobs.engine.sources import Changes, RowSet, Snapshot
-from syncjobs.engine.types import SYS_CHANGE_OPERATION, Batch
+from syncjobs.engine.sinks import Sink, SinkWriter
+from syncjobs.engine.sources import Changes, FullTable, Query, RowSet, Snapshot, Source
+from syncjobs.engine.types import SYS_CHANGE_OPERATION, Batch, CopyResult, FileWritten
 
 StopCheck = Callable[[], bool]
+DEFAULT_BATCH_ROWS = 10_000
 
 
 def stream_rows(
@@ -97,3 +99,38 @@ def check_stop(should_stop: StopCheck | None) -> None:
     """Raise ``cancelled`` when the copy should stop (cancel or timeout); nothing it wrote is committed."""
     if should_stop is not None and should_stop():
         raise TerminalError("cancelled", "the copy was cancelled; nothing was written and the watermark did not move")
+
+
+def copy_rows(
+    source: Source,
+    rows: Query | FullTable,
+    sink: Sink,
+    fmt: Format,
+    path: str,
+    *,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    should_stop: StopCheck | None = None,
+) -> CopyResult:
+    """A plain copy (ADF's Copy activity): a table or a query, in one snapshot, to one file."""
+    started = time.monotonic()
+    with source.snapshot() as snapshot:
+        writer = sink.open(path, block_bytes=fmt.upload_block_bytes)
+        try:
+            _, rows_written = stream_rows(snapshot, rows, fmt, writer, batch_rows, should_stop)
+            written = writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+    return CopyResult(
+        mode="full",
+        reason="",
+        reason_code="",
+        previous_version=None,
+        watermark=None,
+        min_valid_version=None,
+        rows_read=rows_written,
+        rows_written=rows_written,
+        bytes_written=writer.bytes_written,
+        files=(FileWritten(written, writer.bytes_written, rows_written),),
+        seconds=time.monotonic() - started,
+    )

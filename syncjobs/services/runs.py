@@ -184,9 +184,10 @@ def recover_stalled_runs() -> int:
     """
     silent_for = timedelta(seconds=settings.CTPORTAL_STALLED_RUN_SECONDS)
     here = socket.gethostname()
+    stalled = set(PipelineRun.objects.stalled(silent_for).values_list("pk", flat=True))
     recovered = 0
-    for run in PipelineRun.objects.filter(status__in=(RunStatus.IN_PROGRESS, RunStatus.CANCELING)):
-        if _worker_gone(run, here, silent_for) and run.fail(_stopped_message(run)):
+    for run in PipelineRun.objects.in_progress():
+        if (run.pk in stalled or _process_gone(run, here)) and run.fail(_stopped_message(run)):
             _fail_open_activities(run)
             Watermark.objects.filter(claimed_by=run).update(claimed_by=None, claimed_at=None)
             recovered += 1
@@ -232,19 +233,12 @@ def recover_queued_runs() -> int:
     return recovered
 
 
-def _worker_gone(run: PipelineRun, here: str, silent_for: timedelta) -> bool:
-    """Gone: its process died (a worker on this machine), or its heartbeat went silent (any worker).
-
-    The heartbeat comes from a background thread of the worker, so only a dead, hung or frozen worker
-    goes silent; a long SQL statement does not."""
+def _process_gone(run: PipelineRun, here: str) -> bool:
+    """A worker on this machine whose process died (a silent heartbeat is ``PipelineRun.objects.stalled``'s
+    rule, for workers anywhere: it comes from a background thread, so only a dead, hung or frozen worker
+    goes silent, never one inside a long SQL statement)."""
     host, _, pid = run.worker.rpartition(":")
-    if host == here and pid.isdigit() and not _alive(int(pid)):
-        return True
-    return _silent(run, silent_for)
-
-
-def _silent(run: PipelineRun, longer_than: timedelta) -> bool:
-    return run.heartbeat_at is None or run.heartbeat_at < timezone.now() - longer_than
+    return host == here and pid.isdigit() and not _alive(int(pid))
 
 
 def _fail_open_activities(run: PipelineRun) -> None:

@@ -10,9 +10,10 @@ import csv as csvmodule
 
 import pytest
 
-from syncjobs.engine.changetracking import copy_rows, copy_table
+from syncjobs.engine.changetracking import copy_table
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.sources import FullTable, Query
+from syncjobs.engine.streaming import copy_rows
 from syncjobs.engine.types import SYS_CHANGE_COLUMNS, SYS_CHANGE_OPERATION, SYS_CHANGE_VERSION
 from tests.engine.sync_helpers import HEADER, TUTORIAL_ROWS, Syncer, csv, make_order_lines, make_people, people
 

@@ -15,7 +15,6 @@ import pyarrow.parquet as pq
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from syncjobs.engine.changetracking import copy_rows
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.formats.delimited import DelimitedTextFormat, DelimitedTextOptions
 from syncjobs.engine.formats.parquet import ParquetFormat
@@ -23,6 +22,7 @@ from syncjobs.engine.sinks.azureblob import AzureBlobConfig, AzureBlobSink
 from syncjobs.engine.sources import FullTable, Query
 from syncjobs.engine.sources.postgres import PostgresSource
 from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource
+from syncjobs.engine.streaming import copy_rows
 from syncjobs.engine.types import TableName
 from tests.fixtures.postgres import pg_connect
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from syncjobs.engine import bindings
-from syncjobs.engine.changetracking import DEFAULT_BATCH_ROWS, CopyOptions, copy_table
+from syncjobs.engine.changetracking import CopyOptions, copy_table
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.formats import Format
 from syncjobs.engine.pipeline.activities.copy import copy_output
 from syncjobs.engine.pipeline.activities.sources import dataset_source_name, opened_source
 from syncjobs.engine.pipeline.host import RunHost, WatermarkKey
 from syncjobs.engine.pipeline.step import Step
+from syncjobs.engine.streaming import DEFAULT_BATCH_ROWS
 from syncjobs.engine.types import SYS_CHANGE_OPERATION, SYS_CHANGE_VERSION, TableName
 from syncjobs.engine.windows import DEFAULT_MAX_ROWS_PER_FILE, PendingWindow
 

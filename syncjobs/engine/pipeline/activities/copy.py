@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from syncjobs.engine import bindings
-from syncjobs.engine.changetracking import copy_rows
 from syncjobs.engine.pipeline.activities.sources import dataset_source_name, opened_source, rowset
 from syncjobs.engine.pipeline.step import Step
+from syncjobs.engine.streaming import copy_rows
 
 
 def run_copy(step: Step) -> dict[str, Any]:
