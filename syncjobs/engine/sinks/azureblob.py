@@ -11,11 +11,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings, ExponentialRetry
 
-from syncjobs.engine.errors import EngineError, TerminalError, TransientError
+from syncjobs.engine.errors import EngineError, TerminalError
 from syncjobs.engine.secret import Secret
+from syncjobs.engine.sinks.azureblob_errors import engine_error
 
 MIB = 1024 * 1024
 CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$|^\$root$|^\$web$")
@@ -78,39 +79,6 @@ def without_signature(url: str) -> str:
     """Drop the query (a SAS token, whose ``sig=`` is a secret) from a URL before showing it."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
-def scrub(text: str) -> str:
-    """Remove SAS signatures and account keys from a driver message."""
-    text = re.sub(r"(?i)(sig=)[^&\s;\"']+", r"\1***", text)
-    return re.sub(r"(?i)(AccountKey=)[^;\s\"']+", r"\1***", text)
-
-
-def engine_error(exc: Exception, action: str) -> EngineError:
-    """Map an azure-storage-blob exception to an engine error with a reason code."""
-    if isinstance(exc, EngineError):
-        return exc
-    detail = scrub(str(exc))[:2000]
-    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
-        code, status = exc.error_code or "", exc.status_code
-        if code == "ContainerNotFound":
-            return TerminalError("container_missing", f"{action}: the container does not exist", detail=detail)
-        if status in (401, 403):
-            return TerminalError("auth_failed", f"{action}: access denied ({code or status})", detail=detail)
-        if status == 404:
-            return TerminalError("not_found", f"{action}: not found ({code or status})", detail=detail)
-        if status in (408, 504) or code == "OperationTimedOut":
-            return TransientError("timeout", f"{action}: the service timed out ({code or status})", detail=detail)
-        if status in (429, 500, 503):
-            return TransientError("throttled", f"{action}: the service is busy ({code or status})", detail=detail)
-        return TerminalError("storage_error", f"{action}: the service refused ({code or status})", detail=detail)
-    if isinstance(exc, ServiceRequestError | ServiceResponseError):
-        if "timed out" in detail.lower() or "timeout" in type(exc).__name__.lower():
-            return TransientError("timeout", f"{action}: the connection timed out", detail=detail)
-        return TransientError("refused", f"{action}: cannot reach the storage account", detail=detail)
-    if isinstance(exc, ValueError):
-        return TerminalError("invalid_config", f"{action}: {scrub(str(exc))}")
-    return TerminalError("storage_error", f"{action}: {type(exc).__name__}", detail=detail)
 
 
 class AzureBlobWriter:
