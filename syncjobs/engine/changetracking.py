@@ -14,13 +14,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.formats import Format
 from syncjobs.engine.gcpause import collector_paused
 from syncjobs.engine.heap import large_allocations_mapped
 from syncjobs.engine.sinks import Sink, SinkWriter
-from syncjobs.engine.sources import Changes, FullTable, Query, RowSet, Snapshot, Source
+from syncjobs.engine.sources import Changes, CsvExportingSnapshot, FullTable, Query, RowSet, Snapshot, Source
 from syncjobs.engine.types import (
     SYS_CHANGE_OPERATION,
     SYS_CHANGE_VERSION,
@@ -105,13 +106,17 @@ def copy_table(
     having aborted the file.
     """
     started = time.monotonic()
+    if not source.supports_change_tracking:
+        raise TerminalError(
+            "change_tracking_unsupported", f"this source has no change tracking to copy {table_name} by"
+        )
     with source.snapshot() as snapshot:
         table = snapshot.describe(table_name)
         plan = plan_copy(snapshot, table, watermark)
         rows = _rowset(table, plan, watermark, change_columns)
         writer = sink.open(path, block_bytes=fmt.upload_block_bytes)
         try:
-            counts, rows_written = _write(snapshot, rows, fmt, writer, batch_rows, should_stop)
+            counts, rows_written = _write(source, snapshot, rows, fmt, writer, batch_rows, should_stop)
             _recheck(snapshot, table, plan, watermark)
             identity = snapshot.database_identity(plan.current_version)
             written = writer.commit()
@@ -168,7 +173,7 @@ def copy_rows(
     with source.snapshot() as snapshot:
         writer = sink.open(path, block_bytes=fmt.upload_block_bytes)
         try:
-            _, rows_written = _write(snapshot, rows, fmt, writer, batch_rows, should_stop)
+            _, rows_written = _write(source, snapshot, rows, fmt, writer, batch_rows, should_stop)
             written = writer.commit()
         except BaseException:
             writer.abort()
@@ -189,57 +194,57 @@ def copy_rows(
 
 
 def _write(
-    snapshot: Snapshot, rows: RowSet, fmt: Format, writer: SinkWriter, batch_rows: int, should_stop: StopCheck | None
+    source: Source,
+    snapshot: Snapshot,
+    rows: RowSet,
+    fmt: Format,
+    writer: SinkWriter,
+    batch_rows: int,
+    should_stop: StopCheck | None,
 ) -> tuple[Counter[str], int]:
     """Stream ``rows`` into ``writer``; return rows per operation and the row count."""
     large_allocations_mapped()
     with collector_paused():
-        return _stream(snapshot, rows, fmt, writer, batch_rows, should_stop)
+        counts: Counter[str] = Counter()
+        native = _native_chunks(source, snapshot, rows, fmt)
+        if native is not None:
+            counter = _RowCounter(native)
+            for chunk in fmt.finish(counter):
+                _check_stop(should_stop)
+                writer.write(chunk)
+            return counts, counter.rows
+        total = 0
+        text_values = fmt.wants_text_values and source.supports_text_values
 
+        def batches() -> Iterator[Batch]:
+            nonlocal total
+            for batch in snapshot.read(rows, batch_rows=batch_rows, text_values=text_values):
+                _check_stop(should_stop)
+                total += len(batch)
+                _count_operations(batch, counts)
+                yield batch
 
-def _stream(
-    snapshot: Snapshot, rows: RowSet, fmt: Format, writer: SinkWriter, batch_rows: int, should_stop: StopCheck | None
-) -> tuple[Counter[str], int]:
-    counts: Counter[str] = Counter()
-    native = _native_chunks(snapshot, rows, fmt)
-    if native is not None:
-        counter = _RowCounter(native)
-        for chunk in fmt.finish(counter):
-            _check_stop(should_stop)
+        for chunk in fmt.encode(batches()):
             writer.write(chunk)
-        return counts, counter.rows
-    total = 0
-
-    def batches() -> Iterator[Batch]:
-        nonlocal total
-        for batch in snapshot.read(rows, batch_rows=batch_rows, text_values=fmt.wants_text_values):
-            _check_stop(should_stop)
-            total += len(batch)
-            _count_operations(batch, counts)
-            yield batch
-
-    for chunk in fmt.encode(batches()):
-        writer.write(chunk)
-    return counts, total
+        return counts, total
 
 
-def _native_chunks(snapshot: Snapshot, rows: RowSet, fmt: Format) -> Iterator[bytes] | None:
-    """The source's own export, when it has one for this format and these options.
+def _native_chunks(source: Source, snapshot: Snapshot, rows: RowSet, fmt: Format) -> Iterator[bytes] | None:
+    """The source's own export, when it ``supports_native_csv`` and has one for this format and these options.
 
     DelimitedText: the source writes the file's text itself (PostgreSQL's COPY). Parquet: the source
     writes typed CSV that the format parses in C++ (pyarrow) instead of reading rows into Python.
     """
-    if isinstance(rows, Changes):
+    if isinstance(rows, Changes) or not source.supports_native_csv:
         return None
+    exporting = cast(CsvExportingSnapshot, snapshot)
     options = fmt.native_options()
-    possible = getattr(snapshot, "csv_export_possible", None)
-    if options is not None and possible is not None and possible(options):
-        return snapshot.export_delimited(rows, options)
-    typed_export = getattr(snapshot, "export_typed_csv", None)
+    if options is not None and exporting.csv_export_possible(options):
+        return exporting.export_delimited(rows, options)
     parse = getattr(fmt, "from_typed_csv", None)
-    if typed_export is None or parse is None:
+    if parse is None:
         return None
-    export = typed_export(rows, fmt.typed_csv_kinds)
+    export = exporting.export_typed_csv(rows, fmt.typed_csv_kinds)
     return None if export is None else parse(export[1], export[0])
 
 

@@ -20,7 +20,7 @@ queries (see ``tsql_functions.py``).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -30,6 +30,7 @@ from syncjobs.engine.types import (
     SYS_CHANGE_VERSION,
     Batch,
     ChangeWindow,
+    Column,
     Table,
     TableName,
 )
@@ -107,9 +108,22 @@ class Snapshot(Protocol):
         """
         ...
 
-    # Optional: ``export_typed_csv(rows, kinds) -> (columns, chunks) | None`` lets the database write
-    # plain CSV (comma, doubled quotes, NULL as an unquoted empty field, "\n" row ends, timestamptz as
-    # UTC) that Parquet parses in C++; None when a column's kind is not in ``kinds`` (PostgreSQL has it).
+
+class CsvExportingSnapshot(Snapshot, Protocol):
+    """The snapshot of a source that ``supports_native_csv``: the database writes CSV itself."""
+
+    def csv_export_possible(self, options: Any) -> bool:
+        """Whether ``export_delimited`` writes DelimitedText with these options byte for byte."""
+        ...
+
+    def export_typed_csv(
+        self, rows: RowSet, kinds: Collection[str]
+    ) -> tuple[tuple[Column, ...], Iterator[bytes]] | None:
+        """Plain CSV that Parquet parses in C++, and its columns; None when a column's kind is not in ``kinds``.
+
+        Comma, doubled quotes, NULL as an unquoted empty field, "\\n" row ends, timestamptz as UTC.
+        """
+        ...
 
 
 @runtime_checkable
