@@ -10,8 +10,6 @@ from syncjobs.engine.types import TableName
 from syncjobs.models import AuditEntry, LinkedService
 from syncjobs.services import audit
 
-_NATIVE = ("SqlServer", "AzureSqlDatabase", "AzureSqlDB")
-
 
 def act(
     linked: LinkedService,
@@ -32,7 +30,7 @@ def act(
     try:
         if action == "status":
             return [status_line(source, name)]
-        if linked.type in _NATIVE and action in ("enable", "disable") and not apply:
+        if source.dialect.is_change_tracking_native and action in ("enable", "disable") and not apply:
             return [
                 "-- run these on the database (or again with --apply):",
                 *_statements(source, action, name, track_columns, retention_days),

@@ -1,4 +1,7 @@
-"""The Azure Blob Storage sink: blocks are staged in the background, then committed as one blob."""
+"""The Azure Blob Storage sink: blocks are staged in the background, then committed as one blob.
+
+Its connector declaration (type names, location, form) is on :class:`AzureBlobSink`.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings, ExponentialRetry
 
+from syncjobs.engine.connectors import Connector, FieldCheck, FormField, LinkedServiceType, secret_value
 from syncjobs.engine.errors import EngineError, TerminalError
 from syncjobs.engine.secret import Secret
 from syncjobs.engine.sinks.azureblob_errors import engine_error
@@ -73,6 +77,18 @@ class AzureBlobConfig:
             return without_signature(settings["blobendpoint"])
         suffix = settings.get("endpointsuffix", "core.windows.net")
         return f"{settings.get('defaultendpointsprotocol', 'https')}://{settings.get('accountname', '?')}.blob.{suffix}"
+
+
+def _config(tp: dict[str, Any], quick: bool = False) -> AzureBlobConfig:
+    """The config of a linked service's typeProperties; ``quick``: no retries and short timeouts (Test connection)."""
+    options: dict[str, Any] = {"create_container": True}
+    if quick:
+        options.update(retries=0, connect_timeout=5.0, read_timeout=10.0)
+    if tp.get("connectionString"):
+        return AzureBlobConfig.from_connection_string(secret_value(tp["connectionString"]), **options)
+    if tp.get("sasUri"):
+        return AzureBlobConfig(sas_url=Secret(secret_value(tp["sasUri"])), **options)
+    raise TerminalError("bad_linked_service", "AzureBlobStorage needs a connectionString or a sasUri")
 
 
 def without_signature(url: str) -> str:
@@ -168,13 +184,20 @@ class AzureBlobWriter:
             self._slots.release()
 
 
-class AzureBlobSink:
+class AzureBlobSink(Connector):
     """Writes blobs to an Azure Storage account (or Azurite)."""
 
-    supports_append = False
-    """Blobs are written whole; a second commit of a path replaces the blob."""
-    supports_background_upload = True
-    """Blocks upload while the source is still being read."""
+    is_source = False
+    linked_service_types = (
+        LinkedServiceType("AzureBlobStorage", "Azure Blob Storage", dataset="AzureBlobStorageLocation",
+                          write_settings="AzureBlobStorageWriteSettings", has_container=True, legacy=("AzureStorage",),
+                          legacy_datasets=("AzureBlob",), legacy_copy=("BlobSink",)),
+    )  # fmt: skip
+    form = (
+        FormField("connectionString", "Connection string",
+                  help="account key or SAS; 'UseDevelopmentStorage=true' is Azurite"),
+        FormField("sasUri", "Or: SAS URI", help="an account or container URL with a SAS token"),
+    )  # fmt: skip
 
     def __init__(self, config: AzureBlobConfig) -> None:
         self.config = config
@@ -199,6 +222,25 @@ class AzureBlobSink:
         except Exception as exc:  # the SDK raises ValueError on malformed input
             raise engine_error(exc, f"cannot use the storage account {config.endpoint}") from None
         self._default_container = self._fixed.container_name if self._fixed else config.container
+
+    @classmethod
+    def from_type_properties(cls, tp: dict[str, Any], *, name: str = "?", quick: bool = False) -> AzureBlobSink:
+        """A ``connectionString`` or a ``sasUri``; containers are made as needed. Paths: ``container/folder/name``."""
+        return cls(_config(tp, quick))
+
+    @classmethod
+    def check_type_properties(cls, tp: dict[str, Any], check: FieldCheck) -> None:
+        """A connection string, a SAS URI or a service endpoint is required."""
+        if not any(tp.get(k) for k in ("connectionString", "sasUri", "serviceEndpoint")):
+            check.add("connectionString", "required (or sasUri, or serviceEndpoint)")
+
+    @classmethod
+    def where(cls, tp: dict[str, Any]) -> str:
+        """The account or container URL (no key, no SAS signature)."""
+        try:
+            return _config(tp).endpoint
+        except EngineError:
+            return "(connection string)"
 
     def test_connection(self) -> None:
         """List one blob of the container (or one container of the account)."""
