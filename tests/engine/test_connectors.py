@@ -174,3 +174,11 @@ def pg_definition(config) -> dict:
         password=secret,
         sslMode=0,
     )
+
+
+def test_the_readme_lists_every_linked_service_type_with_its_connector_module():
+    readme = (ROOT / "README.md").read_text()
+    for connector in connectors.connectors():
+        module = Path(inspect.getsourcefile(connector)).relative_to(ROOT / "syncjobs" / "engine").as_posix()
+        for declared in connector.linked_service_types:
+            assert f"| `{declared.name}` | `{module}` | `{declared.dataset}` |" in readme
