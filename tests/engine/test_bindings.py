@@ -10,7 +10,7 @@ from syncjobs.engine import bindings
 from syncjobs.engine.errors import EngineError
 from syncjobs.engine.sources import Query
 from syncjobs.engine.types import TableName
-from tests.engine.run_helpers import ls
+from tests.engine.run_helpers import ls, pg_linked_service
 from tests.fixtures.postgres import HOST, PASSWORD, PORT, USER
 
 
@@ -27,17 +27,7 @@ def test_sqlite_linked_service_reads_its_file(tmp_path):
 
 
 def test_postgres_linked_service_with_secure_string_password(pg_database):
-    definition = ls(
-        "Pg",
-        "PostgreSqlV2",
-        server=pg_database.host,
-        port=pg_database.port,
-        database=pg_database.database,
-        username=pg_database.username,
-        password={"type": "SecureString", "value": pg_database.password.reveal()},
-        sslMode=0,
-    )
-    source = bindings.source_for(definition)
+    source = bindings.source_for(pg_linked_service(pg_database))
     source.test_connection()
     assert source.config.ssl_mode == "disable"
 

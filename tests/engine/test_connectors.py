@@ -16,7 +16,7 @@ from syncjobs.engine import bindings, connectors
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.pipeline.runner import run_pipeline
 from syncjobs.engine.types import TableName
-from tests.engine.run_helpers import ls
+from tests.engine.run_helpers import ls, pg_linked_service
 from tests.engine.run_hosts import MemoryHost, info
 from tests.fixtures.postgres import pg_connect
 
@@ -143,7 +143,7 @@ def test_a_stored_procedure_runs_on_postgresql_with_call(pg_database):
     with pg_connect(pg_database) as conn:
         conn.execute("CREATE TABLE version_log (v bigint)")
         conn.execute("CREATE PROCEDURE keep_version(v bigint) LANGUAGE sql AS $$ INSERT INTO version_log VALUES (v) $$")
-    host = MemoryHost([pg_definition(pg_database)])
+    host = MemoryHost([pg_linked_service(pg_database)])
     snapshot = {**_procedure_pipeline("Pg", "public.keep_version", v=42), "linkedServices": host.linked_services}
     outcome = run_pipeline(snapshot, info("P"), host)
     assert outcome.status == "Succeeded", outcome.message
@@ -160,20 +160,6 @@ def test_a_stored_procedure_on_sqlite_fails_and_says_to_use_a_script(tmp_path):
     outcome = run_pipeline(snapshot, info("P"), host)
     assert outcome.status == "Failed"
     assert host.run("Call")["error"]["message"] == "SQLite has no stored procedures: use a Script activity instead"
-
-
-def pg_definition(config) -> dict:
-    secret = {"type": "SecureString", "value": config.password.reveal()}
-    return ls(
-        "Pg",
-        "PostgreSqlV2",
-        server=config.host,
-        port=config.port,
-        database=config.database,
-        username=config.username,
-        password=secret,
-        sslMode=0,
-    )
 
 
 def test_the_readme_lists_every_linked_service_type_with_its_connector_module():
