@@ -35,6 +35,12 @@ def is_source(linked_service: dict[str, Any]) -> bool:
     return connector is not None and connector.is_source
 
 
+def is_sink(linked_service: dict[str, Any]) -> bool:
+    """True when the linked service is a store files are written to."""
+    connector = connectors.connector_for(properties(linked_service)[0])
+    return connector is not None and not connector.is_source
+
+
 def source_for(linked_service: dict[str, Any]) -> Source:
     """The source a database linked service points at (nothing is connected until it is used)."""
     return cast(Source, _build(linked_service, source=True))

@@ -57,12 +57,13 @@ class Dialect:
         return self.procedure_call.format(name=self.qualified(name), arguments=arguments).rstrip()
 
 
-def ansi(name: str, **spelling: str) -> Dialect:
-    """The spelling PostgreSQL and SQLite share (double-quoted names, LIMIT), with ``spelling`` added."""
+def ansi(name: str, *, procedure_call: str = "", procedure_argument: str = "") -> Dialect:
+    """The spelling PostgreSQL and SQLite share (double-quoted names, LIMIT), and a stored procedure's call."""
     return Dialect(
         name,
         quote_ansi,
         first_rows="SELECT * FROM {table} LIMIT {limit}",
         no_rows="SELECT * FROM ({query}) AS q WHERE 1=0",
-        **spelling,
+        procedure_call=procedure_call,
+        procedure_argument=procedure_argument,
     )

@@ -42,7 +42,8 @@ class DatasetForm(forms.Form):
             self.fields["name"].disabled = True
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         linked = data.get("linked_service")
         if linked and _dataset_type(linked, sources=True) and not data.get("table"):
             self.add_error("table", "pick the table this dataset reads")

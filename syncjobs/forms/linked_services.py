@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -22,14 +23,14 @@ def types() -> dict[str, str]:
 
 
 def _django_field(field: FormField, stored_secret: bool) -> forms.Field:
-    common = {"label": field.label, "required": field.required, "help_text": field.help}
+    common: dict[str, Any] = {"label": field.label, "required": field.required, "help_text": field.help}
     if field.kind == "int":
         return forms.IntegerField(**common, initial=field.default, min_value=1, max_value=65535)
     if field.kind == "bool":
         return forms.BooleanField(**{**common, "required": False})
     if field.kind == "choice":  # values go back to the JSON with their own type (sslMode is a number)
         choices = [(str(value), label) for value, label in field.choices]
-        coerce = type(field.choices[0][0])
+        coerce: Callable[[Any], Any] = int if isinstance(field.choices[0][0], int) else str
         return forms.TypedChoiceField(**common, choices=choices, coerce=coerce, initial=field.default)
     if field.kind == "secret":
         hint = (
@@ -55,8 +56,8 @@ class LinkedServiceForm(forms.Form):
 
     def __init__(self, kind: str, *args: Any, instance: LinkedService | None = None, **kwargs: Any) -> None:
         self.kind, self.instance = kind, instance
-        initial = kwargs.pop("initial", None) or (_initial(instance) if instance else {})
-        super().__init__(*args, initial=initial, **kwargs)
+        kwargs["initial"] = kwargs.get("initial") or (_initial(instance) if instance else {})
+        super().__init__(*args, **kwargs)
         stored = set(instance.secrets()) if instance else set()
         self.connector = connectors.connector_for(kind)
         for field in self.connector.form if self.connector else ():
@@ -67,7 +68,8 @@ class LinkedServiceForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         """What the connector finds wrong with a filled-in field (SQL Server's ``host,port``...), at that field."""
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for finding in type_properties_findings(self.kind, self._type_properties(data)):
             key = finding.path.removeprefix("properties.typeProperties.")
             if finding.is_error and key in self.fields and data.get(key) not in (None, ""):

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from syncjobs.access import Actor, Role, requires
+from syncjobs.adf.findings import Finding
 from syncjobs.engine import connectors
 from syncjobs.forms.linked_services import LinkedServiceForm, types
 from syncjobs.models import LinkedService, Trigger
@@ -58,7 +59,7 @@ def edit_linked_service(request: HttpRequest, name: str) -> HttpResponse:
 
 def _linked_service_page(request: HttpRequest, kind: str, instance: LinkedService | None) -> HttpResponse:
     form = LinkedServiceForm(kind, request.POST or None, instance=instance)
-    findings = []
+    findings: list[Finding] = []
     if request.method == "POST" and form.is_valid():
         actor = Actor.of(request.user)
         saved, findings = save_or_findings(

@@ -21,7 +21,8 @@ def engine_error(exc: Exception, action: str) -> EngineError:
         return exc
     detail = scrub(str(exc))[:2000]
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
-        code, status = exc.error_code or "", exc.status_code
+        # azure-storage sets error_code on the errors it raises; azure-core's own have none.
+        code, status = str(getattr(exc, "error_code", None) or ""), exc.status_code
         if code == "ContainerNotFound":
             return TerminalError("container_missing", f"{action}: the container does not exist", detail=detail)
         if status in (401, 403):
