@@ -94,3 +94,9 @@ def test_unknown_types_are_refused():
         bindings.source_for(ls("X", "AzureBlobStorage"))
     with pytest.raises(EngineError, match="not a sink"):
         bindings.sink_for(ls("X", "Sqlite", database="x.db"))
+
+
+def test_a_linked_service_is_a_source_or_a_sink_as_its_connector_declares():
+    assert bindings.is_source(ls("S", "PostgreSqlV2")) and not bindings.is_sink(ls("S", "PostgreSqlV2"))
+    assert bindings.is_sink(ls("F", "FileServer")) and not bindings.is_source(ls("F", "FileServer"))
+    assert not bindings.is_source(ls("K", "AzureKeyVault")) and not bindings.is_sink(ls("K", "AzureKeyVault"))
