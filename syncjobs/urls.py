@@ -8,7 +8,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from syncjobs.access import Role, requires
-from syncjobs.views import author, health, manage, monitor, users
+from syncjobs.views import author, health, manage, monitor, objects, triggers, users
 
 app_name = "syncjobs"
 home = requires(GET=Role.VIEWER)(RedirectView.as_view(pattern_name="syncjobs:monitor"))
@@ -27,8 +27,22 @@ urlpatterns = [
     path("manage/", manage.linked_services, name="manage"),
     path("manage/linkedservices/new/<str:kind>/", manage.new_linked_service, name="manage_new"),
     path("manage/linkedservices/<str:name>/", manage.edit_linked_service, name="manage_edit"),
+    path(
+        "manage/linkedservices/<str:name>/actions/",
+        objects.object_actions,
+        {"kind": "linkedService"},
+        name="manage_linked_service_actions",
+    ),
     path("manage/test-connection/", manage.test_connection, name="manage_test"),
+    path("manage/triggers/new/", triggers.new_trigger, name="manage_trigger_new"),
+    path("manage/triggers/<str:name>/", triggers.edit_trigger, name="manage_trigger"),
     path("manage/triggers/<str:name>/state", manage.trigger_state, name="manage_trigger_state"),
+    path(
+        "manage/triggers/<str:name>/actions/",
+        objects.object_actions,
+        {"kind": "trigger"},
+        name="manage_trigger_actions",
+    ),
     path("manage/users/", users.users, name="manage_users"),
     path("manage/users/<int:user_id>/", users.change_user, name="manage_user"),
     path("manage/tokens/", users.tokens, name="manage_tokens"),
@@ -38,9 +52,21 @@ urlpatterns = [
     path("author/", author.index, name="author"),
     path("author/datasets/new/", author.new_dataset, name="author_dataset_new"),
     path("author/datasets/<str:name>/", author.edit_dataset, name="author_dataset"),
+    path(
+        "author/datasets/<str:name>/actions/",
+        objects.object_actions,
+        {"kind": "dataset"},
+        name="author_dataset_actions",
+    ),
     path("author/catalogue/", author.catalogue_view, name="author_catalogue"),
     path("author/pipelines/new/", author.new_pipeline, name="author_pipeline_new"),
     path("author/pipelines/<str:name>/", author.pipeline, name="author_pipeline"),
+    path(
+        "author/pipelines/<str:name>/actions/",
+        objects.object_actions,
+        {"kind": "pipeline"},
+        name="author_pipeline_actions",
+    ),
     path("author/pipelines/<str:name>/trigger", author.trigger_now, name="author_trigger"),
     path("author/pipelines/<str:name>/activities/<int:index>", author.edit_activity, name="author_activity"),
 ]

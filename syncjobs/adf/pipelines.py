@@ -58,23 +58,26 @@ def iter_activities(activities: Any, path: str = "properties.activities") -> Ite
 def pipeline_references(definition: dict[str, Any]) -> References:
     """The datasets and linked services a pipeline definition names (expressions left out)."""
     refs = References()
-    for _, activity in iter_activities((definition.get("properties") or {}).get("activities")):
-        for kind, name in _activity_references(activity):
+    for path, activity in iter_activities((definition.get("properties") or {}).get("activities")):
+        for kind, holder, _ in activity_references(activity, path):
+            name = holder.get("referenceName")
             if isinstance(name, str) and name and not is_expression(name):
                 (refs.datasets if kind == "dataset" else refs.linked_services).add(name.strip())
     return refs
 
 
-def _activity_references(activity: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+def activity_references(activity: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """``(kind, holder, path)`` for each reference of one activity (inner activities not included): ``kind``
+    is ``dataset`` or ``linkedService``, ``holder`` the object whose ``referenceName`` names it, at ``path``."""
     for key in ("inputs", "outputs"):
-        for ref in activity.get(key) or []:
+        for i, ref in enumerate(activity.get(key) or []):
             if isinstance(ref, dict):
-                yield "dataset", ref.get("referenceName")
+                yield "dataset", ref, f"{path}.{key}[{i}]"
     tp = activity.get("typeProperties") or {}
     if isinstance(tp, dict) and isinstance(tp.get("dataset"), dict):
-        yield "dataset", tp["dataset"].get("referenceName")
+        yield "dataset", tp["dataset"], f"{path}.typeProperties.dataset"
     if isinstance(activity.get("linkedServiceName"), dict):
-        yield "linkedService", activity["linkedServiceName"].get("referenceName")
+        yield "linkedService", activity["linkedServiceName"], f"{path}.linkedServiceName"
 
 
 def validate_pipeline(check: Checker, props: dict[str, Any], known: KnownObjects | None) -> None:

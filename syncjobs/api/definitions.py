@@ -6,16 +6,15 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse
 
 from syncjobs.access import WRITE_ROLES, Actor, Role
 from syncjobs.adf.findings import DefinitionError, has_control_characters
-from syncjobs.adf.pipelines import pipeline_references
-from syncjobs.adf.repository import MODELS, delete_definition, save_definition
+from syncjobs.adf.repository import MODELS, save_definition
 from syncjobs.api.auth import api_view
 from syncjobs.api.responses import ApiError, bad_request, body, ok
-from syncjobs.models import Definition, Pipeline
+from syncjobs.models import Definition
+from syncjobs.services.objects import ObjectInUseError, delete_object
 
 FACTORY_ID = "/ctportal/factories/ctportal"
 KIND_OF_PATH = {
@@ -86,22 +85,8 @@ def _delete(collection: str, name: str, actor: Actor) -> HttpResponse:
     instance = MODELS[KIND_OF_PATH[collection]].objects.filter(name__iexact=name).first()
     if instance is None:
         return HttpResponse(status=204)  # ADF answers 204 for an object that is not there
-    users = _pipelines_using(instance) if collection in ("datasets", "linkedservices") else []
-    if users:
-        raise ApiError(409, "Conflict", f"{name} is used by pipeline(s) {', '.join(users)}; change them first")
     try:
-        delete_definition(instance, actor=actor)
-    except ProtectedError as exc:
-        names = ", ".join(sorted(str(o) for o in exc.protected_objects))
-        raise ApiError(409, "Conflict", f"{name} is used by dataset(s) {names}; delete or change them first") from None
+        delete_object(instance, actor=actor)
+    except ObjectInUseError as exc:
+        raise ApiError(409, "Conflict", str(exc)) from None
     return ok({})
-
-
-def _pipelines_using(instance: Definition) -> list[str]:
-    users = []
-    for pipeline in Pipeline.objects.order_by("name"):
-        refs = pipeline_references(pipeline.definition)
-        names = refs.datasets if instance.KIND == "dataset" else refs.linked_services
-        if instance.name.lower() in {n.lower() for n in names}:
-            users.append(pipeline.name)
-    return users

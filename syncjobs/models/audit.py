@@ -42,6 +42,7 @@ class AuditEntry(models.Model):
     class Action(models.TextChoices):
         CREATE = "create"
         CHANGE = "change"
+        RENAME = "rename"
         DELETE = "delete"
         TRIGGER = "trigger"
         RERUN = "rerun"

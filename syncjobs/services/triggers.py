@@ -16,9 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from syncjobs.access import SYSTEM, Actor
-from syncjobs.adf.findings import Checker
+from syncjobs.adf.findings import Checker, Finding
 from syncjobs.adf.schedules import WEEKDAYS, check_recurrence
-from syncjobs.models import AuditEntry, Pipeline, PipelineRun, Trigger
+from syncjobs.adf.validation import validate_definition
+from syncjobs.models import AuditEntry, Pipeline, PipelineRun, Trigger, known_objects
 from syncjobs.services import audit, runs
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,9 @@ STEPS = {
 }
 MAX_TIMES = 100_000  # due_times lists at most about this many times per call
 LOOKBACKS = (timedelta(days=2), timedelta(days=64), timedelta(days=800), None)
+# How far ahead the preview looks, growing: a trigger every minute is answered from the first window.
+LOOKAHEADS = (timedelta(hours=2), timedelta(days=2), timedelta(days=64), timedelta(days=800), timedelta(days=36_600))
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)  # past this the calendar arithmetic would overflow
 
 
 class TriggerError(ValueError):
@@ -78,6 +82,35 @@ def due_times(definition: dict[str, Any], after: datetime, upto: datetime) -> li
     schedule = recurrence.get("schedule") or {}
     times = _scheduled(recurrence, start, low, upto) if schedule else _plain(recurrence, start, low, upto)
     return [moment for moment in times if low < moment <= upto and moment >= start]
+
+
+def next_fire_times(definition: dict[str, Any], after: datetime, count: int = 5) -> list[datetime]:
+    """The first ``count`` fire times after ``after``, by the code that fires triggers.
+
+    Fewer when the trigger ends first, or fires fewer times within a century. Raises
+    :class:`TriggerError` for a recurrence it cannot schedule.
+    """
+    start = parse_time(recurrence_of(definition)["startTime"])
+    low = max(after, start - timedelta(microseconds=1))
+    times: list[datetime] = []
+    for window in LOOKAHEADS:
+        if low >= LATEST:
+            break
+        times = due_times(definition, low, min(low + window, LATEST))
+        if len(times) >= count:
+            break
+    return times[:count]
+
+
+def preview_fire_times(definition: dict[str, Any], count: int = 5) -> tuple[list[datetime], list[Finding]]:
+    """The next ``count`` fire times of a trigger definition (saved or not), or the errors that stop it."""
+    findings = [f for f in validate_definition("trigger", definition, known_objects()) if f.is_error]
+    if findings:
+        return [], findings
+    try:
+        return next_fire_times(definition, timezone.now(), count), []
+    except TriggerError as exc:
+        return [], [Finding("properties.typeProperties.recurrence", str(exc))]
 
 
 def _plain(recurrence: dict[str, Any], start: datetime, low: datetime, upto: datetime) -> list[datetime]:

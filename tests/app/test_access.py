@@ -466,6 +466,91 @@ PAGES = [
 ]
 
 
+def _trigger_form(**changes: str) -> Callable[[World], dict[str, str]]:
+    form = {"name": "Planted", "frequency": "Day", "interval": "1", "start_time": "2026-01-01T06:00"}
+    return lambda w: {**form, "pipelines": "Nightly", "action": "save", **changes}
+
+
+def _recurrence(name: str) -> dict[str, Any]:
+    return Trigger.objects.get(name=name).properties["typeProperties"]["recurrence"]
+
+
+def _names(model: type, name: str, target: str) -> Check:
+    """The object ``name`` exists and its JSON names ``target`` (a rename was followed)."""
+    return lambda w, u: target in json.dumps(model.objects.get(name=name).definition)
+
+
+def _object_cases() -> list[Case]:
+    """Rename, clone and delete of each kind (what uses it shown on GET), and the trigger form."""
+    kinds = [
+        # (route prefix, URL prefix, the used one renamed and cloned, the unused one deleted, who writes, check)
+        ("manage/linkedservices", "Shop", "Spare", LinkedService, Role.ADMIN, _names(Dataset, "Customers", '"Moved"')),
+        ("author/datasets", "Customers", "Customers", Dataset, Role.EDITOR, _new(Dataset, "Moved")),
+        ("author/pipelines", "Nightly", "Spare", Pipeline, Role.EDITOR, _names(Trigger, "Hourly", '"Moved"')),
+        ("manage/triggers", "Hourly", "Hourly", Trigger, Role.EDITOR, _new(Trigger, "Moved")),
+    ]
+    cases = []
+    for prefix, used, spare, model, writer, renamed in kinds:
+        route, url = f"{prefix}/<str:name>/actions/", f"/{prefix}/{used}/actions/"
+        cases += [
+            Case(route, "GET", lambda w, url=url: url, Role.VIEWER, 200),
+            Case(route, "POST", lambda w, url=url: url, writer, 302, data=lambda w: _rename_to("Moved"), done=renamed),
+            Case(
+                route,
+                "POST",
+                lambda w, url=url: url,
+                writer,
+                302,
+                data=lambda w: {"action": "clone", "clone-name": "Twin"},
+                done=_new(model, "Twin"),
+            ),
+            Case(
+                route,
+                "POST",
+                lambda w, url=f"/{prefix}/{spare}/actions/": url,
+                writer,
+                302,
+                data=lambda w: {"action": "delete", "delete-confirm": "on"},
+                done=_gone(model, spare),
+            ),
+        ]
+    trigger = "manage/triggers/<str:name>/"
+    return cases + [
+        Case("manage/triggers/new/", "GET", lambda w: "/manage/triggers/new/", Role.EDITOR, 200),
+        Case(
+            "manage/triggers/new/",
+            "POST",
+            lambda w: "/manage/triggers/new/",
+            Role.EDITOR,
+            302,
+            data=_trigger_form(),
+            done=_new(Trigger, "Planted"),
+        ),
+        Case(
+            "manage/triggers/new/",
+            "POST",
+            lambda w: "/manage/triggers/new/",
+            Role.EDITOR,
+            200,
+            data=_trigger_form(action="preview"),
+        ),
+        Case(trigger, "GET", lambda w: "/manage/triggers/Hourly/", Role.VIEWER, 200),
+        Case(
+            trigger,
+            "POST",
+            lambda w: "/manage/triggers/Hourly/",
+            Role.EDITOR,
+            302,
+            data=_trigger_form(name="Hourly", frequency="Week", week_days="Friday"),
+            done=lambda w, u: _recurrence("Hourly")["schedule"] == {"weekDays": ["Friday"]},
+        ),
+    ]
+
+
+def _rename_to(name: str) -> dict[str, str]:
+    return {"action": "rename", "rename-name": name}
+
+
 def _api(route: str, method: str, url: str, role: Role | None, **kwargs: Any) -> Case:
     return Case(route, method, lambda w, url=url: url.format(run=_run_id(w)), role, 200, kind=API, **kwargs)
 
@@ -596,7 +681,7 @@ def _as_admin_request() -> Any:
     return request
 
 
-CASES = PAGES + API_CASES
+CASES = PAGES + _object_cases() + API_CASES
 
 
 # --- Trying a case as everyone ------------------------------------------------------------------------

@@ -249,7 +249,7 @@ def test_triggers_are_listed_and_started_from_manage(operator, seeded):
     )
     page = text(operator.get("/manage/"))
     assert "<title>Linked services · ctportal</title>" in page
-    assert page.count("<td>Hourly</td>") == 1 and "every 1 hour" in page and "Stopped" in page
+    assert page.count('/manage/triggers/Hourly/">Hourly</a></td>') == 1 and "every 1 hour" in page and "Stopped" in page
     operator.post("/manage/triggers/Hourly/state", {"state": "start"})
     assert Trigger.objects.get(name="Hourly").runtime_state == "Started"
     assert "Trigger Hourly is Started." in text(operator.get("/manage/"))
