@@ -8,10 +8,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import views
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import path
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def mail_configured() -> bool:
@@ -23,7 +24,7 @@ def when_mail_configured(view: View) -> View:
     """``view``, or 404 when no mail server is configured (a reset link could never arrive)."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not mail_configured():
             raise Http404("password reset needs a mail server (CTPORTAL_EMAIL_HOST)")
         return view(request, *args, **kwargs)
@@ -31,7 +32,7 @@ def when_mail_configured(view: View) -> View:
     return wrapped
 
 
-def login(request: HttpRequest) -> HttpResponse:
+def login(request: HttpRequest) -> HttpResponseBase:
     """The sign-in page; it links to password reset only when reset is possible."""
     return views.LoginView.as_view(extra_context={"password_reset": mail_configured()})(request)
 

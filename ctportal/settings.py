@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from secrets import token_urlsafe
+from typing import Any
 
 import dj_database_url
 from cryptography.fernet import Fernet
@@ -155,7 +156,7 @@ CTPORTAL_STALLED_RUN_SECONDS = env_int("CTPORTAL_STALLED_RUN_SECONDS", 120)
 CTPORTAL_RUN_RETENTION_DAYS = env_int("CTPORTAL_RUN_RETENTION_DAYS", 0)
 
 _REDIS_URL = env_secret("CTPORTAL_REDIS_URL", "")
-Q_CLUSTER = {
+Q_CLUSTER: dict[str, Any] = {
     "name": "ctportal",
     "workers": env_int("CTPORTAL_WORKERS", 2),
     "timeout": env_int("CTPORTAL_TASK_TIMEOUT", 6 * 3600),

@@ -24,10 +24,11 @@ from typing import Any
 from django.contrib.auth.models import Group
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponseNotAllowed
+from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 class Role(IntEnum):
@@ -179,7 +180,7 @@ def public(view: View) -> View:
 def _guard(need: Need) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             verdict, needed = check(request.user, need, request.method or "GET", kwargs)
             if verdict is Verdict.NO_METHOD:
                 return HttpResponseNotAllowed([m for m in need.roles if m != "*"])
@@ -217,7 +218,7 @@ def declared(urls: Any, need: Need, by_name: Mapping[str, Need] | None = None) -
 
 def _passthrough(view: View) -> View:
     @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(*args: Any, **kwargs: Any) -> HttpResponseBase:
         return view(*args, **kwargs)
 
     return wrapped

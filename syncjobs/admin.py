@@ -80,8 +80,7 @@ class TriggerAdmin(DefinitionAdmin):
 
 class ActivityRunInline(admin.TabularInline):
     model = ActivityRun
-    fields = ["activity_name", "activity_type", "status", "run_start", "duration_ms", "rows_written"]
-    readonly_fields = fields
+    fields = readonly_fields = ("activity_name", "activity_type", "status", "run_start", "duration_ms", "rows_written")
     extra = 0
     can_delete = False
 

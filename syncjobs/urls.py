@@ -17,7 +17,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     # Monitor
     path("monitor/", monitor.runs, name="monitor"),
-    path("monitor/statuses.json", monitor.statuses, name="run_statuses"),
+    path("monitor/rows", monitor.run_rows, name="run_rows"),
     path("monitor/runs/<uuid:run_id>/", monitor.run_detail, name="run_detail"),
     path("monitor/runs/<uuid:run_id>/cancel", monitor.cancel, name="run_cancel"),
     path("monitor/runs/<uuid:run_id>/rerun", monitor.rerun_view, name="run_rerun"),

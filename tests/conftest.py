@@ -1,59 +1,25 @@
-"""Shared test set-up: users of every role and clients signed in as them; fixtures for the real services
-live in tests/fixtures/.
+"""Shared test set-up: clients signed in with every role; fixtures for the real services live in
+tests/fixtures/, plain factory functions (``make_user``, ``signed_in``, ``bearer``, ``make_pipeline``...)
+in tests/factories.py.
 
-``make_user(Role.EDITOR)`` makes a user; ``signed_in(user)`` a test client with its session;
-``bearer(user)`` the headers of an API token acting as it. The fixtures ``admin``, ``editor``,
-``operator``, ``viewer``, ``inactive`` and ``anonymous`` are clients ready to use.
+The fixtures ``admin``, ``editor``, ``operator``, ``viewer``, ``inactive`` and ``anonymous`` are clients
+ready to use.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from django.test import Client, override_settings
+
+from tests.factories import make_user, signed_in
 
 pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.azurite",
     "tests.fixtures.fake_servers",
 ]
-
-PASSWORD = "role-test-password-1"
-_names = itertools.count(1)
-
-
-def make_user(role: Any, username: str | None = None, *, active: bool = True, password: str | None = None) -> Any:
-    """A user holding ``role`` (a ``syncjobs.access.Role``); inactive with ``active=False``.
-
-    Without ``password`` it has none that works (hashing one costs a quarter second; clients sign in
-    with ``signed_in`` instead).
-    """
-    from django.contrib.auth import get_user_model
-
-    from syncjobs.access import store_role
-
-    name = username or f"{role.label.lower()}{next(_names)}"
-    user = get_user_model().objects.create_user(name, password=password, is_active=active)
-    store_role(user, role)
-    return user
-
-
-def signed_in(user: Any) -> Client:
-    """A client with ``user``'s session (CSRF checks off, as Django's test client has them)."""
-    client = Client()
-    client.force_login(user)
-    client.user = user  # type: ignore[attr-defined]
-    return client
-
-
-def bearer(user: Any) -> dict[str, str]:
-    """Headers with a new API token of ``user``."""
-    from syncjobs.models import ApiToken
-
-    return {"Authorization": f"Bearer {ApiToken.issue(user, 'tests')[1]}"}
 
 
 def _client(role_name: str, active: bool = True) -> Client:

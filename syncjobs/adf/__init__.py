@@ -1,8 +1,9 @@
 """ADF JSON at the portal's edge: validation with findings that point at paths, legacy-form
-normalization, secret masking, and (in ``repository``) import and export.
+normalization and secret masking.
 
-``repository`` uses the models and is imported by name (``from syncjobs.adf.repository import
-import_folder``), so the models can use the rest of this package without an import cycle.
+Plain functions over JSON, below the models that use them: nothing here imports ``syncjobs.models`` or
+``syncjobs.services`` (a test holds that line). Saving, importing and exporting definitions is
+``services/definitions.py``.
 """
 
 from syncjobs.adf.findings import DefinitionError, Finding, KnownObjects, is_expression

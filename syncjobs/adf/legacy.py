@@ -141,7 +141,7 @@ def _file_dataset(
     kind: str, store: LinkedServiceType, tp: dict[str, Any], notes: list[Finding]
 ) -> tuple[str, dict[str, Any]]:
     path = "properties.typeProperties"
-    fmt = tp.get("format") if isinstance(tp.get("format"), dict) else {"type": "TextFormat"}
+    fmt: dict[str, Any] = tp["format"] if isinstance(tp.get("format"), dict) else {"type": "TextFormat"}
     new_type = "Parquet" if fmt.get("type") == "ParquetFormat" else "DelimitedText"
     location: dict[str, Any] = {"type": store.dataset}
     folder = tp.get("folderPath")

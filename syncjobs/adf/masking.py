@@ -116,8 +116,8 @@ def secret_target(definition: dict[str, Any]) -> str:
     A connection string, when there is one, is the whole target (the separate fields are not used then);
     a field left at its default counts as left out.
     """
-    props = definition.get("properties") if isinstance(definition.get("properties"), dict) else {}
-    tp = props.get("typeProperties") if isinstance(props.get("typeProperties"), dict) else {}
+    props: dict[str, Any] = definition["properties"] if isinstance(definition.get("properties"), dict) else {}
+    tp: dict[str, Any] = props["typeProperties"] if isinstance(props.get("typeProperties"), dict) else {}
     fields = {}
     for key, value in tp.items():
         text = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value).strip()
@@ -170,7 +170,7 @@ def _walk(node: Any, path: str, replace: Replace, *, coerce: bool) -> None:
         elif isinstance(value, str) and key.lower() == "connectionstring":
             node[key] = _replace_parts(value, here, replace)
         elif isinstance(value, str) and key.lower() == "sasuri":
-            node[key] = _SAS_SIG.sub(lambda m, h=here: m.group(1) + replace(f"{h}#sig", m.group(2)), value)
+            node[key] = _replace_signature(value, here, replace)
         else:
             _walk(value, here, replace, coerce=coerce)
 
@@ -179,6 +179,10 @@ def _walk(node: Any, path: str, replace: Replace, *, coerce: bool) -> None:
 def _secret_fields() -> frozenset[str]:
     """Keys whose plain string values are secrets (they become SecureStrings)."""
     return _ADF_SECRET_FIELDS.union(*(c.secret_fields() for c in connectors.connectors()))
+
+
+def _replace_signature(uri: str, path: str, replace: Replace) -> str:
+    return _SAS_SIG.sub(lambda m: m.group(1) + replace(f"{path}#sig", m.group(2)), uri)
 
 
 def _replace_parts(text: str, path: str, replace: Replace) -> str:

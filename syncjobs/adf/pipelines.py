@@ -119,7 +119,7 @@ def _declarations(check: Checker, node: Any, path: str, types: tuple[str, ...]) 
 def _container(check: Checker, activities: list[Any], path: str) -> None:
     """dependsOn may only name activities of the same container, and may not go round in a loop."""
     names = {a.get("name") for a in activities if isinstance(a, dict)}
-    graph: dict[str, list[str]] = {}
+    graph: dict[Any, list[Any]] = {}  # names as written: a missing one is reported, not skipped
     for i, activity in enumerate(activities):
         if not isinstance(activity, dict):
             check.add(f"{path}[{i}]", "must be an object")

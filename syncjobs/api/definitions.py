@@ -10,10 +10,10 @@ from django.http import HttpRequest, HttpResponse
 
 from syncjobs.access import WRITE_ROLES, Actor, Role
 from syncjobs.adf.findings import DefinitionError, has_control_characters
-from syncjobs.adf.repository import MODELS, save_definition
 from syncjobs.api.auth import api_view
 from syncjobs.api.responses import ApiError, bad_request, body, ok
 from syncjobs.models import Definition
+from syncjobs.services.definitions import MODELS, save_definition
 from syncjobs.services.objects import ObjectInUseError, delete_object
 
 FACTORY_ID = "/ctportal/factories/ctportal"

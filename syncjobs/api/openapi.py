@@ -13,7 +13,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from syncjobs.access import public
 from syncjobs.api.query import MAX_FILTERS, MAX_ORDERS, MAX_VALUES, OPERATORS, ORDERS
+from syncjobs.api.routes import ROUTES, Route
 from syncjobs.api.runs import ACTIVITY_OPERANDS, ACTIVITY_ORDERS, RUN_OPERANDS, RUN_ORDERS
+from syncjobs.models import AuditEntry
 
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -106,10 +108,8 @@ def _operation(name: str, method: str, summary: str) -> dict[str, Any]:
 
 def build() -> dict[str, Any]:
     """The whole document."""
-    from syncjobs.api.urls import ROUTES
-
     paths: dict[str, Any] = {}
-    for route, _, name, operations in ROUTES:
+    for route, _, name, operations in (*ROUTES, ROUTE):
         parameters = [
             {"name": p, "in": "path", "required": True, "schema": _PATH_SCHEMAS.get(p, {"type": "string"})}
             for _, p in _PARAM.findall(route)
@@ -203,8 +203,6 @@ def _schemas() -> dict[str, Any]:
 
 
 def _query_parameter(name: str, kind: str, description: str) -> dict[str, Any]:
-    from syncjobs.models import AuditEntry
-
     schemas: dict[str, dict[str, Any]] = {
         "string": {"type": "string"},
         "date-time": {"type": "string", "format": "date-time"},
@@ -218,3 +216,7 @@ def _query_parameter(name: str, kind: str, description: str) -> dict[str, Any]:
 def document(request: HttpRequest) -> HttpResponse:
     """GET /api/openapi.json (public: it holds no data)."""
     return JsonResponse(build())
+
+
+ROUTE: Route = ("openapi.json", document, "api_openapi", {"get": "This document"})
+"""The document's own route, mounted beside ``ROUTES`` and described with them."""

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import OrderBy
 
 from syncjobs.api.responses import bad_request
 from syncjobs.timestamps import TimestampError, parse_timestamp
@@ -96,7 +97,7 @@ def apply_filters(rows: QuerySet, filters: Any, operands: dict[str, Operand]) ->
 
 def apply_order(rows: QuerySet, order_by: Any, fields: dict[str, str], default: str) -> QuerySet:
     """``[{"orderBy", "order": "ASC"|"DESC"}]``, then a stable tie-break on the primary key."""
-    orders = []
+    orders: list[OrderBy | str] = []
     for i, spec in enumerate(_items(order_by, "orderBy", MAX_ORDERS)):
         name = _choice(spec, "orderBy", f"orderBy[{i}]", tuple(fields))
         order = spec.get("order", "ASC")

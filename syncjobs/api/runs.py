@@ -92,8 +92,8 @@ def get_run(request: HttpRequest, run_id: str) -> HttpResponse:
 def query_runs(request: HttpRequest) -> HttpResponse:
     """Runs updated in a window, filtered, ordered, 100 a page."""
     data = body(request)
-    rows = PipelineRun.objects.filter(
-        last_updated__gte=timestamp(data, "lastUpdatedAfter"), last_updated__lte=timestamp(data, "lastUpdatedBefore")
+    rows = PipelineRun.objects.updated_between(
+        timestamp(data, "lastUpdatedAfter"), timestamp(data, "lastUpdatedBefore")
     )
     return _answer(rows, data, RUN_OPERANDS, RUN_ORDERS, "-run_start")
 

@@ -20,10 +20,6 @@ TIMEOUT_SECONDS = 7 * 86_400
 """ADF: the maximum timeout of an activity run."""
 RETRY_INTERVAL_SECONDS = (30, 86_400)
 """ADF: ``retryIntervalInSeconds`` bounds."""
-PIPELINE_OBJECT_BYTES = 200 * 1024
-"""ADF: bytes per pipeline (and trigger) object."""
-OBJECT_BYTES = 2_000 * 1024
-"""ADF: bytes per dataset and linked service object (its maximum)."""
 ACTIVITIES_PER_PIPELINE = 120
 """ADF: activities per pipeline, inner activities of containers included."""
 PARAMETERS_PER_PIPELINE = 50

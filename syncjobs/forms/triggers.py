@@ -75,7 +75,7 @@ class JsonValueField(forms.CharField):
 class IntegerListField(forms.CharField):
     """Whole numbers separated by commas (their range is ADF's rule, checked with the trigger)."""
 
-    def clean(self, value: Any) -> list[int]:  # type: ignore[override]
+    def clean(self, value: Any) -> list[int]:
         text = super().clean(value) or ""
         numbers = []
         for token in re.split(r"[,\s]+", text.strip()):
@@ -93,7 +93,7 @@ class TimeField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(widget=forms.DateTimeInput(attrs=_TIME), **kwargs)
 
-    def clean(self, value: Any) -> datetime | None:  # type: ignore[override]
+    def clean(self, value: Any) -> datetime | None:
         text = super().clean(value)
         if not text:
             return None
@@ -143,7 +143,7 @@ class ScheduleTriggerForm(forms.Form):
             self._add_parameters(pipeline)
         known = {n.lower() for n in names}
         names += [name for name in self._entries.values() if name.lower() not in known]  # gone: shown to uncheck
-        self.fields["pipelines"].choices = [(n, n) for n in names]
+        self.fields["pipelines"].choices = [(n, n) for n in names]  # type: ignore[attr-defined]
         self._emitted: list[str] = []
         if instance is not None:
             self.fields["name"].disabled = True
@@ -199,12 +199,12 @@ class ScheduleTriggerForm(forms.Form):
         boxes = {widget.data["value"]: widget for widget in self["pipelines"]}
         return [
             PipelineBlock(name, boxes[name], [self[key] for _, key, _ in self._parameters.get(name.lower(), [])])
-            for name, _ in self.fields["pipelines"].choices
+            for name, _ in self.fields["pipelines"].choices  # type: ignore[attr-defined]
         ]
 
     def clean(self) -> dict[str, Any]:
         """A parameter without a default needs a value from the trigger."""
-        data = super().clean()
+        data = super().clean() or {}
         for pipeline in data.get("pipelines") or []:
             for name, key, spec in self._parameters.get(pipeline.lower(), []):
                 stored = self._secret(pipeline, name) if is_secure(spec) else None
@@ -342,7 +342,7 @@ def _initial(instance: Trigger | None, entries: dict[int, str]) -> dict[str, Any
         return {"start_time": _local(_iso(timezone.now().replace(second=0))), "frequency": "Hour", "interval": 1}
     props = instance.properties
     recurrence = (props.get("typeProperties") or {}).get("recurrence") or {}
-    schedule = recurrence.get("schedule") if isinstance(recurrence.get("schedule"), dict) else {}
+    schedule = recurrence["schedule"] if isinstance(recurrence.get("schedule"), dict) else {}
     return {
         "name": instance.name,
         "description": props.get("description", ""),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -20,7 +20,7 @@ class RoleField(forms.ChoiceField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=ROLE_CHOICES, **kwargs)
 
-    def clean(self, value: Any) -> Role:  # type: ignore[override]
+    def clean(self, value: Any) -> Role:
         return Role.parse(super().clean(value))
 
 
@@ -48,7 +48,8 @@ class TokenForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        users = cast(forms.ModelChoiceField, self.fields["user"])
+        users.queryset = get_user_model().objects.filter(is_active=True).order_by("username")
 
 
 class AuditFilterForm(forms.Form):

@@ -52,6 +52,8 @@ class Definition(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
+    objects = models.Manager()  # Django's own default, declared so code over any kind can name it
+
     class Meta:
         abstract = True
         ordering = ["name"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from syncjobs.adf.pipelines import iter_activities
 from syncjobs.models.definitions import Pipeline
 from syncjobs.secrets import EncryptedTokenField
 
@@ -66,25 +68,9 @@ class PipelineRunQuerySet(models.QuerySet):
         """Succeeded, failed or cancelled."""
         return self.filter(status__in=FINISHED)
 
-    def queued(self) -> PipelineRunQuerySet:
-        """Waiting for a worker."""
-        return self.filter(status=RunStatus.QUEUED)
-
     def in_progress(self) -> PipelineRunQuerySet:
         """Running on a worker (cancelling ones included)."""
         return self.filter(status__in=_RUNNING)
-
-    def succeeded(self) -> PipelineRunQuerySet:
-        """Succeeded."""
-        return self.filter(status=RunStatus.SUCCEEDED)
-
-    def failed(self) -> PipelineRunQuerySet:
-        """Failed."""
-        return self.filter(status=RunStatus.FAILED)
-
-    def cancelled(self) -> PipelineRunQuerySet:
-        """Cancelled."""
-        return self.filter(status=RunStatus.CANCELLED)
 
     def latest_attempts(self) -> PipelineRunQuerySet:
         """Only the newest run of each rerun group."""
@@ -98,8 +84,8 @@ class PipelineRunQuerySet(models.QuerySet):
         )
 
     def updated_between(self, after: datetime, before: datetime) -> PipelineRunQuerySet:
-        """ADF's queryPipelineRuns window: lastUpdatedAfter <= last_updated < lastUpdatedBefore."""
-        return self.filter(last_updated__gte=after, last_updated__lt=before)
+        """ADF's queryPipelineRuns window: lastUpdatedAfter <= last_updated <= lastUpdatedBefore."""
+        return self.filter(last_updated__gte=after, last_updated__lte=before)
 
 
 class PipelineRun(models.Model):
@@ -129,6 +115,9 @@ class PipelineRun(models.Model):
     run_end = models.DateTimeField(null=True, blank=True)
     duration_ms = models.BigIntegerField(null=True, blank=True)
     message = models.TextField(blank=True, default="")
+    # Succeeded, but an activity failed and a Failed/Completed dependency path handled it: the runner's
+    # own verdict (PipelineOutcome.handled_errors), stored as it ends the run.
+    handled_errors = models.BooleanField(default=False)
     last_updated = models.DateTimeField(default=timezone.now, db_index=True)
     cancel_requested = models.BooleanField(default=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -138,6 +127,10 @@ class PipelineRun(models.Model):
     secret_parameters = EncryptedTokenField(blank=True, default="", editable=False)
 
     objects = PipelineRunQuerySet.as_manager()
+
+    # What the monitor attaches to the runs it shows (services/monitor.py), never stored.
+    outcome: Any
+    rerun_count: int
 
     class Meta:
         ordering = ["-triggered_at"]
@@ -176,11 +169,10 @@ class PipelineRun(models.Model):
             self.refresh_from_db(fields=["status", "cancel_requested", "last_updated"])
         return touched == 1
 
-    def _finish(self, allowed: tuple[str, ...], status: str, message: str) -> bool:
+    def _finish(self, allowed: tuple[str, ...], status: str, message: str, **changes: Any) -> bool:
         end = timezone.now()
-        return self._transition(
-            allowed, status=status, run_end=end, duration_ms=_duration_ms(self.run_start, end), message=message
-        )
+        duration = _duration_ms(self.run_start, end)
+        return self._transition(allowed, status=status, run_end=end, duration_ms=duration, message=message, **changes)
 
     def mark_in_progress(self, worker: str = "") -> bool:
         """Claim a queued run for a worker; False if it was not queued (already taken or cancelled)."""
@@ -189,9 +181,12 @@ class PipelineRun(models.Model):
             (RunStatus.QUEUED,), status=RunStatus.IN_PROGRESS, run_start=now, heartbeat_at=now, worker=worker
         )
 
-    def succeed(self) -> bool:
-        """A running run ended well (a cancel that came too late does not undo that)."""
-        return self._finish(_RUNNING, RunStatus.SUCCEEDED, "")
+    def succeed(self, *, handled_errors: bool = False) -> bool:
+        """A running run ended well (a cancel that came too late does not undo that).
+
+        ``handled_errors``: an activity failed and a Failed/Completed path handled it, as the runner says.
+        """
+        return self._finish(_RUNNING, RunStatus.SUCCEEDED, "", handled_errors=handled_errors)
 
     def fail(self, message: str) -> bool:
         """The run failed with ``message`` (no secrets in it)."""
@@ -216,6 +211,45 @@ class PipelineRun(models.Model):
         self.heartbeat_at = now
         self.cancel_requested = PipelineRun.objects.filter(pk=self.pk).values_list("cancel_requested", flat=True).get()
         return self.cancel_requested
+
+    def failed_items(self) -> dict[str, list[int]]:
+        """The items each ForEach of this run failed on: what "Retry failed items" runs again."""
+        found = {a.activity_name: a.failed_items() for a in self.activity_runs.failed().filter(activity_type="ForEach")}
+        return {name: items for name, items in found.items() if items}
+
+    def reusable_outputs(self) -> dict[str, dict[str, Any]]:
+        """What a rerun from the failed activity takes from this run instead of running it again.
+
+        Outputs of top-level activities reusable on rerun (``ActivityRunQuerySet.reusable_on_rerun``)
+        that succeeded here or in the runs this one reran from (nearest first); activities inside a
+        ForEach or IfCondition run again with their container.
+        """
+        outputs: dict[str, dict[str, Any]] = {}
+        run: PipelineRun | None = self
+        while run is not None:
+            reusable = run.activity_runs.reusable_on_rerun().filter(activity_name__in=run.top_level_activities())
+            for activity in reusable.order_by("-run_start"):
+                outputs.setdefault(activity.activity_name, activity.output)
+            run = run.parent_run if run.start_from_failure else None
+        return outputs
+
+    def top_level_activities(self) -> list[str]:
+        """Names of the frozen pipeline's own activities (not those inside a ForEach or IfCondition)."""
+        return [str(a.get("name")) for a in self._activities() if isinstance(a, dict)]
+
+    def linked_service_of(self, activity_name: str) -> str:
+        """The linked service an activity names itself (Script, stored procedure), as ADF's activity runs
+        report it; "" for one that reaches data through datasets (Copy, Lookup) or names none."""
+        for _, activity in iter_activities(self._activities()):
+            if activity.get("name") == activity_name:
+                reference = activity.get("linkedServiceName")
+                name = reference.get("referenceName") if isinstance(reference, dict) else ""
+                return name if isinstance(name, str) else ""
+        return ""
+
+    def _activities(self) -> list[Any]:
+        activities = (((self.definition or {}).get("pipeline") or {}).get("properties") or {}).get("activities")
+        return activities if isinstance(activities, list) else []
 
     def to_adf(self) -> dict[str, Any]:
         """The run as ADF's ``PipelineRun`` object."""
@@ -251,16 +285,24 @@ class ActivityStatus(models.TextChoices):
     SKIPPED = "Skipped"
 
 
+# Activities a rerun from the failed activity may take from the earlier run instead of running again:
+# those whose output is all a later activity reads. Lookups read the source's state (a change-tracking
+# version) and run again; so do containers (ForEach, IfCondition), whose bodies may have failed.
+REUSABLE_ON_RERUN = ("Copy", "ChangeTrackingCopy", "Script", "SqlServerStoredProcedure", "SetVariable", "Wait")
+
+
 class ActivityRunQuerySet(models.QuerySet):
     """Activity runs by state."""
-
-    def in_progress(self) -> ActivityRunQuerySet:
-        """Still running."""
-        return self.filter(status__in=(ActivityStatus.QUEUED, ActivityStatus.IN_PROGRESS))
 
     def failed(self) -> ActivityRunQuerySet:
         """Failed."""
         return self.filter(status=ActivityStatus.FAILED)
+
+    def reusable_on_rerun(self) -> ActivityRunQuerySet:
+        """Succeeded activities of a type in ``REUSABLE_ON_RERUN`` whose output was recorded (a hidden
+        output, ``secureOutput``, cannot stand in for the real one, so that activity runs again)."""
+        succeeded = self.filter(status=ActivityStatus.SUCCEEDED, activity_type__in=REUSABLE_ON_RERUN)
+        return succeeded.exclude(output__has_key="secureOutput")
 
 
 class ActivityRun(models.Model):
@@ -285,7 +327,6 @@ class ActivityRun(models.Model):
     rows_written = models.BigIntegerField(null=True, blank=True)
     bytes_written = models.BigIntegerField(null=True, blank=True)
     retry_attempt = models.PositiveIntegerField(default=0)
-    linked_service_name = models.CharField(max_length=260, blank=True, default="")
 
     objects = ActivityRunQuerySet.as_manager()
 
@@ -302,23 +343,6 @@ class ActivityRun(models.Model):
         for name, value in fields.items():
             setattr(self, name, value)
         self.save(update_fields=["status", "run_end", "duration_ms", *fields])
-
-    def succeed(
-        self,
-        output: dict[str, Any],
-        *,
-        rows_read: int | None = None,
-        rows_written: int | None = None,
-        bytes_written: int | None = None,
-    ) -> None:
-        """The activity succeeded with ``output`` (and, for copies, its counts)."""
-        self._finish(
-            ActivityStatus.SUCCEEDED,
-            output=output,
-            rows_read=rows_read,
-            rows_written=rows_written,
-            bytes_written=bytes_written,
-        )
 
     def fail(self, message: str, *, error_code: str = "", failure_type: str = "UserError", details: str = "") -> None:
         """The activity failed; ``error`` takes ADF's error shape."""
@@ -351,13 +375,15 @@ class ActivityRun(models.Model):
             bytes_written=bytes_written,
         )
 
-    def mark_cancelled(self) -> None:
-        """The activity stopped because its run was cancelled."""
-        self._finish(ActivityStatus.CANCELLED)
-
-    def skip(self) -> None:
-        """The activity did not run because its dependency conditions were not met."""
-        self._finish(ActivityStatus.SKIPPED)
+    def failed_items(self) -> list[int]:
+        """The items a failed ForEach failed on (its error's ``details`` hold ``{"failedItems": [...]}``)."""
+        if self.activity_type != "ForEach" or self.status != ActivityStatus.FAILED:
+            return []
+        try:
+            items = json.loads((self.error or {}).get("details") or "{}").get("failedItems")
+            return [int(i) for i in items] if isinstance(items, list) else []
+        except (ValueError, TypeError, AttributeError):
+            return []
 
     def to_adf(self) -> dict[str, Any]:
         """The activity run as ADF's ``ActivityRun`` object (as queryActivityruns returns it)."""
@@ -369,7 +395,7 @@ class ActivityRun(models.Model):
             "activityRunId": str(self.activity_run_id),
             "pipelineName": self.pipeline_run.pipeline_name,
             "pipelineRunId": str(self.pipeline_run_id),
-            "linkedServiceName": self.linked_service_name,
+            "linkedServiceName": self.pipeline_run.linked_service_of(self.activity_name),
             "status": self.status,
             "activityRunStart": adf_time(self.run_start),
             "activityRunEnd": adf_time(self.run_end),

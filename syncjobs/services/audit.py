@@ -31,8 +31,9 @@ def record(actor: Actor, action: str, kind: str, name: str, **detail: Any) -> Au
 def record_definition(actor: Actor, before: Definition | None, after: Definition) -> AuditEntry:
     """A created or changed definition: its type, and the JSON paths (and secret ids) that changed."""
     detail: dict[str, Any] = {}
-    if getattr(after, "type", ""):
-        detail["type"] = after.type
+    kind = getattr(after, "type", "")  # linked services, datasets and triggers have one; pipelines none
+    if kind:
+        detail["type"] = kind
     if before is not None:
         paths = changed_paths(before.properties, after.properties, "properties")
         detail["changed"] = paths[:MAX_PATHS]

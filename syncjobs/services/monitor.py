@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,7 +80,7 @@ def _moment(query: Any, key: str, errors: dict[str, str]) -> datetime | None:
 
 def filtered_runs(filters: RunFilters) -> QuerySet[PipelineRun]:
     """Latest attempts matching ``filters``, sorted (indexed columns, never loading everything)."""
-    runs = PipelineRun.objects.filter(is_latest=True)
+    runs = PipelineRun.objects.latest_attempts()
     after, before = filters.window()
     if after:
         runs = runs.filter(triggered_at__gte=after)
@@ -100,19 +99,29 @@ def filtered_runs(filters: RunFilters) -> QuerySet[PipelineRun]:
 
 
 def run_page(filters: RunFilters, number: Any) -> Page:
-    """One page of runs with outcomes and rerun counts attached (``run.outcome``, ``run.rerun_count``)."""
+    """One page of runs, each with ``run.outcome`` and ``run.rerun_count`` attached (see ``with_row_facts``)."""
     page = Paginator(filtered_runs(filters), PAGE_SIZE, allow_empty_first_page=True).get_page(number)
-    runs = list(page.object_list)
+    page.object_list = with_row_facts(list(page.object_list))
+    return page
+
+
+def runs_by_id(run_ids: list[Any]) -> list[PipelineRun]:
+    """The runs with these ids, with what their rows show, as a page's (the runs list's live update)."""
+    return with_row_facts(list(PipelineRun.objects.filter(pk__in=run_ids)))
+
+
+def with_row_facts(runs: list[PipelineRun]) -> list[PipelineRun]:
+    """Attach what a row of the runs list shows beyond the run's fields: its outcome and how many reruns
+    its group has; returns ``runs``."""
     attach_outcomes(runs)
-    groups = defaultdict(int)
+    groups: dict[Any, int] = defaultdict(int)
     for group in PipelineRun.objects.filter(run_group_id__in=[r.run_group_id for r in runs]).values_list(
         "run_group_id", flat=True
     ):
         groups[group] += 1
     for run in runs:
         run.rerun_count = groups[run.run_group_id] - 1
-    page.object_list = runs
-    return page
+    return runs
 
 
 @dataclass
@@ -137,7 +146,8 @@ def attach_outcomes(runs: list[PipelineRun]) -> None:
 
 
 def outcome_of(run: PipelineRun, activities: list[ActivityRun]) -> Outcome:
-    """Succeeded cleanly, with handled errors, or suspiciously; else the status itself.
+    """Succeeded cleanly, with handled errors (the runner's verdict, stored with the run), or
+    suspiciously; else the status itself.
 
     Suspicious: a Copy wrote no rows although the run's Lookups read two different change-tracking
     versions (the source changed, yet nothing came through), or a copy wrote fewer rows than it read.
@@ -145,20 +155,20 @@ def outcome_of(run: PipelineRun, activities: list[ActivityRun]) -> Outcome:
     css = {"Succeeded": "ok", "Failed": "bad", "Cancelled": "off", "Canceling": "off"}.get(run.status, "busy")
     if run.status != RunStatus.SUCCEEDED:
         return Outcome(_LABELS.get(run.status, run.status), css, run.message)
-    failed = [a.activity_name for a in activities if a.status == "Failed"]
     suspicious = _suspicion(activities)
     if suspicious:
         return Outcome("Succeeded but suspicious", "warn", suspicious)
-    if failed:
-        return Outcome("Succeeded with handled errors", "warn", f"failed and handled: {', '.join(failed)}")
+    if run.handled_errors:
+        return Outcome("Succeeded with handled errors", "warn", _HANDLED)
     return Outcome("Succeeded", "ok")
 
 
 _LABELS = {"InProgress": "In progress", "Canceling": "Cancelling"}
+_HANDLED = "an activity failed and a Failed or Completed dependency path handled it (see its activity runs)"
 
 
 def _suspicion(activities: list[ActivityRun]) -> str:
-    versions = set()
+    versions: set[int] = set()
     for activity in activities:
         if activity.activity_type == "Lookup":
             row = (activity.output or {}).get("firstRow") or {}
@@ -230,17 +240,6 @@ def copy_details(activity: ActivityRun) -> dict[str, Any] | None:
     }
 
 
-def failed_items_of(activity: ActivityRun) -> list[int]:
-    """The items a failed ForEach failed on (what "Retry failed items" runs again)."""
-    if activity.activity_type != "ForEach" or activity.status != "Failed":
-        return []
-    try:
-        items = json.loads((activity.error or {}).get("details") or "{}").get("failedItems")
-    except (ValueError, AttributeError):
-        return []
-    return items if isinstance(items, list) else []
-
-
 def _tracking(tracking: dict[str, Any]) -> dict[str, Any]:
     """Change-tracking facts, only for copies that keep a watermark (a plain Copy has none)."""
     return tracking if tracking.get("newVersion") is not None else {}
@@ -268,6 +267,5 @@ def purge_old_runs(now: datetime | None = None) -> int:
     if not days:
         return 0
     cutoff = (now or timezone.now()) - timedelta(days=days)
-    old = PipelineRun.objects.filter(status__in=(RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED))
-    deleted, _ = old.filter(triggered_at__lt=cutoff).delete()
+    deleted, _ = PipelineRun.objects.finished().filter(triggered_at__lt=cutoff).delete()
     return deleted

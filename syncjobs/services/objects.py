@@ -20,10 +20,10 @@ from django.db.models import ProtectedError
 from syncjobs.access import SYSTEM, Actor
 from syncjobs.adf.findings import WARNING, DefinitionError, Finding, raise_for_errors
 from syncjobs.adf.references import names, references, rename_references
-from syncjobs.adf.repository import MODELS, delete_definition
 from syncjobs.adf.validation import validate_name
 from syncjobs.models import AuditEntry, Definition, PipelineRun, Watermark
 from syncjobs.services import audit
+from syncjobs.services.definitions import MODELS, delete_definition
 
 LABELS = {"linkedService": "linked service", "dataset": "dataset", "pipeline": "pipeline", "trigger": "trigger"}
 # Which kinds of object may reference each kind.

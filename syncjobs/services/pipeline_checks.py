@@ -17,7 +17,7 @@ from syncjobs.models import Dataset, LinkedService, known_objects
 _QUERY_KEYS = ("sqlReaderQuery", "query")
 
 
-def validate_pipeline(definition: dict[str, Any], *, live: bool = False) -> list[Finding]:
+def check_pipeline(definition: dict[str, Any], *, live: bool = False) -> list[Finding]:
     """Everything that can be known before a run; with ``live``, also that plain queries compile."""
     findings = list(validate_definition("pipeline", definition, known_objects()))
     props = definition.get("properties") or {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -26,7 +25,6 @@ from syncjobs.services import audit
 from syncjobs.services.run_host import DjangoRunHost
 
 logger = logging.getLogger(__name__)
-_NOT_REUSED = ("Lookup",)  # re-read from the source on a rerun, never taken from the earlier run
 
 
 def trigger_run(
@@ -101,7 +99,7 @@ def execute_run(run_id: str) -> None:
         run.fail(f"internal error: {type(exc).__name__}: {exc}")
         return
     if outcome.status == RunStatus.SUCCEEDED:
-        run.succeed()
+        run.succeed(handled_errors=outcome.handled_errors)
     elif outcome.status == RunStatus.CANCELLED:
         run.mark_cancelled()
     else:
@@ -109,6 +107,7 @@ def execute_run(run_id: str) -> None:
 
 
 def _run_info(run: PipelineRun) -> RunInfo:
+    earlier = run.parent_run if run.start_from_failure else None
     return RunInfo(
         run_id=str(run.run_id),
         pipeline_name=run.pipeline_name,
@@ -118,38 +117,9 @@ def _run_info(run: PipelineRun) -> RunInfo:
         trigger_id=run.invoked_by_id,
         group_id=str(run.run_group_id),
         parameters={**run.parameters, **(decrypt_mapping(run.secret_parameters) if run.secret_parameters else {})},
-        reuse_outputs=_reusable_outputs(run.parent_run) if run.start_from_failure and run.parent_run else {},
-        retry_items=failed_items(run.parent_run) if run.start_from_failure and run.parent_run else {},
+        reuse_outputs=earlier.reusable_outputs() if earlier else {},
+        retry_items=earlier.failed_items() if earlier else {},
     )
-
-
-def failed_items(run: PipelineRun) -> dict[str, list[int]]:
-    """The items each ForEach of ``run`` failed on (from the activity run's error details)."""
-    found: dict[str, list[int]] = {}
-    for activity in run.activity_runs.filter(activity_type="ForEach", status=ActivityStatus.FAILED):
-        try:
-            items = json.loads((activity.error or {}).get("details") or "{}").get("failedItems")
-        except (ValueError, AttributeError):
-            continue
-        if isinstance(items, list):
-            found[activity.activity_name] = [int(i) for i in items]
-    return found
-
-
-def _reusable_outputs(run: PipelineRun | None) -> dict[str, dict[str, Any]]:
-    """Outputs of top-level activities that succeeded in ``run`` or the runs it reran (nearest first),
-    Lookups excepted; activities inside a ForEach or IfCondition run again with their container."""
-    outputs: dict[str, dict[str, Any]] = {}
-    while run is not None:
-        top_level = {
-            a.get("name")
-            for a in ((run.definition.get("pipeline") or {}).get("properties") or {}).get("activities") or []
-        }
-        succeeded = run.activity_runs.filter(status=ActivityStatus.SUCCEEDED, activity_name__in=top_level)
-        for activity in succeeded.exclude(activity_type__in=_NOT_REUSED).order_by("-run_start"):
-            outputs.setdefault(activity.activity_name, activity.output)
-        run = run.parent_run if run.start_from_failure else None
-    return outputs
 
 
 def cancel_run(run: PipelineRun, *, actor: Actor = SYSTEM) -> bool:

@@ -65,7 +65,7 @@ def recurrence_of(definition: dict[str, Any]) -> dict[str, Any]:
         check_recurrence(check, recurrence, path)
         if "schedule" in recurrence and recurrence.get("frequency") == "Minute":
             check.add(f"{path}.schedule", "needs frequency Hour, Day, Week or Month")
-    if check.findings:
+    if check.findings or not isinstance(recurrence, dict):
         raise TriggerError("; ".join(str(f) for f in check.findings))
     return recurrence
 
@@ -120,7 +120,7 @@ def _plain(recurrence: dict[str, Any], start: datetime, low: datetime, upto: dat
         return _months(start, interval, low, upto)
     step = STEPS[recurrence["frequency"]] * interval
     first = max(0, (low - start) // step)
-    times = []
+    times: list[datetime] = []
     moment = start + step * first
     while moment <= upto and len(times) < MAX_TIMES:
         times.append(moment)
@@ -130,7 +130,8 @@ def _plain(recurrence: dict[str, Any], start: datetime, low: datetime, upto: dat
 
 def _months(start: datetime, interval: int, low: datetime, upto: datetime) -> list[datetime]:
     """start's day and time every ``interval`` months (clamped to the month's last day)."""
-    times, k = [], max(0, _month_index(low) - _month_index(start) - interval) // interval
+    times: list[datetime] = []
+    k = max(0, _month_index(low) - _month_index(start) - interval) // interval
     while True:
         index = _month_index(start) + k * interval
         year, month = divmod(index, 12)
@@ -168,7 +169,7 @@ def _hourly(start: datetime, interval: int, minutes: list[int], low: datetime, u
     step = timedelta(hours=interval)
     hour = start.replace(minute=0, second=0, microsecond=0)
     hour += step * max(0, (low - hour) // step - 1)
-    times = []
+    times: list[datetime] = []
     while hour <= upto and len(times) < MAX_TIMES:
         times.extend(hour.replace(minute=m) for m in minutes)
         hour += step
@@ -177,7 +178,7 @@ def _hourly(start: datetime, interval: int, minutes: list[int], low: datetime, u
 
 def _days(low: datetime, upto: datetime) -> list[datetime]:
     day = low.replace(hour=0, minute=0, second=0, microsecond=0)
-    days = []
+    days: list[datetime] = []
     while day <= upto and len(days) < MAX_TIMES:
         days.append(day)
         day += timedelta(days=1)

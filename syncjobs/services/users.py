@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -30,6 +32,17 @@ def create_user(username: str, password: str, role: Role, *, actor: Actor = SYST
         store_role(user, role)
         audit.record(actor, Action.CREATE, "user", username, role=role.label)
     return user
+
+
+def ensure_admin(actor: Actor = SYSTEM) -> str | None:
+    """Create user ``admin`` (an Admin) when there are no users; return the password to show once (None otherwise)."""
+    users = get_user_model()
+    if users.objects.exists():
+        return None
+    password = os.environ.get("CTPORTAL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    users.objects.create_superuser("admin", "", password)
+    audit.record(actor, Action.CREATE, "user", "admin", role=Role.ADMIN.label)
+    return password
 
 
 def update_user(user: Any, role: Role, active: bool, password: str = "", *, actor: Actor = SYSTEM) -> None:

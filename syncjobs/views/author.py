@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from syncjobs.access import Actor, Role, requires
 from syncjobs.adf.findings import DefinitionError, Finding
-from syncjobs.adf.repository import save_definition
 from syncjobs.engine import jsontext
 from syncjobs.engine.errors import EngineError
 from syncjobs.engine.types import TableName
@@ -21,8 +20,9 @@ from syncjobs.forms.activities import ActivityForm
 from syncjobs.forms.datasets import DatasetForm
 from syncjobs.models import Dataset, LinkedService, Pipeline
 from syncjobs.services import catalogue
+from syncjobs.services.definitions import save_definition
 from syncjobs.services.graph import layout
-from syncjobs.services.pipeline_checks import validate_pipeline
+from syncjobs.services.pipeline_checks import check_pipeline
 from syncjobs.services.runs import trigger_run
 from syncjobs.views.saving import save_or_findings
 
@@ -92,7 +92,7 @@ def pipeline(request: HttpRequest, name: str) -> HttpResponse:
         text = request.POST.get("definition", text)
         definition, findings = _parse(text)
         if definition is not None and request.POST.get("action") == "validate":
-            findings = validate_pipeline(definition, live=True)
+            findings = check_pipeline(definition, live=True)
             validated = True
         elif definition is not None:
             definition["name"] = instance.name

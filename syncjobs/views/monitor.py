@@ -1,12 +1,13 @@
-"""Monitor: pipeline runs, one run, live statuses, cancel and rerun, charts."""
+"""Monitor: pipeline runs (and their rows for live updates), one run, cancel and rerun, charts."""
 
 from __future__ import annotations
 
 import uuid
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from syncjobs.access import Actor, Role, requires
@@ -41,29 +42,18 @@ def runs(request: HttpRequest) -> HttpResponse:
 
 
 @requires(GET=Role.VIEWER)
-def statuses(request: HttpRequest) -> JsonResponse:
-    """Current status of the runs in ``?ids=a,b`` (the list's live updates); a 400 for an id that is no run id."""
+def run_rows(request: HttpRequest) -> HttpResponse:
+    """The rows of the runs in ``?ids=a,b``, rendered as the runs list renders them (its live update);
+    ``next`` is the list's own address, where their Cancel returns. A 400 names ``ids`` when one is no run id."""
     try:
         ids = [uuid.UUID(i) for i in request.GET.get("ids", "").split(",") if i][:100]
     except ValueError:
         message = "ids: must be run ids (UUIDs) separated by commas"
-        return JsonResponse({"error": {"code": "BadRequest", "message": message, "target": "ids"}}, status=400)
-    found = list(PipelineRun.objects.filter(pk__in=ids))
-    monitor.attach_outcomes(found)
-    return JsonResponse(
-        {
-            str(r.run_id): {
-                "status": r.status,
-                "label": r.outcome.label,
-                "css": r.outcome.css,
-                "active": r.is_active,
-                "end": r.run_end.isoformat() if r.run_end else "",
-                "durationMs": r.duration_ms,
-                "message": r.message,
-            }
-            for r in found
-        }
-    )
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+    back = request.GET.get("next", "")
+    if not back.startswith("/") or not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("syncjobs:monitor")
+    return render(request, "monitor/_run_rows.html", {"runs": monitor.runs_by_id(ids), "next": back})
 
 
 @requires(GET=Role.VIEWER)
@@ -74,14 +64,13 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     monitor.attach_outcomes([run])
     for activity in activities:
         activity.copy = monitor.copy_details(activity)
-        activity.failed_items = monitor.failed_items_of(activity)
     context = {
         "run": run,
         "activities": activities,
         "gantt": monitor.gantt(run, activities),
         "group": PipelineRun.objects.filter(run_group_id=run.run_group_id).order_by("triggered_at"),
     }
-    template = "monitor/run_live.html" if request.GET.get("partial") else "monitor/run.html"
+    template = "monitor/_run_live.html" if request.GET.get("partial") else "monitor/run.html"
     return render(request, template, context)
 
 

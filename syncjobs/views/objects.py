@@ -17,8 +17,8 @@ from django.urls import reverse
 
 from syncjobs.access import WRITE_ROLES, Actor, Role, requires, role_of
 from syncjobs.adf.findings import DefinitionError
-from syncjobs.adf.repository import MODELS
 from syncjobs.models import Definition
+from syncjobs.services.definitions import MODELS
 from syncjobs.services.objects import LABELS, ObjectInUseError, clone_name, clone_object, delete_object, rename_object
 
 PAGES = {

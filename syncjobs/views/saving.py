@@ -6,8 +6,8 @@ from typing import Any
 
 from syncjobs.access import Actor
 from syncjobs.adf.findings import DefinitionError, Finding
-from syncjobs.adf.repository import save_definition
 from syncjobs.models import Definition
+from syncjobs.services.definitions import save_definition
 
 
 def save_or_findings(

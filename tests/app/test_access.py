@@ -41,8 +41,16 @@ from syncjobs.models import (
     WatermarkWindow,
 )
 from syncjobs.services.schedules import RECOVER_RUNS, ensure_schedules
-from tests.app.conftest import make_dataset, make_linked_service, make_pipeline, make_run
-from tests.conftest import PASSWORD, bearer, make_user, signed_in
+from tests.factories import (
+    PASSWORD,
+    bearer,
+    make_dataset,
+    make_linked_service,
+    make_pipeline,
+    make_run,
+    make_user,
+    signed_in,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -259,7 +267,7 @@ PAGES = [
     Case("", "GET", lambda w: "/", Role.VIEWER, 302),
     Case("healthz", "GET", lambda w: "/healthz", None, 200),
     Case("monitor/", "GET", lambda w: "/monitor/", Role.VIEWER, 200),
-    Case("monitor/statuses.json", "GET", lambda w: f"/monitor/statuses.json?ids={w.run.run_id}", Role.VIEWER, 200),
+    Case("monitor/rows", "GET", lambda w: f"/monitor/rows?ids={w.run.run_id}", Role.VIEWER, 200),
     Case("monitor/runs/<uuid:run_id>/", "GET", lambda w: f"/monitor/runs/{w.run.run_id}/", Role.VIEWER, 200),
     Case(
         "monitor/runs/<uuid:run_id>/cancel",

@@ -12,8 +12,7 @@ from django.utils import timezone
 from syncjobs import tutorial
 from syncjobs.access import Role
 from syncjobs.models import ApiToken, PipelineRun
-from tests.app.conftest import ADF_DATA, in_file_root, make_pipeline, make_run
-from tests.conftest import make_user
+from tests.factories import ADF_DATA, in_file_root, make_pipeline, make_run, make_user
 
 pytestmark = pytest.mark.django_db
 

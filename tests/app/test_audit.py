@@ -14,8 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from syncjobs.models import AuditEntry, PipelineRun, Trigger
-from tests.app.conftest import in_file_root, make_linked_service, make_pipeline, make_run
-from tests.conftest import bearer
+from tests.factories import bearer, in_file_root, make_linked_service, make_pipeline, make_run
 
 pytestmark = pytest.mark.django_db
 

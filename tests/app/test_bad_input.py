@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from syncjobs.models import ApiToken, Pipeline, PipelineRun
-from tests.app.conftest import make_pipeline, make_run
+from tests.factories import make_pipeline, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -274,12 +274,15 @@ def test_good_run_queries_still_answer(api):
     assert [r["pipelineName"] for r in response.json()["value"]] == ["P"]
 
 
-def test_a_bad_run_id_in_statuses_is_a_400_naming_ids(browser):
+def test_a_bad_run_id_in_the_runs_lists_live_update_is_a_400_naming_ids(browser):
     run = make_run()
-    response = browser.get(f"/monitor/statuses.json?ids={run.run_id},not-a-uuid")
+    response = browser.get(f"/monitor/rows?ids={run.run_id},not-a-uuid")
     assert response.status_code == 400
-    assert response.json()["error"]["target"] == "ids"
-    assert browser.get(f"/monitor/statuses.json?ids={run.run_id}").json()[str(run.run_id)]["status"] == "Queued"
+    assert response.content.decode().startswith("ids: must be run ids")
+    assert (
+        f'<tr data-run-id="{run.run_id}" data-active="1" data-status="Queued">'
+        in browser.get(f"/monitor/rows?ids={run.run_id}").content.decode()
+    )
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from syncjobs import tutorial
-from syncjobs.adf.repository import save_definition
 from syncjobs.models import Pipeline, PipelineRun
+from syncjobs.services.definitions import save_definition
 from syncjobs.services.runs import trigger_run
-from tests.app.conftest import make_pipeline
+from tests.factories import make_pipeline
 
 pytestmark = pytest.mark.django_db
 

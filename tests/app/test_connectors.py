@@ -7,8 +7,6 @@ tested against a loopback port where nothing listens and must say "refused".
 
 from __future__ import annotations
 
-import html
-import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +18,8 @@ from syncjobs.engine import bindings, connectors
 from syncjobs.models import LinkedService, PipelineRun
 from syncjobs.services.catalogue import REASONS
 from syncjobs.services.runs import trigger_run
-from tests.app.conftest import make_dataset, make_linked_service, make_pipeline
+from tests.app import pages
+from tests.factories import make_dataset, make_linked_service, make_pipeline
 from tests.fixtures.azurite import free_port
 from tests.fixtures.postgres import pg_connect
 
@@ -84,11 +83,6 @@ COPIED_FROM = ("PostgreSqlV2", "Sqlite")  # every source with a real server here
 COPIED_TO = ("AzureBlobStorage", "FileServer")  # every sink
 
 
-def page_text(response: Any) -> str:
-    assert response.status_code in (200, 302), response.content[:500]
-    return re.sub(r"\s+", " ", html.unescape(response.content.decode()))
-
-
 def test_every_type_the_connector_table_holds_has_a_way_to_reach_it_here():
     assert set(REACH) == {t.name for t in connectors.linked_service_types()}
     assert set(COPIED_FROM) == {t.name for t in connectors.linked_service_types(sources=True)} - {
@@ -101,7 +95,7 @@ def test_every_type_the_connector_table_holds_has_a_way_to_reach_it_here():
 def test_every_type_is_saved_through_its_form_bound_and_tested(admin, request, kind):
     reached = REACH[kind](request)
     name = f"Every{kind}"
-    saved = page_text(admin.post(f"/manage/linkedservices/new/{kind}/", {"name": name, **reached.form}, follow=True))
+    saved = pages.text(admin.post(f"/manage/linkedservices/new/{kind}/", {"name": name, **reached.form}, follow=True))
     assert f"Linked service {name} saved." in saved
     linked = LinkedService.objects.get(name=name)
     assert linked.type == kind and reached.form.keys() <= linked.properties["typeProperties"].keys()
@@ -112,7 +106,7 @@ def test_every_type_is_saved_through_its_form_bound_and_tested(admin, request, k
     bound.close()
 
     form = {"kind": kind, "existing": name, "name": name, **reached.form}
-    tested = page_text(admin.post("/manage/test-connection/", form))
+    tested = pages.text(admin.post("/manage/test-connection/", form))
     assert reached.answer in tested
     assert (reached.answer == CONNECTED) == ("test-result ok" in tested)
 

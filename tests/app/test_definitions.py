@@ -10,7 +10,6 @@ import pytest
 from django.utils import timezone
 
 from syncjobs.adf.findings import DefinitionError
-from syncjobs.adf.repository import import_folder, save_definition
 from syncjobs.engine.types import TableName
 from syncjobs.models import (
     ActivityRun,
@@ -21,7 +20,8 @@ from syncjobs.models import (
     Watermark,
     WatermarkConflictError,
 )
-from tests.app.conftest import ADF_DATA, in_file_root, make_dataset, make_linked_service, make_pipeline, make_run
+from syncjobs.services.definitions import import_folder, save_definition
+from tests.factories import ADF_DATA, in_file_root, make_dataset, make_linked_service, make_pipeline, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -235,11 +235,68 @@ def test_activity_run_to_adf_has_exactly_the_example_keys() -> None:
         (ADF_DATA / "runs-examples" / "ActivityRuns.IncrementalCopyPipeline.example.json").read_text()
     )["value"][2]
     activity = ActivityRun.objects.create(pipeline_run=make_run(), activity_name="Copy", activity_type="Copy")
-    activity.succeed({"rowsCopied": 2}, rows_read=2, rows_written=2, bytes_written=110)
+    activity.finish("Succeeded", {"rowsCopied": 2}, {}, rows_read=2, rows_written=2, bytes_written=110)
     shaped = activity.to_adf()
     assert shaped.keys() == example.keys()
     assert shaped["error"].keys() == example["error"].keys()
     assert shaped["output"] == {"rowsCopied": 2} and shaped["pipelineName"] == "WaitPipeline"
+
+
+def _frozen(*activities: dict[str, object]) -> dict[str, object]:
+    return {"pipeline": {"name": "P", "properties": {"activities": list(activities)}}, "datasets": {}}
+
+
+def test_an_activity_run_names_the_linked_service_its_activity_names() -> None:
+    script = {"name": "Update", "type": "Script", "linkedServiceName": {"referenceName": "Warehouse"}}
+    branch = {"name": "Branch", "type": "IfCondition", "typeProperties": {"ifTrueActivities": [script]}}
+    run = make_run(definition=_frozen(branch, _copy_activity()))
+    names = {}
+    for activity in ("Update", "CopyRows", "Branch"):
+        activity_run = ActivityRun.objects.create(pipeline_run=run, activity_name=activity, activity_type="x")
+        names[activity] = activity_run.to_adf()["linkedServiceName"]
+    assert names == {"Update": "Warehouse", "CopyRows": "", "Branch": ""}  # as ADF's own activity runs say
+
+
+def test_failed_items_are_read_from_a_failed_foreachs_error_only() -> None:
+    run = make_run()
+    details = json.dumps({"failedItems": [1, 3], "itemsCount": 4})
+    failed = ActivityRun.objects.create(
+        pipeline_run=run, activity_name="Each", activity_type="ForEach", status="Failed", error={"details": details}
+    )
+    garbled = ActivityRun.objects.create(
+        pipeline_run=run, activity_name="Other", activity_type="ForEach", status="Failed", error={"details": "{nope"}
+    )
+    succeeded = ActivityRun.objects.create(
+        pipeline_run=run, activity_name="Fine", activity_type="ForEach", status="Succeeded", error={"details": details}
+    )
+    assert (failed.failed_items(), garbled.failed_items(), succeeded.failed_items()) == ([1, 3], [], [])
+    assert run.failed_items() == {"Each": [1, 3]}
+
+
+def test_a_rerun_reuses_recorded_outputs_of_top_level_activities_that_may_stand_in() -> None:
+    inner = {"name": "Inner", "type": "Wait"}
+    each = {"name": "Each", "type": "ForEach", "typeProperties": {"activities": [inner]}}
+    names = ("Copied", "Looked", "Hidden", "Each", "Inner", "Broken")
+    run = make_run(definition=_frozen(*({"name": n, "type": "x"} for n in names[:3]), each, {"name": "Broken"}))
+    for name, kind, status, output in [
+        ("Copied", "Copy", "Succeeded", {"rowsCopied": 2}),
+        ("Looked", "Lookup", "Succeeded", {"firstRow": {"v": 1}}),  # the source's state: read again
+        ("Hidden", "Script", "Succeeded", {"secureOutput": True}),  # not recorded: cannot stand in
+        ("Each", "ForEach", "Succeeded", {}),  # a container runs again
+        ("Inner", "Wait", "Succeeded", {}),  # runs again with its container
+        ("Broken", "Copy", "Failed", {}),
+    ]:
+        ActivityRun.objects.create(
+            pipeline_run=run, activity_name=name, activity_type=kind, status=status, output=output
+        )
+    assert run.reusable_outputs() == {"Copied": {"rowsCopied": 2}}
+
+
+def test_updated_between_includes_both_ends_as_the_api_does() -> None:
+    run = make_run()
+    stamp = PipelineRun.objects.get(pk=run.pk).last_updated
+    assert list(PipelineRun.objects.updated_between(stamp, stamp)) == [run]
+    assert not PipelineRun.objects.updated_between(stamp + timedelta(microseconds=1), stamp + timedelta(seconds=1))
 
 
 def test_only_one_worker_can_claim_a_queued_run() -> None:
@@ -262,9 +319,9 @@ def test_cancelling_a_running_run_asks_it_to_stop_at_its_next_heartbeat() -> Non
     run.mark_in_progress()
     PipelineRun.objects.get(pk=run.pk).request_cancel()
     assert run.heartbeat() is True
-    assert PipelineRun.objects.active().filter(status="Canceling").count() == 1
+    assert list(PipelineRun.objects.in_progress()) == [run]
     assert run.mark_cancelled() is True
-    assert list(PipelineRun.objects.cancelled()) == [run]
+    assert list(PipelineRun.objects.finished()) == [run] and run.status == "Cancelled"
 
 
 def test_a_run_whose_worker_went_silent_is_listed_as_stalled() -> None:
@@ -303,7 +360,7 @@ def test_a_watermark_is_held_by_one_active_run_at_a_time() -> None:
 @pytest.mark.django_db
 def test_delimited_text_quote_escape_and_compression_level_are_checked():
     from syncjobs.adf.findings import DefinitionError
-    from syncjobs.adf.repository import save_definition
+    from syncjobs.services.definitions import save_definition
 
     make_linked_service("Files", type="FileServer", host=in_file_root("files"))
     base = {

@@ -8,8 +8,7 @@ import sqlite3
 import pytest
 
 from syncjobs.models import AuditEntry, LinkedService, Pipeline, PipelineRun
-from tests.app.conftest import make_linked_service, make_pipeline, make_run
-from tests.conftest import bearer
+from tests.factories import bearer, make_linked_service, make_pipeline, make_run
 
 pytestmark = pytest.mark.django_db
 

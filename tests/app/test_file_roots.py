@@ -17,10 +17,10 @@ from django.core.management import call_command
 
 from syncjobs import tutorial
 from syncjobs.adf.findings import DefinitionError
-from syncjobs.adf.repository import save_definition
 from syncjobs.models import ActivityRun, LinkedService, PipelineRun, RunStatus
+from syncjobs.services.definitions import save_definition
 from syncjobs.services.runs import trigger_run
-from tests.app.conftest import in_file_root
+from tests.factories import in_file_root
 from tests.fixtures.portal import Portal
 from tests.fixtures.postgres import pg_connect
 

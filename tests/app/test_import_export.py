@@ -11,9 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from syncjobs.adf.findings import DefinitionError
-from syncjobs.adf.repository import MODELS, export_definition, export_folder, import_folder, save_definition
 from syncjobs.models import Dataset, LinkedService, Pipeline, Trigger
-from tests.app.conftest import in_file_root
+from syncjobs.services.definitions import MODELS, export_definition, export_folder, import_folder, save_definition
+from tests.factories import in_file_root
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,7 @@ from syncjobs.secrets import (
     encrypt_mapping,
     encrypted_fields,
 )
-from tests.app.conftest import make_linked_service, make_run
+from tests.factories import make_linked_service, make_run
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG = "k" * 30 + "0123456789abcdefghij"  # 50 characters, 21 different

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from syncjobs.adf.repository import import_folder, save_definition
 from syncjobs.models import AuditEntry, Dataset, LinkedService, Pipeline, PipelineRun, Trigger, Watermark
 from syncjobs.secrets import MASK
+from syncjobs.services.definitions import import_folder, save_definition
 from syncjobs.services.objects import used_by
-from tests.app.conftest import in_file_root, make_dataset, make_linked_service, make_pipeline, make_run
+from tests.factories import in_file_root, make_dataset, make_linked_service, make_pipeline, make_run
 
 pytestmark = pytest.mark.django_db
 

@@ -7,22 +7,25 @@ import os
 import socket
 import sqlite3
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from syncjobs import tutorial
-from syncjobs.adf.repository import save_definition
 from syncjobs.engine.types import TableName
 from syncjobs.models import ActivityRun, LinkedService, Pipeline, PipelineRun, RunStatus, Watermark
+from syncjobs.services.definitions import save_definition
 from syncjobs.services.runs import cancel_run, execute_run, recover_stalled_runs, rerun, trigger_run
 from syncjobs.services.schedules import RECOVER_RUNS
-from tests.app.conftest import make_pipeline, make_run
+from tests.factories import make_pipeline, make_run
 from tests.fixtures.portal import Portal
 
 pytestmark = pytest.mark.django_db
@@ -368,3 +371,28 @@ def test_retry_failed_items_runs_only_the_items_that_failed(inline, seeded, oper
     inputs = [a.input["scripts"][0]["text"] for a in retry.activity_runs.filter(activity_name="Count")]
     assert sorted(inputs) == ["SELECT count(*) AS n FROM later_a", "SELECT count(*) AS n FROM later_b"]
     assert ActivityRun.objects.get(pipeline_run=retry, activity_name="EachTable").output["retriedItems"] == [1, 3]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_stores_handled_errors_for_runs_that_ended_before():
+    before = [("syncjobs", "0009_secure_parameter_values")]
+    try:
+        MigrationExecutor(connection).migrate(before)
+        old = MigrationExecutor(connection).loader.project_state(before).apps
+        runs, activities = old.get_model("syncjobs", "PipelineRun"), old.get_model("syncjobs", "ActivityRun")
+        attempts = {
+            "retried": [("Copy", "Failed", 0), ("Copy", "Succeeded", 1)],
+            "handled": [("Bad", "Failed", 0), ("Bad", "Failed", 1), ("Recover", "Succeeded", 0)],
+            "clean": [("Copy", "Succeeded", 0)],
+        }
+        for name, rows in attempts.items():
+            run = runs.objects.create(pipeline_name=name, status="Succeeded", run_group_id=uuid.uuid4())
+            for activity, status, attempt in rows:
+                activities.objects.create(
+                    pipeline_run=run, activity_name=activity, activity_type="Copy", status=status, retry_attempt=attempt
+                )
+        MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes("syncjobs"))
+        stored = dict(PipelineRun.objects.values_list("pipeline_name", "handled_errors"))
+        assert stored == {"retried": False, "handled": True, "clean": False}
+    finally:
+        MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

@@ -13,11 +13,11 @@ import re
 import pytest
 from django.apps import apps
 
-from syncjobs.adf.repository import export_definition, import_definitions, save_definition
 from syncjobs.models import LinkedService, PipelineRun, RunStatus
 from syncjobs.secrets import MASK, encrypt_mapping
+from syncjobs.services.definitions import export_definition, import_definitions, save_definition
 from syncjobs.services.runs import trigger_run
-from tests.app.conftest import make_dataset, make_linked_service, make_pipeline
+from tests.factories import make_dataset, make_linked_service, make_pipeline
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
-from syncjobs.adf.repository import export_definition, save_definition
 from syncjobs.models import LinkedService
 from syncjobs.secrets import MASK, SecretUnreadableError, decrypt, derive_key, encrypt
-from tests.app.conftest import make_dataset, make_linked_service, make_pipeline
+from syncjobs.services.definitions import export_definition, save_definition
+from tests.factories import make_dataset, make_linked_service, make_pipeline
 
 pytestmark = pytest.mark.django_db
 

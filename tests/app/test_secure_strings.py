@@ -22,9 +22,9 @@ from django_q.models import OrmQ, Task
 from django_q.signing import SignedPackage
 
 from syncjobs import tutorial
-from syncjobs.adf.repository import export_definition, save_definition
 from syncjobs.models import ActivityRun, Pipeline, PipelineRun, RunStatus, Trigger
 from syncjobs.secrets import MASK, decrypt_mapping
+from syncjobs.services.definitions import export_definition, save_definition
 from syncjobs.services.runs import trigger_run
 from syncjobs.services.triggers import fire_trigger
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from syncjobs.adf.repository import export_definition, save_definition
 from syncjobs.models import AuditEntry, PipelineRun, Trigger
 from syncjobs.secrets import MASK
+from syncjobs.services.definitions import export_definition, save_definition
 from syncjobs.services.triggers import fire_due_triggers, next_fire_times
-from tests.app.conftest import make_pipeline
+from tests.factories import make_pipeline
 
 pytestmark = pytest.mark.django_db
 

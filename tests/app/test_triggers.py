@@ -10,11 +10,11 @@ from django.core.management import CommandError, call_command
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from syncjobs.adf.repository import save_definition
 from syncjobs.models import PipelineRun, RunStatus, Trigger
+from syncjobs.services.definitions import save_definition
 from syncjobs.services.schedules import FIRE_TRIGGERS
 from syncjobs.services.triggers import TriggerError, due_times, fire_due_triggers, fire_trigger, latest_due_time
-from tests.app.conftest import make_pipeline
+from tests.factories import make_pipeline
 
 
 def at(text: str) -> datetime:

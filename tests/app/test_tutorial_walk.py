@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from syncjobs import tutorial
-from syncjobs.adf.repository import import_definitions
 from syncjobs.engine import bindings
 from syncjobs.engine.types import TableName
 from syncjobs.models import ActivityRun, LinkedService, Pipeline, PipelineRun, Watermark
+from syncjobs.services.definitions import import_definitions
 from syncjobs.services.runs import trigger_run
 from tests.fixtures.postgres import pg_connect
 

@@ -16,8 +16,7 @@ from django.test import Client
 from syncjobs.access import Role, role_of, stored_role
 from syncjobs.management import commands
 from syncjobs.management.portal_command import PortalCommand
-from tests.app.conftest import make_pipeline
-from tests.conftest import make_user, signed_in
+from tests.factories import make_pipeline, make_user, signed_in
 
 pytestmark = pytest.mark.django_db
 

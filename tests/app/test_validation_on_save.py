@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from syncjobs.adf.findings import DefinitionError
-from syncjobs.adf.repository import save_definition
-from tests.app.conftest import make_pipeline
+from syncjobs.services.definitions import save_definition
+from tests.factories import make_pipeline
 
 pytestmark = pytest.mark.django_db
 

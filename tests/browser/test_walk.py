@@ -127,15 +127,17 @@ def create_pipeline(page: Page, definition: dict) -> None:
     expect(page.get_by_role("status")).to_contain_text(f"Pipeline {definition['name']} created.")
 
 
-def test_cancel_really_stops_a_long_run(page: Page, portal: Portal):
-    wait = {
-        "name": "LongWait",
-        "properties": {"activities": [{"name": "Pause", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 120}}]},
-    }
-    create_pipeline(page, wait)
+def trigger_a_wait(page: Page, name: str, seconds: int) -> None:
+    """A pipeline of one Wait, triggered now; returns on its run page once the run is in progress."""
+    activity = {"name": "Pause", "type": "Wait", "typeProperties": {"waitTimeInSeconds": seconds}}
+    create_pipeline(page, {"name": name, "properties": {"activities": [activity]}})
     page.get_by_role("button", name="Trigger now").click()
     page.get_by_role("dialog").get_by_role("button", name="OK").click()
     expect(page.locator("#live .badge").first).to_have_text("In progress", timeout=30_000)
+
+
+def test_cancel_really_stops_a_long_run(page: Page, portal: Portal):
+    trigger_a_wait(page, "LongWait", 120)
     screenshot(page, "07-run-in-progress")
     page.get_by_role("button", name="Cancel").click()
     expect(page.locator("#live .badge").first).to_have_text("Cancelled", timeout=15_000)
@@ -143,3 +145,16 @@ def test_cancel_really_stops_a_long_run(page: Page, portal: Portal):
     assert portal.status(run_id) == "Cancelled"
     activity = portal.query("SELECT status FROM syncjobs_activityrun WHERE activity_name = 'Pause'")
     assert activity == [("Cancelled",)]
+
+
+def test_the_runs_list_follows_a_run_to_its_end_without_a_reload(page: Page, portal: Portal):
+    trigger_a_wait(page, "ShortWait", 4)
+    page.get_by_role("link", name="All pipeline runs").click()
+    page.evaluate("window.__noReload = true")
+    row = page.locator("#runs tbody tr").first
+    expect(row.locator(".badge")).to_have_text("In progress")
+    expect(row.locator(".duration")).to_have_text("—")
+    expect(row.locator(".badge")).to_have_text("Succeeded", timeout=30_000)
+    expect(row.locator(".duration")).to_have_text(re.compile(r"^\d\.\d s$"))  # the server's formatting
+    expect(row.get_by_role("button", name="Rerun", exact=True)).to_be_visible()
+    assert page.evaluate("window.__noReload") is True

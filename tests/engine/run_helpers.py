@@ -23,3 +23,29 @@ def pg_linked_service(config: Any, name: str = "Pg") -> dict[str, Any]:
         password=secret,
         sslMode=0,
     )
+
+
+def flaky_script(name: str, linked_service: str, retries: int = 1) -> dict[str, Any]:
+    """A Script on a SQLite linked service that fails its first attempt and succeeds on the next.
+
+    Each script commits on its own, so the count of attempts survives the failure; ``json()`` of a
+    non-JSON text is SQLite's own runtime error. Retried at once (a run allows an interval of 0).
+    """
+    count_attempts = "INSERT INTO flaky_attempts VALUES (1)"
+    fail_first = (
+        "SELECT CASE WHEN (SELECT count(*) FROM flaky_attempts) < 2 THEN json('the first attempt fails') "
+        "ELSE 1 END AS ok"
+    )
+    return {
+        "name": name,
+        "type": "Script",
+        "linkedServiceName": {"referenceName": linked_service, "type": "LinkedServiceReference"},
+        "policy": {"retry": retries, "retryIntervalInSeconds": 0},
+        "typeProperties": {
+            "scripts": [
+                {"type": "NonQuery", "text": "CREATE TABLE IF NOT EXISTS flaky_attempts (n int)"},
+                {"type": "NonQuery", "text": count_attempts},
+                {"type": "Query", "text": fail_first},
+            ]
+        },
+    }

@@ -12,6 +12,7 @@ from syncjobs import tutorial
 from syncjobs.engine.pipeline.host import WatermarkKey
 from syncjobs.engine.pipeline.runner import run_pipeline
 from syncjobs.engine.types import TableName
+from tests.engine.run_helpers import flaky_script
 from tests.engine.run_hosts import MemoryHost, info
 
 
@@ -165,6 +166,27 @@ def test_retries_are_recorded_as_attempts(walk):
     bad["policy"] = {"retry": 2, "retryIntervalInSeconds": 0}
     walk.run(pipeline(bad))
     assert [(r["attempt"], r["status"]) for r in walk.host.runs] == [(0, "Failed"), (1, "Failed"), (2, "Failed")]
+
+
+def test_an_activity_that_succeeds_on_retry_is_no_handled_error(walk):
+    _, outcome = walk.run(pipeline(flaky_script("Flaky", tutorial.SOURCE_LS)))
+    assert walk.host.statuses() == [("Flaky", "Failed"), ("Flaky", "Succeeded")]
+    assert outcome.status == "Succeeded" and not outcome.handled_errors
+
+
+def test_a_failure_handled_inside_a_container_is_a_handled_error(walk):
+    branch = activity(
+        "Branch",
+        "IfCondition",
+        expression={"value": "@equals(1, 1)", "type": "Expression"},
+        ifTrueActivities=[
+            activity("Bad", "SetVariable", variableName="nope", value="x"),
+            activity("Recover", "Wait", after=["Bad:Failed"], waitTimeInSeconds=0),
+        ],
+    )
+    _, outcome = walk.run(pipeline(branch))
+    assert dict(walk.host.statuses()) == {"Branch": "Succeeded", "Bad": "Failed", "Recover": "Succeeded"}
+    assert outcome.status == "Succeeded" and outcome.handled_errors
 
 
 def test_timeout_stops_a_wait(walk):

@@ -8,11 +8,13 @@ import math
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from syncjobs.engine import jsontext
 from syncjobs.engine.expressions import datetimes
 from syncjobs.engine.limits import EXPRESSION_ARRAY_ITEMS, EXPRESSION_TEXT_CHARS, INTEGER_RANGE
+
+_T = TypeVar("_T")
 
 
 class FunctionError(Exception):
@@ -84,9 +86,9 @@ def _bool(value: Any) -> bool:
 
 
 def _number(value: Any, name: str) -> int | float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FunctionError(f"{name}() needs numbers, got {value!r}")
-    return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    raise FunctionError(f"{name}() needs numbers, got {value!r}")
 
 
 def _arith(name: str, op: Callable[[Any, Any], Any]) -> Callable[..., Any]:
@@ -209,8 +211,8 @@ def _union(*collections: Any) -> Any:
     return out
 
 
-def _timestamp(fn: Callable[..., str]) -> Callable[..., str]:
-    def wrapped(*args: Any) -> str:
+def _timestamp(fn: Callable[..., _T]) -> Callable[..., _T]:
+    def wrapped(*args: Any) -> _T:
         try:
             return fn(*args)
         except ValueError as exc:
@@ -252,7 +254,7 @@ def _start_of(part: str) -> Callable[..., str]:
 
 
 def _part(read: Callable[[Any], int]) -> Callable[[str], int]:
-    return _timestamp(lambda ts: read(datetimes.parse_timestamp(ts)[0]))  # type: ignore[arg-type, return-value]
+    return _timestamp(lambda ts: read(datetimes.parse_timestamp(ts)[0]))
 
 
 def _ticks(ts: str) -> int:

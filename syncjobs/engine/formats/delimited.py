@@ -197,7 +197,7 @@ class DelimitedTextFormat:
     """
 
     wants_text_values = True
-    upload_block_bytes = None
+    upload_block_bytes: int | None = None
 
     def __init__(self, options: DelimitedTextOptions | None = None) -> None:
         self.options = options or DelimitedTextOptions()
@@ -312,9 +312,10 @@ class DelimitedTextFormat:
         numbers_plain = not needs(_NUMBER_CHARACTERS) and not _could_be_number(null)
 
         def cell(v: Any) -> str:
-            kind = type(v)
+            kind: Any = type(v)
             if numbers_plain and (kind is int or kind is float):
-                return kind.__repr__(v)
+                number: str = kind.__repr__(v)
+                return number
             text = v if kind is str else _text_of(v)
             return quoted(text) if text == null or needs(text) else text
 
@@ -330,8 +331,8 @@ class DelimitedTextFormat:
         level = self.options.compression_level
         gz = zlib.compressobj(level, zlib.DEFLATED, 31) if self.options.compression == "gzip" else None
         plain = codec == "utf-8"
-        decoder = None if plain else codecs.getincrementaldecoder("utf-8")()
-        encoder = None if plain else codecs.getincrementalencoder(codec)()
+        decoder = codecs.getincrementaldecoder("utf-8")()  # both used only when the file is not UTF-8
+        encoder = codecs.getincrementalencoder(codec)()
         pending = bom
         for chunk in chunks:
             data = chunk if plain else self._encoded(decoder.decode(chunk), encoder)
@@ -344,7 +345,7 @@ class DelimitedTextFormat:
         if tail:
             yield tail
 
-    def _encoded(self, text: str, encoder: Any, final: bool = False) -> bytes:
+    def _encoded(self, text: str, encoder: codecs.IncrementalEncoder, final: bool = False) -> bytes:
         try:
             return encoder.encode(text, final)
         except UnicodeEncodeError as exc:

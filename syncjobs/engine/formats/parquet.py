@@ -42,7 +42,12 @@ from syncjobs.engine.types import Batch, Column
 ROW_GROUP_ROWS = 16_384
 ROW_GROUP_BYTES = 4 * 1024 * 1024
 CODECS = {"snappy": "snappy", "gzip": "gzip", "none": "none"}  # ADF's copy codecs (lzo is not supported)
-TEMPORAL = {"date": date, "time": time, "datetime": datetime, "datetimetz": datetime}
+TEMPORAL: dict[str, type[date] | type[time]] = {
+    "date": date,
+    "time": time,
+    "datetime": datetime,
+    "datetimetz": datetime,
+}
 # Source types whose temporal values arrive as text (SQL Server's converters, SQLite's storage).
 TEXT_TEMPORAL_TYPES = ("datetime2", "datetimeoffset", "smalldatetime", "datetime", "time", "timestamp")
 
@@ -180,7 +185,7 @@ class ParquetFormat:
 
     wants_text_values = False
     extension = ".parquet"
-    upload_block_bytes = 2 * 1024 * 1024
+    upload_block_bytes: int | None = 2 * 1024 * 1024
     """Parquet's output is a fifth of CSV's: 2 MiB blocks upload it as fast, with 10 MB less in flight
     than the sink's 4 MiB blocks, room its writer needs for its row groups and footer."""
 

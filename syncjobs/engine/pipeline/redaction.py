@@ -20,6 +20,7 @@ from urllib.parse import quote, quote_plus
 from syncjobs.engine.expressions import NO_ITEM, ExpressionContext, ExpressionError, evaluate
 from syncjobs.engine.expressions.parser import Call, Index, Literal, Member, Node, parse
 from syncjobs.engine.expressions.templates import expressions_in
+from syncjobs.engine.pipeline.host import RunHost
 
 MASK = "**********"  # what ADF shows for a SecureString
 _BODIES = ("activities", "ifTrueActivities", "ifFalseActivities")  # run (and checked) on their own
@@ -190,7 +191,7 @@ def _forms(secret: str) -> set[str]:
 class RedactingHost:
     """A ``RunHost`` that masks secrets in everything recorded (input, output, error); the rest passes through."""
 
-    def __init__(self, host: Any, redactor: Redactor) -> None:
+    def __init__(self, host: RunHost, redactor: Redactor) -> None:
         self._host = host
         self._redactor = redactor
 

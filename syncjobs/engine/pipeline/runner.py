@@ -4,7 +4,8 @@ ADF's rules: an activity runs once every activity it depends on has finished wit
 conditions it names (``Completed`` is Succeeded or Failed); otherwise it is Skipped. The run succeeds
 when every leaf activity (one nothing depends on) succeeded, a skipped leaf being judged by the
 activities it depends on. A failure handled by a Failed/Completed path thus leaves the run Succeeded,
-which the outcome reports as ``handled_errors``.
+which the outcome reports as ``handled_errors`` (also for one handled inside a ForEach or IfCondition
+body; an activity that failed and then succeeded on retry is no error at all).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import logging
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from syncjobs.engine.errors import EngineError, TerminalError
@@ -24,7 +25,7 @@ from syncjobs.engine.pipeline.parameters import bind_parameters, declared_variab
 from syncjobs.engine.pipeline.policy import Policy
 from syncjobs.engine.pipeline.redaction import RedactingHost, Redactor
 from syncjobs.engine.pipeline.state import RunState
-from syncjobs.engine.pipeline.step import Step
+from syncjobs.engine.pipeline.step import ActivitiesResult, Step
 
 SUCCEEDED, FAILED, SKIPPED, CANCELLED = "Succeeded", "Failed", "Skipped", "Cancelled"
 # ADF's policy.secureInput / secureOutput: the monitor records neither (later activities still see the output).
@@ -34,17 +35,6 @@ SECURE_OUTPUT = {"secureOutput": True, "message": "hidden: the activity's policy
 SECRET_INPUT = {"secureInput": True, "message": "hidden: the activity reads a SecureString parameter"}
 SECRET_OUTPUT = {"secureOutput": True, "message": "hidden: the activity reads a SecureString parameter"}
 logger = logging.getLogger(__name__)
-_REUSABLE = frozenset({"Copy", "ChangeTrackingCopy", "Script", "SqlServerStoredProcedure", "SetVariable", "Wait"})
-
-
-@dataclass
-class ActivitiesResult:
-    """How a list of activities ended: each one's status, and the first failure's message."""
-
-    statuses: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    cancelled: bool = False
-    succeeded: bool = True
 
 
 def run_pipeline(snapshot: dict[str, Any], info: RunInfo, host: RunHost) -> PipelineOutcome:
@@ -79,7 +69,7 @@ def _run(
         return PipelineOutcome(CANCELLED, "Cancelled by request", state.outputs)
     if not result.succeeded:
         return PipelineOutcome(FAILED, _failure_message(result), state.outputs)
-    return PipelineOutcome(SUCCEEDED, "", state.outputs, handled_errors=bool(result.errors))
+    return PipelineOutcome(SUCCEEDED, "", state.outputs, handled_errors=bool(state.handled_failures))
 
 
 def _failure_message(result: ActivitiesResult) -> str:
@@ -108,6 +98,8 @@ def run_activities(activities: list[dict[str, Any]], state: RunState) -> Activit
                 result.cancelled = True
                 return result
     result.succeeded = all(_judge(leaf, by_name, result.statuses) for leaf in _leaves(by_name))
+    if result.succeeded:
+        state.handled_failures.update(result.errors)
     return result
 
 
@@ -153,8 +145,8 @@ def _run_or_skip(activity: dict[str, Any], state: RunState, result: ActivitiesRe
         run_id = state.host.activity_started(name, kind, {}, 0)
         state.host.activity_finished(run_id, SKIPPED, {}, {})
         return SKIPPED
-    reused = state.info.reuse_outputs.get(name)
-    if reused is not None and kind in _REUSABLE and "secureOutput" not in reused:  # a hidden output is run again
+    reused = state.info.reuse_outputs.get(name)  # the host chose what may be reused (RunInfo.reuse_outputs)
+    if reused is not None:
         state.outputs[name] = reused
         return SUCCEEDED
     status, message = _run_with_retries(activity, state)
@@ -164,12 +156,11 @@ def _run_or_skip(activity: dict[str, Any], state: RunState, result: ActivitiesRe
 
 
 def _run_with_retries(activity: dict[str, Any], state: RunState) -> tuple[str, str]:
+    early_error: TerminalError | None = None
     try:
         policy = Policy.of(activity)
     except TerminalError as exc:
         policy, early_error = Policy(), exc
-    else:
-        early_error = None
     message = ""
     for attempt in range(policy.retries + 1):
         if attempt:

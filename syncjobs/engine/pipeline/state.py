@@ -34,6 +34,8 @@ class RunState:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     item: Any = NO_ITEM
     redactor: Redactor = field(default_factory=lambda: Redactor({}))
+    # Activities that failed where a Failed/Completed path handled it (at any level, ForEach bodies included).
+    handled_failures: set[str] = field(default_factory=set)
 
     def pipeline_value(self) -> dict[str, Any]:
         """``pipeline()``."""
@@ -75,6 +77,7 @@ class RunState:
             dict(self.outputs),
             item,
             self.redactor,
+            self.handled_failures,
         )
 
     def dataset(self, reference: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +86,7 @@ class RunState:
         found = find(self.snapshot.get("datasets", {}), name)
         if found is None:
             raise TerminalError("dataset_not_found", f"dataset '{name}' does not exist")
-        dataset = copy.deepcopy(found)
+        dataset: dict[str, Any] = copy.deepcopy(found)
         props = dataset.setdefault("properties", {})
         declared = props.get("parameters") or {}
         values = {k: (v or {}).get("defaultValue") for k, v in declared.items()}

@@ -10,7 +10,19 @@ from typing import Any
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.pipeline.state import RunState
 
-RunActivities = Callable[[list[dict[str, Any]], RunState], "Any"]
+
+@dataclass
+class ActivitiesResult:
+    """How a list of activities ended: each one's status, and the first failure's message."""
+
+    statuses: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    cancelled: bool = False
+    succeeded: bool = True
+
+
+RunActivities = Callable[[list[dict[str, Any]], RunState], ActivitiesResult]
+"""Runs a body of activities (a ForEach iteration, an IfCondition branch): the runner's ``run_activities``."""
 
 
 class StoppedError(TerminalError):
@@ -54,7 +66,8 @@ class Step:
 
     def type_properties(self, skip_keys: frozenset[str] = frozenset()) -> dict[str, Any]:
         """The activity's typeProperties with expressions evaluated (``skip_keys`` left for later)."""
-        return self.state.resolve(self.activity.get("typeProperties") or {}, skip_keys)
+        resolved: dict[str, Any] = self.state.resolve(self.activity.get("typeProperties") or {}, skip_keys)
+        return resolved
 
     def dataset(self, reference: dict[str, Any] | None, role: str) -> dict[str, Any]:
         """A referenced dataset, resolved; ``role`` names it in the error when it is missing."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 
@@ -299,7 +299,7 @@ class PostgresSource(Connector):
             try:
                 if not PostgresSnapshot(conn, self._errors).tracking_installed():
                     return 0
-                moment = now or conn.execute("SELECT clock_timestamp()").fetchone()[0]
+                moment = now or cast(tuple[Any, ...], conn.execute("SELECT clock_timestamp()").fetchone())[0]
                 conn.execute(ct.raise_min_valid_versions_sql(), {"now": moment})
                 purged = 0
                 for log_table, min_valid in conn.execute(ct.tracked_logs_sql()).fetchall():

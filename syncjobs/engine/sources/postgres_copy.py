@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from contextlib import suppress
 from functools import partial
 from itertools import islice
@@ -46,18 +46,23 @@ def copy_options(options: Any, force_quote: Sequence[str]) -> str:
 
 def header_line(names: Sequence[str], options: Any) -> str:
     """The header row: a name is quoted when it holds the delimiter, the quote or a line break (as COPY does)."""
-    quote, escape = options.quote_char, options.escape_char
-    specials = (options.column_delimiter, quote, "\r", "\n")
+    quote: str = options.quote_char
+    escape: str = options.escape_char
+    delimiter: str = options.column_delimiter
+    row_end: str = options.row_delimiter
+    specials = (delimiter, quote, "\r", "\n")
 
     def cell(name: str) -> str:
         if name and not any(s in name for s in specials if s):
             return name
         return quote + "".join(escape + ch if ch in (quote, escape) else ch for ch in name) + quote
 
-    return options.column_delimiter.join(cell(n) for n in names) + options.row_delimiter
+    return delimiter.join(cell(n) for n in names) + row_end
 
 
-def copy_out(conn: psycopg.Connection[Any], query: bytes, row_end: bytes, size: int = 256 * 1024) -> Iterator[bytes]:
+def copy_out(
+    conn: psycopg.Connection[Any], query: bytes, row_end: bytes, size: int = 256 * 1024
+) -> Generator[bytes, None, int]:
     """Run ``COPY ... TO STDOUT`` and yield its bytes in chunks of about ``size``; returns the row count.
 
     libpq is called directly (``get_copy_data`` driven by C-level ``map``/``islice``): psycopg's ``Copy``

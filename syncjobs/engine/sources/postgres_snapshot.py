@@ -5,7 +5,7 @@ It is also the T-SQL rewriter's dialect, so the tutorial's queries run inside th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -107,7 +107,7 @@ class PostgresSnapshot(EmulatedTrackingSnapshot):
         self._cursors = 0
         self._installed: bool | None = None
 
-    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query in this transaction and fetch its (small) result."""
         try:
             return self._conn.execute(sql, params).fetchall()
@@ -123,7 +123,7 @@ class PostgresSnapshot(EmulatedTrackingSnapshot):
     def relid(self, name: TableName) -> int:
         """The table's oid (raises table_not_found)."""
         for candidate in _candidates(name):
-            found = self.rows("SELECT to_regclass(%s)::oid::int", (candidate,))[0][0]
+            found: int | None = self.rows("SELECT to_regclass(%s)::oid::int", (candidate,))[0][0]
             if found:
                 return found
         raise TerminalError("table_not_found", f"table {name} does not exist (or is not visible to this user)")
@@ -169,7 +169,9 @@ class PostgresSnapshot(EmulatedTrackingSnapshot):
     def min_valid_version(self, table: Table) -> int:
         """The table's minimum valid version (raises change_tracking_disabled)."""
         relid = self.relid(table.name)
-        version = self.rows(f"SELECT {ct.min_valid_version_sql(relid)}")[0][0] if self.tracking_installed() else None
+        version: int | None = (
+            self.rows(f"SELECT {ct.min_valid_version_sql(relid)}")[0][0] if self.tracking_installed() else None
+        )
         if version is None:
             raise TerminalError(
                 "change_tracking_disabled",
@@ -269,7 +271,7 @@ class PostgresSnapshot(EmulatedTrackingSnapshot):
         """Whether COPY can write DelimitedText with these options byte for byte."""
         return csv_export_possible(options)
 
-    def export_delimited(self, rows: RowSet, options: Any) -> Iterator[bytes]:
+    def export_delimited(self, rows: RowSet, options: Any) -> Generator[bytes, None, int]:
         """COPY (SELECT ...) TO STDOUT as CSV, yielding UTF-8 bytes as they arrive; returns the row count."""
         if not csv_export_possible(options):
             raise TerminalError("not_supported", "COPY cannot write these DelimitedText options; use the row path")
@@ -308,7 +310,7 @@ class PostgresSnapshot(EmulatedTrackingSnapshot):
         copy_sql = f"COPY (SELECT {picks} FROM ({sql}) q) TO STDOUT WITH (FORMAT csv)"
         return columns, self._copy(copy_sql, params, b"\n")
 
-    def _copy(self, copy_sql: str, params: Sequence[Any] | None, row_end: bytes) -> Iterator[bytes]:
+    def _copy(self, copy_sql: str, params: Sequence[Any] | None, row_end: bytes) -> Generator[bytes, None, int]:
         try:
             query = psycopg.ClientCursor(self._conn).mogrify(copy_sql, params).encode(self._conn.info.encoding)
             return (yield from copy_out(self._conn, query, row_end))

@@ -30,7 +30,7 @@ from functools import cache
 from operator import mod
 from typing import Any
 
-from syncjobs.engine.batching import fetch_batches
+from syncjobs.engine.batching import Rows, fetch_batches
 from syncjobs.engine.errors import EngineError, TerminalError, TransientError
 from syncjobs.engine.sources import Changes, FullTable, Query, RowSet
 from syncjobs.engine.sources import sqlite_tracking as ct
@@ -110,7 +110,8 @@ def _as_decimal(value: Any, scale: int | None) -> Any:
         return value
     try:
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-        if scale is not None and number.is_finite() and number.as_tuple().exponent >= -scale:
+        exponent = number.as_tuple().exponent  # a letter for NaN and infinities
+        if scale is not None and isinstance(exponent, int) and exponent >= -scale:
             number = number.quantize(Decimal(1).scaleb(-scale))
     except (InvalidOperation, ValueError):
         return value  # SQLite keeps any text in any column; pass it on as it is
@@ -156,8 +157,9 @@ def _padded_texts(numbers: Sequence[int | float], scale: int | None) -> list[str
     whole = "\x00".join(map(mod, map(forms.__getitem__, map(type, numbers)), numbers)) + "\x00"
     if "e" in whole or "n" in whole:
         return None
-    for digits in range(1, scale or 0):
-        whole = _fraction_end(digits).sub("0" * (scale - digits) + "\x00", whole)
+    width = scale or 0
+    for digits in range(1, width):
+        whole = _fraction_end(digits).sub("0" * (width - digits) + "\x00", whole)
     return whole.split("\x00")[:-1]
 
 
@@ -167,17 +169,17 @@ def _fraction_end(digits: int) -> re.Pattern[str]:
     return re.compile(rf"(?<=\.\d{{{digits}}})\x00")
 
 
-def _converted(columns: Sequence[Column], rows: list[tuple], text_values: bool = False) -> list[tuple]:
+def _converted(columns: Sequence[Column], rows: Rows, text_values: bool = False) -> Rows:
     decimals = [(i, c.scale) for i, c in enumerate(columns) if c.kind == "decimal"]
     if not decimals or not rows:
         return rows
-    values = list(zip(*rows, strict=True))
+    values: list[Sequence[Any]] = list(zip(*rows, strict=True))
     for i, scale in decimals:
         values[i] = _decimal_column(values[i], scale, text_values)
     return list(zip(*values, strict=True))
 
 
-def _result_columns(description: Sequence[Any], rows: list[tuple]) -> tuple[Column, ...]:
+def _result_columns(description: Sequence[Any], rows: Rows) -> tuple[Column, ...]:
     """A query's columns: kinds from the first non-NULL value of each in the first batch."""
     kinds = {int: "int", float: "float", bytes: "binary", bool: "bool"}
     columns = []
@@ -197,7 +199,7 @@ class SqliteSnapshot(EmulatedTrackingSnapshot):
         self._conn = conn
         self._database = database
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a query in this transaction and fetch its (small) result."""
         try:
             return self._conn.execute(sql, tuple(params)).fetchall()
@@ -210,14 +212,15 @@ class SqliteSnapshot(EmulatedTrackingSnapshot):
 
     def table_name(self, name: TableName) -> str:
         """The table's name as stored (SQLite names are case-insensitive); raises table_not_found."""
-        if name.schema not in (None, "main") and name.schema.lower() != "main":
+        if (name.schema or "main").lower() != "main":
             raise TerminalError("table_not_found", f"table {name} does not exist: SQLite has only the schema main")
         found = self.rows(
             "SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE", (name.name,)
         )
         if not found:
             raise TerminalError("table_not_found", f"table {name} does not exist in {self._database}")
-        return found[0][0]
+        stored: str = found[0][0]
+        return stored
 
     def registration(self, table: str) -> tuple[int, bool, bool] | None:
         """(registry id, track_columns, triggers intact) of a tracked table, or None."""
@@ -239,7 +242,8 @@ class SqliteSnapshot(EmulatedTrackingSnapshot):
             stat = self.rows("SELECT stat FROM sqlite_stat1 WHERE tbl = ? LIMIT 1", (table,))
             if stat and str(stat[0][0]).split(" ")[0].isdigit():
                 return int(str(stat[0][0]).split(" ")[0])
-        return self.rows(f"SELECT count(*) FROM {quote_ansi(table)}")[0][0]
+        count: int = self.rows(f"SELECT count(*) FROM {quote_ansi(table)}")[0][0]
+        return count
 
     def describe(self, name: TableName) -> Table:
         """Columns with kinds, primary key in key order, change-tracking state, row estimate."""
@@ -265,7 +269,8 @@ class SqliteSnapshot(EmulatedTrackingSnapshot):
 
     def current_version(self) -> int:
         """CHANGE_TRACKING_CURRENT_VERSION() as this snapshot sees it (0 before tracking is installed)."""
-        return self.rows(f"SELECT {ct.current_version_sql()}")[0][0] if self.tracking_installed() else 0
+        version: int = self.rows(f"SELECT {ct.current_version_sql()}")[0][0] if self.tracking_installed() else 0
+        return version
 
     def _tracked_id(self, name: TableName) -> int:
         table = self.table_name(name)
@@ -281,7 +286,8 @@ class SqliteSnapshot(EmulatedTrackingSnapshot):
     def min_valid_version(self, table: Table) -> int:
         """The table's minimum valid version (raises change_tracking_disabled)."""
         table_id = self._tracked_id(table.name)
-        return self.rows(f"SELECT min_valid_version FROM {ct.TABLES} WHERE id = ?", (table_id,))[0][0]
+        version: int = self.rows(f"SELECT min_valid_version FROM {ct.TABLES} WHERE id = ?", (table_id,))[0][0]
+        return version
 
     def min_valid_version_sql(self, table: TableName) -> str:
         """CHANGE_TRACKING_MIN_VALID_VERSION(OBJECT_ID('t')) in SQL."""

@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from syncjobs.access import Role
-from syncjobs.adf.repository import export_folder
 from syncjobs.management.portal_command import PortalCommand
+from syncjobs.services.definitions import export_folder
 
 
 class Command(PortalCommand):

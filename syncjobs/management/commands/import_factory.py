@@ -9,8 +9,8 @@ from django.core.management.base import CommandError, CommandParser
 
 from syncjobs.access import Role
 from syncjobs.adf.findings import DefinitionError
-from syncjobs.adf.repository import import_folder
 from syncjobs.management.portal_command import PortalCommand
+from syncjobs.services.definitions import import_folder
 
 
 class Command(PortalCommand):

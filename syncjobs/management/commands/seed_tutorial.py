@@ -14,7 +14,7 @@ from django.core.management.base import CommandParser
 
 from syncjobs.access import Role
 from syncjobs.management.portal_command import PortalCommand
-from syncjobs.services.tutorial import seed_tutorial
+from syncjobs.services.seeding import seed_tutorial
 
 
 class Command(PortalCommand):

@@ -25,9 +25,9 @@ class Command(PortalCommand):
     def handle(self, *args: Any, action: str, name: str | None, **options: Any) -> None:
         if action == "list":
             found = Trigger.objects.filter(name=name) if name else Trigger.objects.order_by("name")
-            for trigger in found:
-                fired = trigger.last_fired_at.isoformat() if trigger.last_fired_at else "never"
-                self.stdout.write(f"{trigger.name}\t{trigger.type}\t{trigger.runtime_state}\tlast fired {fired}")
+            for listed in found:
+                fired = listed.last_fired_at.isoformat() if listed.last_fired_at else "never"
+                self.stdout.write(f"{listed.name}\t{listed.type}\t{listed.runtime_state}\tlast fired {fired}")
             return
         if not name:
             raise CommandError(f"triggers {action} needs a trigger name.")

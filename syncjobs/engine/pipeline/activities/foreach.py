@@ -21,7 +21,8 @@ from typing import Any
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.expressions import evaluate
 from syncjobs.engine.limits import FOREACH_BATCH, FOREACH_ITEMS
-from syncjobs.engine.pipeline.step import Step, StoppedError
+from syncjobs.engine.pipeline.host import RunHost
+from syncjobs.engine.pipeline.step import ActivitiesResult, Step, StoppedError
 
 DEFAULT_BATCH = 20  # ADF's default parallelism
 _SHOWN_FAILURES = 20
@@ -95,11 +96,12 @@ def _one_by_one(step: Step, body: list[dict[str, Any]], items: list[Any]) -> lis
 
 
 _FINISHED = object()  # on the call queue: an iteration ended (its index and future follow)
+_Call = tuple[Any, tuple[Any, ...], "Future[Any] | None"]  # (function, its arguments, where the answer goes)
 
 
 def _in_parallel(step: Step, body: list[dict[str, Any]], items: list[Any], batch: int) -> list[Any]:
     """Up to ``batch`` iterations at a time; the runner's thread serves host calls and starts the next item."""
-    calls: queue.Queue[tuple[Any, tuple[Any, ...], Future | None]] = queue.Queue()
+    calls: queue.Queue[_Call] = queue.Queue()
     host = HostOnRunnerThread(step.state.host, calls)
     with ThreadPoolExecutor(max_workers=batch, thread_name_prefix=f"foreach-{step.name}") as pool:
 
@@ -111,7 +113,7 @@ def _in_parallel(step: Step, body: list[dict[str, Any]], items: list[Any], batch
         while started < min(batch, len(items)):
             start(started)
             started, running = started + 1, running + 1
-        finished: dict[int, Future] = {}
+        finished: dict[int, Future[ActivitiesResult]] = {}
         while running:
             function, args, answer = calls.get()
             if function is _FINISHED:
@@ -133,7 +135,7 @@ def _in_parallel(step: Step, body: list[dict[str, Any]], items: list[Any], batch
 class HostOnRunnerThread:
     """A RunHost for iteration threads: each call is queued and answered by the runner's thread."""
 
-    def __init__(self, host: Any, calls: queue.Queue) -> None:
+    def __init__(self, host: RunHost, calls: queue.Queue[_Call]) -> None:
         self._host = host
         self._calls = calls
 
@@ -141,7 +143,7 @@ class HostOnRunnerThread:
         method = getattr(self._host, name)
 
         def call(*args: Any) -> Any:
-            answer: Future = Future()
+            answer: Future[Any] = Future()
             self._calls.put((method, args, answer))
             return answer.result()
 

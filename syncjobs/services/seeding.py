@@ -1,21 +1,19 @@
-"""Seed the ADF tutorial into the portal: its source database, linked services, datasets and pipelines."""
+"""Seeding: the ADF tutorial (``syncjobs/tutorial.py``) stored in the portal: its source database, linked
+services, datasets and pipelines, and an Admin when there are no users."""
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 
 from syncjobs import tutorial
-from syncjobs.access import SYSTEM, Actor, Role
-from syncjobs.adf.repository import ImportResult, import_definitions
-from syncjobs.models import AuditEntry, LinkedService, Pipeline
-from syncjobs.services import audit
+from syncjobs.access import SYSTEM, Actor
+from syncjobs.models import LinkedService, Pipeline
+from syncjobs.services.definitions import ImportResult, import_definitions
+from syncjobs.services.users import ensure_admin
 
 
 @dataclass
@@ -57,14 +55,3 @@ def _move_from_the_data_directory(folder: Path) -> None:
     if LinkedService.objects.filter(name=tutorial.SOURCE_LS).exists():
         items = tutorial.linked_services(str(folder / "source.sqlite3"), str(folder / "output"))
         import_definitions([("linkedService", ls) for ls in items], replace=True)
-
-
-def ensure_admin(actor: Actor = SYSTEM) -> str | None:
-    """Create user ``admin`` (an Admin) when there are no users; return the password to show once (None otherwise)."""
-    users = get_user_model()
-    if users.objects.exists():
-        return None
-    password = os.environ.get("CTPORTAL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-    users.objects.create_superuser("admin", "", password)
-    audit.record(actor, AuditEntry.Action.CREATE, "user", "admin", role=Role.ADMIN.label)
-    return password

@@ -1,4 +1,4 @@
-"""Import and export of definitions, one by one or as a folder in ADF's repository layout.
+"""Definitions saved, deleted, imported and exported: one at a time, or as a folder in ADF's repository layout.
 
 A folder holds ``linkedService/NAME.json``, ``dataset/NAME.json``, ``pipeline/NAME.json`` and
 ``trigger/NAME.json``; loose ``*.json`` files beside them (a published-tutorial folder) are sorted by
@@ -65,16 +65,16 @@ def read_folder(folder: Path) -> list[tuple[str, dict[str, Any], str]]:
     """``(kind, definition, file)`` for every definition in ``folder``; unreadable files raise."""
     items: list[tuple[str, dict[str, Any], str]] = []
     errors: list[Finding] = []
-    files = [(kind, p) for kind in KINDS for p in sorted((folder / kind).glob("*.json"))]
+    files: list[tuple[str | None, Path]] = [(kind, p) for kind in KINDS for p in sorted((folder / kind).glob("*.json"))]
     files += [(None, p) for p in sorted(folder.glob("*.json"))]
-    for kind, path in files:
+    for given, path in files:
         label = str(path.relative_to(folder))
         try:
             data = jsontext.loads(path.read_text(encoding="utf-8-sig"))
         except (OSError, ValueError) as exc:
             errors.append(Finding("", f"not readable JSON: {exc}", object=label))
             continue
-        kind = kind or (detect_kind(data) if isinstance(data, dict) else None)
+        kind = given or (detect_kind(data) if isinstance(data, dict) else None)
         if kind is None:
             errors.append(Finding("", "not a linked service, dataset, pipeline or trigger", object=label))
             continue
