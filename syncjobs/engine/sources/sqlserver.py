@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -46,7 +45,7 @@ from syncjobs.engine.secret import Secret
 from syncjobs.engine.sources import FullTable, Query, RowSet
 from syncjobs.engine.sources import sqlserver_sql as tsql
 from syncjobs.engine.sources.sqlserver_errors import engine_error
-from syncjobs.engine.sources.sqlserver_odbc import choose_driver, odbc_connection_string
+from syncjobs.engine.sources.sqlserver_odbc import SqlServerConfig, choose_driver, odbc_connection_string
 from syncjobs.engine.sqlnames import quote_tsql
 from syncjobs.engine.types import Batch, Column, Table, TableName
 
@@ -68,22 +67,6 @@ FORM = (
 TSQL = Dialect("SQL Server", quote_tsql, first_rows="SELECT TOP ({limit}) * FROM {table}",
                no_rows="SELECT TOP 0 * FROM ({query}) AS q", procedure_call="EXEC {name} {arguments}",
                procedure_argument="@{name} = ?", is_change_tracking_native=True)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class SqlServerConfig:
-    """ADF's SqlServer linked service: a connection string, or server, database, user and password."""
-
-    server: str = ""
-    database: str = ""
-    user: str = ""
-    password: Secret = field(default_factory=lambda: Secret(""))
-    port: int = 1433
-    encrypt: bool = True
-    trust_server_certificate: bool = False
-    driver: str | None = None  # None: ODBC Driver 18 for SQL Server if installed, else 17, else FreeTDS
-    login_timeout: int = 15
-    connection_string: Secret | None = None  # raw ODBC, or ADO.NET as ADF writes it
 
 
 def sqlserver_address(server: Any, port: Any = None) -> tuple[str, int]:

@@ -13,7 +13,7 @@ from syncjobs.engine.errors import EngineError, TerminalError, TransientError
 from syncjobs.engine.sources import sqlserver_sql as tsql
 
 if TYPE_CHECKING:
-    from syncjobs.engine.sources.sqlserver import SqlServerConfig
+    from syncjobs.engine.sources.sqlserver_odbc import SqlServerConfig
 
 
 def _target(config: SqlServerConfig) -> tuple[str, str]:

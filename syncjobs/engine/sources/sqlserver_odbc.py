@@ -1,8 +1,10 @@
-"""How the SQL Server source reaches ODBC: which driver, and the connection string it is given."""
+"""How the SQL Server source reaches ODBC: its settings (``SqlServerConfig``), which driver, and the
+connection string the driver is given. The config lives here, beside what reads it, so the connector
+module (``sqlserver.py``) and its error mapping (``sqlserver_errors.py``) both import it from below."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 import pyodbc
 
@@ -10,10 +12,23 @@ from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.secret import Secret
 from syncjobs.engine.sources import sqlserver_sql as tsql
 
-if TYPE_CHECKING:
-    from syncjobs.engine.sources.sqlserver import SqlServerConfig
-
 PREFERRED_DRIVERS = ("ODBC Driver 18 for SQL Server", "ODBC Driver 17 for SQL Server", "FreeTDS")
+
+
+@dataclass(frozen=True)
+class SqlServerConfig:
+    """ADF's SqlServer linked service: a connection string, or server, database, user and password."""
+
+    server: str = ""
+    database: str = ""
+    user: str = ""
+    password: Secret = field(default_factory=lambda: Secret(""))
+    port: int = 1433
+    encrypt: bool = True
+    trust_server_certificate: bool = False
+    driver: str | None = None  # None: ODBC Driver 18 for SQL Server if installed, else 17, else FreeTDS
+    login_timeout: int = 15
+    connection_string: Secret | None = None  # raw ODBC, or ADO.NET as ADF writes it
 
 
 def choose_driver(config: SqlServerConfig) -> str:
