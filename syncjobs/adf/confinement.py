@@ -1,6 +1,7 @@
 """The host is off limits: where file-based linked services may point, and what no linked service may reach.
 
-A ``Sqlite`` database file or a ``FileServer`` folder must resolve (symbolic links followed, as the
+A connector's file or folder field (``FormField`` kind ``file`` or ``folder`` in ``engine/connectors.py``:
+a ``Sqlite`` database file, a ``FileServer`` folder) must resolve (symbolic links followed, as the
 operating system would) inside one of the file roots the administrator configures
 (``settings.CTPORTAL_FILE_ROOTS``). Inside the roots, the portal's own database (and its ``-wal``,
 ``-shm``, ``-journal`` files), its data directory, its code, Python environments, secret files named by
@@ -29,11 +30,10 @@ from typing import Any
 from django.conf import settings
 
 from syncjobs.adf.findings import Finding
+from syncjobs.engine import connectors
 from syncjobs.engine.errors import TerminalError
 
 TP = "properties.typeProperties"
-_FILE_FIELDS = {"Sqlite": "database", "FileServer": "host"}
-_POSTGRES_TYPES = ("PostgreSqlV2", "PostgreSql")
 # Keys of other linked services that name files holding their secrets (client keys, certificates).
 _SECRET_FILE_KEYS = ("key", "cert", "passfile", "credential", "wallet")
 
@@ -69,20 +69,23 @@ def confinement_findings(definition: dict[str, Any], limits: HostLimits) -> list
     tp = props.get("typeProperties") or {}
     if not isinstance(tp, dict):
         return []
-    if kind in _FILE_FIELDS:
-        field = _FILE_FIELDS[kind]
-        problem = path_problem(tp.get(field), limits, folder=kind == "FileServer")
-        return [Finding(f"{TP}.{field}", problem)] if problem else []
-    if kind in _POSTGRES_TYPES and is_portal_postgres(tp):
-        return [Finding(f"{TP}.database", "is the portal's own database; a linked service may not point at it")]
-    return []
+    connector = connectors.connector_for(kind)
+    if connector is None:
+        return []
+    findings = []
+    for field in connector.path_fields():
+        problem = path_problem(tp.get(field.key), limits, folder=field.kind == "folder")
+        findings += [Finding(f"{TP}.{field.key}", problem)] if problem else []
+    if _is_postgres(kind) and is_portal_postgres(tp):
+        findings.append(Finding(f"{TP}.database", "is the portal's own database; a linked service may not point at it"))
+    return findings
 
 
 def check_confined(definition: dict[str, Any], limits: HostLimits) -> None:
     """Raise ``TerminalError`` (``path_not_allowed`` / ``portal_database``) when the linked service is refused."""
     kind = str((definition.get("properties") or {}).get("type", ""))
     for finding in confinement_findings(definition, limits):
-        reason = "portal_database" if kind in _POSTGRES_TYPES else "path_not_allowed"
+        reason = "portal_database" if _is_postgres(kind) else "path_not_allowed"
         name = definition.get("name") or "?"
         raise TerminalError(reason, f"linked service {name}: {finding.path}: {finding.message}")
 
@@ -107,6 +110,13 @@ def path_problem(value: Any, limits: HostLimits, *, folder: bool = False) -> str
     if root is None:
         return f"{real} is outside the file roots ({', '.join(limits.roots) or 'none configured'}; CTPORTAL_FILE_ROOTS)"
     return ""
+
+
+def _is_postgres(kind: str) -> bool:
+    """A linked service of the PostgreSQL connector, which may reach the portal's own database."""
+    from syncjobs.engine.sources.postgres import PostgresSource  # loaded with the connector table already
+
+    return connectors.connector_for(kind) is PostgresSource
 
 
 def is_portal_postgres(tp: dict[str, Any]) -> bool:

@@ -1,5 +1,8 @@
 """Normalization on import: the legacy published form (PowerShell edition) becomes the current form.
 
+The legacy names of linked services, datasets and Copy sources and sinks are the connectors'
+(``LinkedServiceType.legacy*`` in ``engine/connectors.py``).
+
 Every translation leaves an INFO finding, so the operator can read what changed. Expressions are
 never rewritten: ``"@..."`` strings and ``{"value": ..., "type": "Expression"}`` objects stay as given.
 """
@@ -11,6 +14,8 @@ from typing import Any
 
 from syncjobs.adf.findings import INFO, WARNING, Finding, KnownObjects, is_expression
 from syncjobs.adf.pipelines import iter_activities
+from syncjobs.engine import connectors
+from syncjobs.engine.connectors import LinkedServiceType
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.types import TableName
 
@@ -32,17 +37,7 @@ _PARAMETER_TYPES = {
         "Timespan",
     )
 }
-_SOURCE_FOR_DATASET = {
-    "AzureSqlTable": "AzureSqlSource",
-    "SqlServerTable": "SqlServerSource",
-    "PostgreSqlV2Table": "PostgreSqlV2Source",
-    "SqliteTable": "SqliteSource",
-}
 _SINK_FOR_DATASET = {"DelimitedText": "DelimitedTextSink", "Parquet": "ParquetSink"}
-_WRITE_SETTINGS = {
-    "AzureBlobStorageLocation": "AzureBlobStorageWriteSettings",
-    "FileServerLocation": "FileServerWriteSettings",
-}
 # TextFormat had no quote or escape character unless one was set; keep that meaning explicitly.
 _TEXT_FORMAT_KEYS = (
     "columnDelimiter",
@@ -91,24 +86,33 @@ def _trim_references(node: Any, path: str, notes: list[Finding]) -> None:
             _trim_references(value, f"{path}.{key}", notes)
 
 
+def _legacy(attribute: str, *, sources: bool | None = None) -> dict[str, LinkedServiceType]:
+    """Each legacy name in the connectors' ``attribute`` (``legacy``, ``legacy_datasets``...), and its type."""
+    types = connectors.linked_service_types(sources=sources)
+    return {old: t for t in types for old in getattr(t, attribute)}
+
+
 def _linked_service(props: dict[str, Any], notes: list[Finding]) -> None:
-    if props.get("type") == "AzureStorage":
-        props["type"] = "AzureBlobStorage"
-        notes.append(Finding("properties.type", "legacy AzureStorage became AzureBlobStorage", INFO))
+    kind = props.get("type")
+    current = _legacy("legacy").get(kind) if isinstance(kind, str) else None
+    if current is not None:
+        props["type"] = current.name
+        notes.append(Finding("properties.type", f"legacy {kind} became {current.name}", INFO))
 
 
 def _dataset(props: dict[str, Any], notes: list[Finding]) -> None:
     kind = props.get("type")
     tp = props.get("typeProperties")
-    if not isinstance(tp, dict):
+    if not isinstance(tp, dict) or not isinstance(kind, str):
         return
-    if kind in ("AzureSqlTable", "SqlServerTable", "PostgreSqlTable", "PostgreSqlV2Table") and "tableName" in tp:
+    tables, stores = _legacy("legacy_datasets", sources=True), _legacy("legacy_datasets", sources=False)
+    if (kind in connectors.table_datasets() or kind in tables) and "tableName" in tp:
         _split_table_name(tp, notes)
-    if kind == "PostgreSqlTable":
-        props["type"] = "PostgreSqlV2Table"
-        notes.append(Finding("properties.type", "legacy PostgreSqlTable became PostgreSqlV2Table", INFO))
-    if kind in ("AzureBlob", "FileShare"):
-        props["type"], props["typeProperties"] = _file_dataset(kind, tp, notes)
+    if kind in tables:
+        props["type"] = tables[kind].dataset
+        notes.append(Finding("properties.type", f"legacy {kind} became {tables[kind].dataset}", INFO))
+    if kind in stores:
+        props["type"], props["typeProperties"] = _file_dataset(kind, stores[kind], tp, notes)
 
 
 def _split_table_name(tp: dict[str, Any], notes: list[Finding]) -> None:
@@ -133,18 +137,20 @@ def _split_table_name(tp: dict[str, Any], notes: list[Finding]) -> None:
     notes.append(Finding(path, f"tableName {raw!r} became {parts}", INFO))
 
 
-def _file_dataset(kind: str, tp: dict[str, Any], notes: list[Finding]) -> tuple[str, dict[str, Any]]:
+def _file_dataset(
+    kind: str, store: LinkedServiceType, tp: dict[str, Any], notes: list[Finding]
+) -> tuple[str, dict[str, Any]]:
     path = "properties.typeProperties"
     fmt: dict[str, Any] = tp["format"] if isinstance(tp.get("format"), dict) else {"type": "TextFormat"}
     new_type = "Parquet" if fmt.get("type") == "ParquetFormat" else "DelimitedText"
-    location: dict[str, Any] = {"type": "AzureBlobStorageLocation" if kind == "AzureBlob" else "FileServerLocation"}
+    location: dict[str, Any] = {"type": store.dataset}
     folder = tp.get("folderPath")
-    if kind == "AzureBlob" and isinstance(folder, str) and not is_expression(folder):
+    if store.has_container and isinstance(folder, str) and not is_expression(folder):
         container, _, rest = folder.strip("/").partition("/")
         location["container"] = container
         if rest:
             location["folderPath"] = rest
-    elif kind == "AzureBlob" and folder is not None:
+    elif store.has_container and folder is not None:
         location["container"] = folder
         notes.append(
             Finding(
@@ -175,9 +181,10 @@ def _pipeline(props: dict[str, Any], known: KnownObjects, notes: list[Finding]) 
             continue
         tp_path = f"{path}.typeProperties"
         source_ds = _first_dataset(activity.get("inputs")) or _first_dataset([tp.get("dataset")])
-        if isinstance(tp.get("source"), dict) and tp["source"].get("type") == "SqlSource":
-            _retype(tp["source"], f"{tp_path}.source", _source_type(source_ds, known), notes)
-        if isinstance(tp.get("sink"), dict) and tp["sink"].get("type") in ("BlobSink", "FileSystemSink"):
+        old_source = tp["source"].get("type") if isinstance(tp.get("source"), dict) else None
+        if old_source in _legacy("legacy_copy", sources=True):
+            _retype(tp["source"], f"{tp_path}.source", _source_type(str(old_source), source_ds, known), notes)
+        if isinstance(tp.get("sink"), dict) and tp["sink"].get("type") in _legacy("legacy_copy", sources=False):
             _legacy_sink(tp, tp_path, _first_dataset(activity.get("outputs")), known, notes)
         params = tp.get("storedProcedureParameters")
         if isinstance(params, dict):
@@ -191,9 +198,12 @@ def _first_dataset(refs: Any) -> str | None:
     return None
 
 
-def _source_type(dataset: str | None, known: KnownObjects) -> str:
+def _source_type(old: str, dataset: str | None, known: KnownObjects) -> str:
+    """The Copy source type that reads ``dataset``; when it is unknown, the one ``old`` was legacy for."""
     found = known.dataset(dataset) if dataset else None
-    return _SOURCE_FOR_DATASET.get(found[0], "SqlServerSource") if found else "SqlServerSource"
+    by_dataset = {t.dataset: t.copy_source for t in connectors.linked_service_types(sources=True)}
+    fallback = _legacy("legacy_copy", sources=True)[old].copy_source
+    return by_dataset.get(found[0], fallback) if found else fallback
 
 
 def _retype(node: dict[str, Any], path: str, new_type: str, notes: list[Finding]) -> None:
@@ -205,19 +215,19 @@ def _legacy_sink(tp: dict[str, Any], path: str, dataset: str | None, known: Know
     found = known.dataset(dataset) if dataset else None
     sink = tp["sink"]
     _retype(sink, f"{path}.sink", _SINK_FOR_DATASET.get(found[0] if found else "", "DelimitedTextSink"), notes)
-    location = _known_location(dataset, known)
-    if location in _WRITE_SETTINGS:
-        sink.setdefault("storeSettings", {"type": _WRITE_SETTINGS[location]})
+    store = _known_store(dataset, known)
+    if store is not None:
+        sink.setdefault("storeSettings", {"type": store.write_settings})
     if sink["type"] == "DelimitedTextSink":
         sink.setdefault("formatSettings", {"type": "DelimitedTextWriteSettings", "quoteAllText": False})
 
 
-def _known_location(dataset: str | None, known: KnownObjects) -> str | None:
+def _known_store(dataset: str | None, known: KnownObjects) -> LinkedServiceType | None:
+    """The store (a sink's linked-service type) the dataset's linked service is, when known."""
     found = known.dataset(dataset) if dataset else None
-    if not found:
-        return None
-    ls_type = known.linked_service_type(found[1])
-    return {"AzureBlobStorage": "AzureBlobStorageLocation", "FileServer": "FileServerLocation"}.get(ls_type or "")
+    ls_type = known.linked_service_type(found[1]) if found else None
+    store = connectors.linked_service_type(ls_type or "")
+    return store if store is not None and store.write_settings else None
 
 
 def _parameter_types(params: dict[str, Any], path: str, notes: list[Finding]) -> None:

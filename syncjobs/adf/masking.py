@@ -18,13 +18,16 @@ import copy
 import json
 import re
 from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Any
 
 from syncjobs.adf.findings import WARNING, Finding, is_expression
+from syncjobs.engine import connectors
 from syncjobs.secrets import MASK
 
 _STRING_SECRET_PARTS = {"password", "pwd", "accountkey", "sharedaccesssignature"}
-_SECRET_FIELDS = {"password", "accountKey", "sasToken", "servicePrincipalKey", "servicePrincipalCredential"}
+# ADF's secret keys of any linked service; each connector adds its own (``FormField`` kind "secret").
+_ADF_SECRET_FIELDS = frozenset({"accountKey", "sasToken", "servicePrincipalKey", "servicePrincipalCredential"})
 _SAS_SIG = re.compile(r"([?&]sig=)([^&#]*)", re.IGNORECASE)
 # What a secret is entered for: where it is sent and as whom (lower-cased typeProperties keys).
 _TARGET_FIELDS = {
@@ -162,7 +165,7 @@ def _walk(node: Any, path: str, replace: Replace, *, coerce: bool) -> None:
         here = f"{path}.{key}"
         if isinstance(value, dict) and value.get("type") == "SecureString":
             value["value"] = replace(here, str(value.get("value", "")))
-        elif isinstance(value, str) and key in _SECRET_FIELDS and coerce and not is_expression(value):
+        elif isinstance(value, str) and key in _secret_fields() and coerce and not is_expression(value):
             node[key] = {"type": "SecureString", "value": replace(here, value)}
         elif isinstance(value, str) and key.lower() == "connectionstring":
             node[key] = _replace_parts(value, here, replace)
@@ -170,6 +173,12 @@ def _walk(node: Any, path: str, replace: Replace, *, coerce: bool) -> None:
             node[key] = _replace_signature(value, here, replace)
         else:
             _walk(value, here, replace, coerce=coerce)
+
+
+@cache
+def _secret_fields() -> frozenset[str]:
+    """Keys whose plain string values are secrets (they become SecureStrings)."""
+    return _ADF_SECRET_FIELDS.union(*(c.secret_fields() for c in connectors.connectors()))
 
 
 def _replace_signature(uri: str, path: str, replace: Replace) -> str:

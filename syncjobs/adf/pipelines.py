@@ -9,7 +9,7 @@ from typing import Any
 
 from syncjobs.adf.expression_checks import check_expressions
 from syncjobs.adf.findings import Checker, KnownObjects, is_expression
-from syncjobs.engine import limits
+from syncjobs.engine import connectors, limits
 
 ACTIVITY_TYPES = (
     "Copy",
@@ -22,7 +22,6 @@ ACTIVITY_TYPES = (
     "Wait",
     "ChangeTrackingCopy",
 )
-SOURCE_TYPES = ("SqlServerSource", "AzureSqlSource", "PostgreSqlV2Source", "SqliteSource")
 SINK_TYPES = ("DelimitedTextSink", "ParquetSink")
 DEPENDENCY_CONDITIONS = ("Succeeded", "Failed", "Skipped", "Completed")
 PARAMETER_TYPES = ("String", "Int", "Float", "Bool", "Array", "Object", "SecureString")
@@ -197,12 +196,12 @@ def _activity(
         _datasets(check, activity, path, "inputs", known)
         _datasets(check, activity, path, "outputs", known)
     if kind == "Copy":
-        _typed(check, tp.get("source"), f"{tp_path}.source", SOURCE_TYPES)
+        _typed(check, tp.get("source"), f"{tp_path}.source", connectors.copy_source_types())
         _typed(check, tp.get("sink"), f"{tp_path}.sink", SINK_TYPES)
     elif kind == "ChangeTrackingCopy":
         _window_settings(check, tp, tp_path)
     elif kind == "Lookup":
-        _typed(check, tp.get("source"), f"{tp_path}.source", SOURCE_TYPES)
+        _typed(check, tp.get("source"), f"{tp_path}.source", connectors.copy_source_types())
         _dataset_ref(check, tp.get("dataset"), f"{tp_path}.dataset", known)
     elif kind in ("SqlServerStoredProcedure", "Script"):
         _linked_service_ref(check, activity.get("linkedServiceName"), f"{path}.linkedServiceName", known)

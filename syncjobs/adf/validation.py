@@ -6,31 +6,16 @@ import re
 from datetime import datetime
 from typing import Any
 
-from syncjobs.adf.findings import WARNING, Checker, Finding, KnownObjects, has_control_characters, is_expression
+from syncjobs.adf.findings import ERROR, WARNING, Checker, Finding, KnownObjects, has_control_characters, is_expression
 from syncjobs.adf.pipelines import validate_pipeline
 from syncjobs.adf.schedules import check_recurrence
-from syncjobs.engine.bindings import sqlserver_address
-from syncjobs.engine.errors import TerminalError
+from syncjobs.engine import connectors
 
 KINDS = ("linkedService", "dataset", "pipeline", "trigger")
 
-LINKED_SERVICE_TYPES = (
-    "SqlServer",
-    "AzureSqlDatabase",
-    "AzureBlobStorage",
-    "PostgreSqlV2",
-    "FileServer",
-    "Sqlite",
-    "AzureKeyVault",
-)
-TABLE_DATASETS = {
-    "SqlServerTable": ("SqlServer", "AzureSqlDatabase"),
-    "AzureSqlTable": ("AzureSqlDatabase", "SqlServer"),
-    "PostgreSqlV2Table": ("PostgreSqlV2",),
-    "SqliteTable": ("Sqlite",),
-}
+# Linked services that hold secrets for others rather than data: saved and referenced, never connected to.
+SECRET_STORE_TYPES = ("AzureKeyVault",)
 FILE_DATASETS = ("DelimitedText", "Parquet")
-LOCATIONS = {"AzureBlobStorageLocation": "AzureBlobStorage", "FileServerLocation": "FileServer"}
 TRIGGER_TYPES = ("ScheduleTrigger", "TumblingWindowTrigger")
 
 # ADF: names start with a letter and avoid . + ? / < > * % & : \ (dashes are also barred for linked
@@ -42,7 +27,6 @@ _KEY_VAULT_WARNING = (
     "Azure Key Vault secrets are kept as references but not resolved by ctportal: "
     "a run using this linked service fails until the secret itself is stored here"
 )
-_SQL_AUTH = ("SQL", "ServicePrincipal", "SystemAssignedManagedIdentity", "UserAssignedManagedIdentity", "Windows")
 
 
 def validate_name(kind: str, name: Any) -> list[Finding]:
@@ -79,52 +63,59 @@ def validate_definition(kind: str, definition: Any, known: KnownObjects | None =
     return check.findings
 
 
+def linked_service_types() -> tuple[str, ...]:
+    """Every linked-service type a definition may have: the connectors' (``engine/connectors.py``), then Key Vault."""
+    return (*(t.name for t in connectors.linked_service_types()), *SECRET_STORE_TYPES)
+
+
 def _validate_linked_service(check: Checker, props: dict[str, Any], known: KnownObjects | None) -> None:
     kind = props.get("type")
-    if kind not in LINKED_SERVICE_TYPES:
-        check.add(
-            "properties.type", f"unknown linked service type {kind!r} (supported: {', '.join(LINKED_SERVICE_TYPES)})"
-        )
+    if kind not in linked_service_types():
+        supported = ", ".join(linked_service_types())
+        check.add("properties.type", f"unknown linked service type {kind!r} (supported: {supported})")
         return
     path = "properties.typeProperties"
     tp = check.obj(props.get("typeProperties"), path)
     _check_secret_references(check, tp, path, known)
-    if kind in ("SqlServer", "AzureSqlDatabase"):
-        if not tp.get("connectionString"):
-            _sqlserver_address(check, tp, path)
-            check.text(tp, "database", path)
-            check.choice(tp, "authenticationType", path, _SQL_AUTH)
-            if str(tp.get("authenticationType", "SQL")).upper() == "SQL":
-                check.text(tp, "userName", path)
-    elif kind == "AzureBlobStorage":
-        if not any(tp.get(k) for k in ("connectionString", "sasUri", "serviceEndpoint")):
-            check.add(f"{path}.connectionString", "required (or sasUri, or serviceEndpoint)")
-    elif kind == "PostgreSqlV2":
-        for key in ("server", "database", "username"):
-            check.text(tp, key, path)
-        check.integer(tp, "port", path, minimum=1, maximum=65535)
-        if check.integer(tp, "sslMode", path, minimum=0) not in (None, 0, 1, 2, 3, 4, 5):
-            check.add(f"{path}.sslMode", "must be 0 (disable) to 5 (verify-full)")
-    elif kind == "FileServer":
-        host = check.text(tp, "host", path)
-        if host and not (host.startswith("/") or re.match(r"^[A-Za-z]:[\\/]|^\\\\", host)):
-            check.add(f"{path}.host", "should be an absolute folder path", WARNING)
-    elif kind == "Sqlite":
-        check.text(tp, "database", path)
-    elif kind == "AzureKeyVault":
+    _check_type_properties(check, kind, tp, path)
+
+
+def type_properties_findings(kind: str, tp: dict[str, Any]) -> list[Finding]:
+    """What validation says about a linked service's typeProperties alone (the form asks, field by field)."""
+    check = Checker()
+    _check_type_properties(check, kind, tp, "properties.typeProperties")
+    return check.findings
+
+
+def _check_type_properties(check: Checker, kind: str, tp: dict[str, Any], path: str) -> None:
+    connector = connectors.connector_for(kind)
+    if connector is not None:
+        connector.check_type_properties(tp, TypePropertiesCheck(check, tp, path))
+    elif kind in SECRET_STORE_TYPES:
         check.text(tp, "baseUrl", path)
 
 
-def _sqlserver_address(check: Checker, tp: dict[str, Any], path: str) -> None:
-    server = check.text(tp, "server", path)
-    port = check.integer(tp, "port", path, minimum=1, maximum=65535)
-    if server is None:
-        return
-    try:
-        sqlserver_address(server, port)
-    except TerminalError as exc:
-        field = exc.message.partition(":")[0]
-        check.add(f"{path}.{field}", exc.message.partition(": ")[2])
+class TypePropertiesCheck:
+    """The engine's ``connectors.FieldCheck`` over one linked service's typeProperties: findings at ``path.key``."""
+
+    def __init__(self, check: Checker, tp: dict[str, Any], path: str) -> None:
+        self._check, self._tp, self._path = check, tp, path
+
+    def text(self, key: str, *, required: bool = True) -> str | None:
+        """A non-empty string at ``key``; "required" when missing."""
+        return self._check.text(self._tp, key, self._path, required=required)
+
+    def integer(self, key: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
+        """An optional integer at ``key`` within the bounds."""
+        return self._check.integer(self._tp, key, self._path, minimum=minimum, maximum=maximum)
+
+    def choice(self, key: str, allowed: tuple[str, ...]) -> None:
+        """``key``, when given, is one of ``allowed``."""
+        self._check.choice(self._tp, key, self._path, allowed)
+
+    def add(self, key: str, message: str, *, warning: bool = False) -> None:
+        """An error (or a warning) at ``key``."""
+        self._check.add(f"{self._path}.{key}", message, WARNING if warning else ERROR)
 
 
 def _check_secret_references(check: Checker, node: Any, path: str, known: KnownObjects | None) -> None:
@@ -155,14 +146,15 @@ def _validate_dataset(check: Checker, props: dict[str, Any], known: KnownObjects
         check.add("properties.linkedServiceName.referenceName", f"linked service {ls_name!r} does not exist")
     kind = props.get("type")
     path = "properties.typeProperties"
-    if kind in TABLE_DATASETS:
+    table_datasets = connectors.table_datasets()
+    if kind in table_datasets:
         tp = check.obj(props.get("typeProperties"), path)
         check.text(tp, "table", path)
         check.text(tp, "schema", path, required=False)
-        if ls_type and ls_type not in TABLE_DATASETS[kind]:
+        if ls_type and ls_type not in table_datasets[kind]:
             check.add(
                 "properties.linkedServiceName.referenceName",
-                f"a {kind} dataset needs a {' or '.join(TABLE_DATASETS[kind])} linked service, not {ls_type}",
+                f"a {kind} dataset needs a {' or '.join(table_datasets[kind])} linked service, not {ls_type}",
             )
     elif kind in FILE_DATASETS:
         tp = check.obj(props.get("typeProperties"), path)
@@ -172,7 +164,7 @@ def _validate_dataset(check: Checker, props: dict[str, Any], known: KnownObjects
     else:
         check.add(
             "properties.type",
-            f"unknown dataset type {kind!r} (supported: {', '.join([*TABLE_DATASETS, *FILE_DATASETS])})",
+            f"unknown dataset type {kind!r} (supported: {', '.join([*table_datasets, *FILE_DATASETS])})",
         )
 
 
@@ -182,15 +174,17 @@ def _validate_location(check: Checker, tp: dict[str, Any], ls_type: str | None) 
     if not loc:
         return
     kind = loc.get("type")
-    if kind not in LOCATIONS:
-        check.add(f"{path}.type", f"must be one of {', '.join(LOCATIONS)} (got {kind!r})")
+    locations = connectors.locations()
+    if kind not in locations:
+        check.add(f"{path}.type", f"must be one of {', '.join(locations)} (got {kind!r})")
         return
-    if kind == "AzureBlobStorageLocation":
+    store = connectors.linked_service_type(locations[kind])
+    if store is not None and store.has_container:
         check.text(loc, "container", path)
     check.text(loc, "folderPath", path, required=False)
     check.text(loc, "fileName", path, required=False)
-    if ls_type and ls_type != LOCATIONS[kind]:
-        check.add(f"{path}.type", f"{kind} needs a {LOCATIONS[kind]} linked service, not {ls_type}")
+    if ls_type and ls_type != locations[kind]:
+        check.add(f"{path}.type", f"{kind} needs a {locations[kind]} linked service, not {ls_type}")
 
 
 def _validate_delimited(check: Checker, tp: dict[str, Any], path: str) -> None:

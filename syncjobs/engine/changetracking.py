@@ -42,7 +42,7 @@ from syncjobs.engine.manifests import (
 from syncjobs.engine.parts import PartTarget, RangePlan, remove_parts, write_delta_parts, write_full_parts
 from syncjobs.engine.sinks import Sink
 from syncjobs.engine.sources import Changes, FullTable, Snapshot, Source
-from syncjobs.engine.streaming import DEFAULT_BATCH_ROWS, StopCheck
+from syncjobs.engine.streaming import DEFAULT_BATCH_ROWS, Reading, StopCheck
 from syncjobs.engine.types import (
     SYS_CHANGE_OPERATION,
     SYS_CHANGE_VERSION,
@@ -145,6 +145,10 @@ def copy_table(
     EngineError on failure, leaving no part uncommitted and no manifest.
     """
     started = time.monotonic()
+    if not source.supports_change_tracking:
+        raise TerminalError(
+            "change_tracking_unsupported", f"this source has no change tracking to copy {table_name} by"
+        )
     state, journal, options = state or SyncState(), journal or LocalJournal(), options or CopyOptions()
     if state.pending is not None:
         finished = read_manifest(sink, state.pending.prefix)
@@ -156,7 +160,8 @@ def copy_table(
         window = _window(snapshot, table, plan, state, sink, root)
         journal.record(window)
         resumed = len(window.parts)
-        target = PartTarget(sink, fmt, window.prefix, state.claim, options.batch_rows, should_stop)
+        reading = Reading.of(source, fmt)
+        target = PartTarget(sink, fmt, window.prefix, state.claim, options.batch_rows, should_stop, reading)
         window, written = _write(snapshot, source, table, window, target, journal, options)
         _recheck(snapshot, table, window)
     if not window.is_full and not written:

@@ -17,7 +17,7 @@ from syncjobs.engine.formats import Format
 from syncjobs.engine.keyset import KeyRange
 from syncjobs.engine.sinks import Sink, SinkWriter
 from syncjobs.engine.sources import Changes, FullTable, Snapshot, Source
-from syncjobs.engine.streaming import StopCheck, encode_batches, stream_rows
+from syncjobs.engine.streaming import Reading, StopCheck, encode_batches, stream_rows
 from syncjobs.engine.types import Batch, Table
 from syncjobs.engine.windows import PartWritten, PendingWindow, RangeState, WindowJournal, part_name
 
@@ -62,6 +62,7 @@ class PartTarget:
     claim: int
     batch_rows: int
     should_stop: StopCheck | None
+    reading: Reading
 
     def path(self, index: int) -> str:
         """The sink path of part ``index``."""
@@ -86,7 +87,7 @@ class PartTarget:
 def write_delta_parts(snapshot: Snapshot, rows: Changes, target: PartTarget, max_rows: int) -> list[PartWritten]:
     """A delta's changes in parts of at most ``max_rows`` rows; none at all for a quiet window."""
     fmt = target.fmt
-    batches = snapshot.read(rows, batch_rows=target.batch_rows, text_values=fmt.wants_text_values)
+    batches = snapshot.read(rows, batch_rows=target.batch_rows, text_values=target.reading.text_values)
     parts = []
     for index, part_batches in enumerate(split_batches(batches, max_rows)):
         part = target.write(index, partial(_encode_into, part_batches, fmt, target.should_stop))
@@ -213,7 +214,9 @@ def _read_range(
 ) -> PartWritten | None:
     ranged = FullTable(rows.table, rows.with_change_columns, None if keys.is_everything else keys)
     logger.info("reading part %d of %s (claim %d)", index, target.prefix, target.claim)
-    return target.write(index, lambda w: stream_rows(snapshot, ranged, target.fmt, w, target.batch_rows, stop))
+    return target.write(
+        index, lambda w: stream_rows(snapshot, ranged, target.fmt, w, target.batch_rows, stop, target.reading)
+    )
 
 
 def _in_own_snapshot(

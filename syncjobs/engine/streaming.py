@@ -5,33 +5,54 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
+from typing import cast
 
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.formats import Format
 from syncjobs.engine.gcpause import collector_paused
 from syncjobs.engine.heap import large_allocations_mapped
 from syncjobs.engine.sinks import Sink, SinkWriter
-from syncjobs.engine.sources import Changes, FullTable, Query, RowSet, Snapshot, Source
+from syncjobs.engine.sources import Changes, CsvExportingSnapshot, FullTable, Query, RowSet, Snapshot, Source
 from syncjobs.engine.types import SYS_CHANGE_OPERATION, Batch, CopyResult, FileWritten
 
 StopCheck = Callable[[], bool]
 DEFAULT_BATCH_ROWS = 10_000
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a copy asks its source for, by what the source declares (its ``supports_*`` flags)."""
+
+    native: bool = False  # the database's own CSV export (``supports_native_csv``)
+    text_values: bool = False  # values in the database's own text form (``supports_text_values``)
+
+    @classmethod
+    def of(cls, source: Source, fmt: Format) -> Reading:
+        """How ``source`` is read for ``fmt``."""
+        return cls(source.supports_native_csv, fmt.wants_text_values and source.supports_text_values)
+
+
 def stream_rows(
-    snapshot: Snapshot, rows: RowSet, fmt: Format, writer: SinkWriter, batch_rows: int, should_stop: StopCheck | None
+    snapshot: Snapshot,
+    rows: RowSet,
+    fmt: Format,
+    writer: SinkWriter,
+    batch_rows: int,
+    should_stop: StopCheck | None,
+    reading: Reading,
 ) -> tuple[Counter[str], int]:
     """Stream ``rows`` into ``writer``; return rows per operation and the row count."""
     large_allocations_mapped()
     with collector_paused():
-        native = _native_chunks(snapshot, rows, fmt)
+        native = _native_chunks(cast(CsvExportingSnapshot, snapshot), rows, fmt) if reading.native else None
         if native is not None:
             counter = _RowCounter(native)
             for chunk in fmt.finish(counter):
                 check_stop(should_stop)
                 writer.write(chunk)
             return Counter(), counter.rows
-        batches = snapshot.read(rows, batch_rows=batch_rows, text_values=fmt.wants_text_values)
+        batches = snapshot.read(rows, batch_rows=batch_rows, text_values=reading.text_values)
         return encode_batches(batches, fmt, writer, should_stop)
 
 
@@ -56,8 +77,10 @@ def encode_batches(
     return counts, total
 
 
-def _native_chunks(snapshot: Snapshot, rows: RowSet, fmt: Format) -> Generator[bytes, None, int | None] | None:
-    """The source's own export, when it has one for this format and these options.
+def _native_chunks(
+    snapshot: CsvExportingSnapshot, rows: RowSet, fmt: Format
+) -> Generator[bytes, None, int | None] | None:
+    """The export of a source that ``supports_native_csv``, when it has one for this format and these options.
 
     DelimitedText: the source writes the file's text itself (PostgreSQL's COPY). Parquet: the source
     writes typed CSV that the format parses in C++ (pyarrow) instead of reading rows into Python.
@@ -65,14 +88,12 @@ def _native_chunks(snapshot: Snapshot, rows: RowSet, fmt: Format) -> Generator[b
     if isinstance(rows, Changes):
         return None
     options = fmt.native_options()
-    possible = getattr(snapshot, "csv_export_possible", None)
-    if options is not None and possible is not None and possible(options):
+    if options is not None and snapshot.csv_export_possible(options):
         return snapshot.export_delimited(rows, options)
-    typed_export = getattr(snapshot, "export_typed_csv", None)
     parse = getattr(fmt, "from_typed_csv", None)
-    if typed_export is None or parse is None:
+    if parse is None:
         return None
-    export = typed_export(rows, getattr(fmt, "typed_csv_kinds", frozenset()))
+    export = snapshot.export_typed_csv(rows, getattr(fmt, "typed_csv_kinds", frozenset()))
     return None if export is None else parse(export[1], export[0])
 
 
@@ -116,7 +137,7 @@ def copy_rows(
     with source.snapshot() as snapshot:
         writer = sink.open(path, block_bytes=fmt.upload_block_bytes)
         try:
-            _, rows_written = stream_rows(snapshot, rows, fmt, writer, batch_rows, should_stop)
+            _, rows_written = stream_rows(snapshot, rows, fmt, writer, batch_rows, should_stop, Reading.of(source, fmt))
             written = writer.commit()
         except BaseException:
             writer.abort()

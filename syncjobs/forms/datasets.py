@@ -6,15 +6,13 @@ from typing import Any
 
 from django import forms
 
+from syncjobs.engine import connectors
 from syncjobs.models import Dataset, LinkedService
 
-TABLE_TYPES = {
-    "Sqlite": "SqliteTable",
-    "PostgreSqlV2": "PostgreSqlV2Table",
-    "SqlServer": "SqlServerTable",
-    "AzureSqlDatabase": "AzureSqlTable",
-}
-LOCATIONS = {"AzureBlobStorage": "AzureBlobStorageLocation", "FileServer": "FileServerLocation"}
+
+def _dataset_type(linked: LinkedService, *, sources: bool) -> str:
+    """A database's table dataset type (``sources``), or a store's location type; "" when it is neither."""
+    return {t.name: t.dataset for t in connectors.linked_service_types(sources=sources)}.get(linked.type, "")
 
 
 class DatasetForm(forms.Form):
@@ -47,7 +45,7 @@ class DatasetForm(forms.Form):
         super().clean()
         data = self.cleaned_data
         linked = data.get("linked_service")
-        if linked and linked.type in TABLE_TYPES and not data.get("table"):
+        if linked and _dataset_type(linked, sources=True) and not data.get("table"):
             self.add_error("table", "pick the table this dataset reads")
         return data
 
@@ -56,12 +54,12 @@ class DatasetForm(forms.Form):
         data = self.cleaned_data
         linked: LinkedService = data["linked_service"]
         props: dict[str, Any] = {"linkedServiceName": {"referenceName": linked.name, "type": "LinkedServiceReference"}}
-        if linked.type in TABLE_TYPES:
+        if _dataset_type(linked, sources=True):
             schema, _, table = data["table"].rpartition(".")
-            props["type"] = TABLE_TYPES[linked.type]
+            props["type"] = _dataset_type(linked, sources=True)
             props["typeProperties"] = {"table": table, **({"schema": schema} if schema else {})}
         else:
-            location: dict[str, Any] = {"type": LOCATIONS.get(linked.type, "FileServerLocation")}
+            location: dict[str, Any] = {"type": _dataset_type(linked, sources=False)}
             for key, field in (("container", "container"), ("folderPath", "folder_path"), ("fileName", "file_name")):
                 value = data.get(field)
                 if value:

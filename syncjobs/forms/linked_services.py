@@ -1,8 +1,8 @@
-"""One form per linked-service type, building ADF's typeProperties; secrets are write-only."""
+"""One form per linked-service type, from its connector's fields (``engine/connectors.py``); secrets are write-only."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -10,96 +10,28 @@ from django.conf import settings
 
 from syncjobs.adf.findings import Finding
 from syncjobs.adf.masking import reveal_secrets
-from syncjobs.engine.bindings import sqlserver_address
-from syncjobs.engine.errors import TerminalError
+from syncjobs.adf.validation import type_properties_findings
+from syncjobs.engine import connectors
+from syncjobs.engine.connectors import PATH_KINDS, FormField
 from syncjobs.models import LinkedService
 from syncjobs.secrets import MASK
 
 
-@dataclass(frozen=True)
-class Field:
-    """A typeProperties key as a form field."""
-
-    key: str
-    label: str
-    kind: str = "text"  # text, int, bool, secret, choice, path (a file or folder inside the file roots)
-    help: str = ""
-    required: bool = False
-    choices: tuple[tuple[str, str], ...] = ()
-    default: Any = None
+def types() -> dict[str, str]:
+    """Each linked-service type a form can make (every connector's), and what the Manage page calls it."""
+    return {t.name: t.label for t in connectors.linked_service_types()}
 
 
-_SQL = (
-    Field("server", "Server", help="host name or address; 'host,port' also works"),
-    Field("port", "Port", "int", default=1433),
-    Field("database", "Database"),
-    Field("authenticationType", "Authentication", "choice", choices=(("SQL", "SQL authentication"),), default="SQL"),
-    Field("userName", "User name"),
-    Field("password", "Password", "secret"),
-    Field(
-        "encrypt",
-        "Encrypt",
-        "choice",
-        choices=(("mandatory", "mandatory"), ("optional", "optional"), ("strict", "strict")),
-        default="mandatory",
-    ),
-    Field("trustServerCertificate", "Trust server certificate", "bool"),
-    Field("connectionString", "Or: connection string", help="ODBC or ADO.NET; replaces the fields above when set"),
-)
-_SQL_KINDS = ("SqlServer", "AzureSqlDatabase")
-TYPES: dict[str, tuple[str, tuple[Field, ...]]] = {
-    "SqlServer": ("SQL Server", _SQL),
-    "AzureSqlDatabase": ("Azure SQL Database", _SQL),
-    "PostgreSqlV2": (
-        "PostgreSQL",
-        (
-            Field("server", "Server", required=True),
-            Field("port", "Port", "int", default=5432),
-            Field("database", "Database", required=True),
-            Field("username", "User name", required=True),
-            Field("password", "Password", "secret"),
-            Field(
-                "sslMode",
-                "SSL mode",
-                "choice",
-                choices=tuple(
-                    (str(i), n)
-                    for i, n in enumerate(("disable", "allow", "prefer", "require", "verify-ca", "verify-full"))
-                ),
-                default="2",
-            ),
-        ),
-    ),
-    "Sqlite": (
-        "SQLite",
-        (Field("database", "Database file", "path", required=True, help="absolute path of the .sqlite3 file"),),
-    ),
-    "AzureBlobStorage": (
-        "Azure Blob Storage",
-        (
-            Field(
-                "connectionString",
-                "Connection string",
-                help="account key or SAS; 'UseDevelopmentStorage=true' is Azurite",
-            ),
-            Field("sasUri", "Or: SAS URI", help="an account or container URL with a SAS token"),
-        ),
-    ),
-    "FileServer": (
-        "Folder (file system)",
-        (Field("host", "Folder", "path", required=True, help="absolute path on the worker"),),
-    ),
-}
-
-
-def _django_field(field: Field, stored_secret: bool) -> forms.Field:
+def _django_field(field: FormField, stored_secret: bool) -> forms.Field:
     common: dict[str, Any] = {"label": field.label, "required": field.required, "help_text": field.help}
     if field.kind == "int":
         return forms.IntegerField(**common, initial=field.default, min_value=1, max_value=65535)
     if field.kind == "bool":
         return forms.BooleanField(**{**common, "required": False})
-    if field.kind == "choice":
-        return forms.ChoiceField(**common, choices=field.choices, initial=field.default)
+    if field.kind == "choice":  # values go back to the JSON with their own type (sslMode is a number)
+        choices = [(str(value), label) for value, label in field.choices]
+        coerce: Callable[[Any], Any] = int if isinstance(field.choices[0][0], int) else str
+        return forms.TypedChoiceField(**common, choices=choices, coerce=coerce, initial=field.default)
     if field.kind == "secret":
         hint = (
             "A value is stored (never shown). Leave empty to keep it, as long as where it connects (server, "
@@ -110,7 +42,7 @@ def _django_field(field: Field, stored_secret: bool) -> forms.Field:
         return forms.CharField(
             **{**common, "required": False, "help_text": hint}, widget=forms.PasswordInput(render_value=False)
         )
-    if field.kind == "path":
+    if field.kind in PATH_KINDS:
         roots = " or ".join(map(str, settings.CTPORTAL_FILE_ROOTS))
         common["help_text"] = f"{field.help}, inside {roots} (the file roots, CTPORTAL_FILE_ROOTS)"
     return forms.CharField(**common, widget=forms.TextInput(attrs={"size": 60}))
@@ -127,38 +59,40 @@ class LinkedServiceForm(forms.Form):
         kwargs["initial"] = kwargs.get("initial") or (_initial(instance) if instance else {})
         super().__init__(*args, **kwargs)
         stored = set(instance.secrets()) if instance else set()
-        for field in TYPES[kind][1]:
+        self.connector = connectors.connector_for(kind)
+        for field in self.connector.form if self.connector else ():
             has_secret = any(s.startswith(f"properties.typeProperties.{field.key}") for s in stored)
             self.fields[field.key] = _django_field(field, has_secret)
         if instance:
             self.fields["name"].disabled = True
 
     def clean(self) -> dict[str, Any]:
-        """SQL Server's ``host,port``: the port after the comma must be a port number."""
+        """What the connector finds wrong with a filled-in field (SQL Server's ``host,port``...), at that field."""
         super().clean()
         data = self.cleaned_data
-        if self.kind in _SQL_KINDS and data.get("server"):
-            try:
-                sqlserver_address(data["server"], data.get("port"))
-            except TerminalError as exc:
-                self.add_error("server", exc.message.partition(": ")[2])
+        for finding in type_properties_findings(self.kind, self._type_properties(data)):
+            key = finding.path.removeprefix("properties.typeProperties.")
+            if finding.is_error and key in self.fields and data.get(key) not in (None, ""):
+                self.add_error(key, finding.message)
         return data
 
-    def definition(self) -> dict[str, Any]:
-        """The ADF JSON; an empty secret field keeps the stored secret (sent as the mask)."""
-        data = self.cleaned_data
+    def _type_properties(self, data: dict[str, Any]) -> dict[str, Any]:
+        """typeProperties from the form's values; an empty secret field sends the mask (keep what is stored)."""
         tp: dict[str, Any] = {}
-        for field in TYPES[self.kind][1]:
+        for field in self.connector.form if self.connector else ():
             value = data.get(field.key)
             if field.kind == "secret":
                 if value or self.instance is not None:
                     tp[field.key] = {"type": "SecureString", "value": value or MASK}
-            elif field.kind == "choice" and field.key == "sslMode":
-                tp[field.key] = int(data[field.key])
             elif value not in (None, ""):
                 tp[field.key] = value
+        return tp
+
+    def definition(self) -> dict[str, Any]:
+        """The ADF JSON; an empty secret field keeps the stored secret (sent as the mask)."""
+        data = self.cleaned_data
         name = self.instance.name if self.instance else data.get("name") or "Untitled"
-        props: dict[str, Any] = {"type": self.kind, "typeProperties": tp}
+        props: dict[str, Any] = {"type": self.kind, "typeProperties": self._type_properties(data)}
         if data.get("description"):
             props["description"] = data["description"]
         return {"name": name, "properties": props}
@@ -178,5 +112,5 @@ def _initial(instance: LinkedService) -> dict[str, Any]:
     for key, value in tp.items():
         if isinstance(value, dict):
             continue  # SecureString: never put back into a page
-        values[key] = str(value) if key == "sslMode" else value
+        values[key] = value
     return values

@@ -95,19 +95,10 @@ def preview(linked: LinkedService, name: TableName, limit: int = 20) -> Preview:
         with source.snapshot() as snapshot:
             table = snapshot.describe(name)
             rows: list[list[Any]] = []
-            for batch in snapshot.read(_first_rows(linked.type, table, limit), batch_rows=limit):
+            first_rows = Query(source.dialect.first_rows_sql(table.name, limit))
+            for batch in snapshot.read(first_rows, batch_rows=limit):
                 rows.extend([json_value(v) for v in row] for row in batch.rows)
                 break
     finally:
         source.close()
     return Preview(table, [c.name for c in table.columns], rows[:limit])
-
-
-def _first_rows(kind: str, table: Table, limit: int) -> Query:
-    from syncjobs.engine.sqlnames import quote_ansi, quote_tsql
-
-    quote = quote_tsql if kind in ("SqlServer", "AzureSqlDatabase", "AzureSqlDB") else quote_ansi
-    qualified = ".".join(quote(p) for p in (table.name.schema, table.name.name) if p)
-    if quote is quote_tsql:
-        return Query(f"SELECT TOP ({int(limit)}) * FROM {qualified}")
-    return Query(f"SELECT * FROM {qualified} LIMIT {int(limit)}")

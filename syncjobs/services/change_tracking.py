@@ -8,16 +8,25 @@ from django.conf import settings
 from django_q.tasks import async_task
 
 from syncjobs.access import SYSTEM, Actor
-from syncjobs.engine import bindings
+from syncjobs.engine import bindings, connectors
 from syncjobs.engine.errors import EngineError, TerminalError
 from syncjobs.engine.sources.sqlserver_sql import disable_table_sql
 from syncjobs.engine.types import TableName
 from syncjobs.models import AuditEntry, LinkedService
 from syncjobs.services import audit
 
-_NATIVE = ("SqlServer", "AzureSqlDatabase", "AzureSqlDB")
-EMULATED = ("PostgreSqlV2", "PostgreSql", "Sqlite")  # the portal keeps their change tracking, and cleans it up
 logger = logging.getLogger(__name__)
+
+
+def emulated_types() -> tuple[str, ...]:
+    """Source types whose change tracking the portal keeps itself (and cleans up): not SQL Server's own."""
+    return tuple(t.name for t in connectors.linked_service_types(sources=True) if not _native(t.name))
+
+
+def _native(type_name: str) -> bool:
+    connector = connectors.connector_for(type_name)
+    dialect = connector.dialect if connector is not None else None
+    return dialect is not None and dialect.is_change_tracking_native
 
 
 def schedule_cleanups() -> int:
@@ -25,7 +34,7 @@ def schedule_cleanups() -> int:
 
     Each runs on its own, so a slow or unreachable database holds up only its own cleanup.
     """
-    services = list(LinkedService.objects.filter(type__in=EMULATED).values_list("pk", "name"))
+    services = list(LinkedService.objects.filter(type__in=emulated_types()).values_list("pk", "name"))
     for pk, name in services:
         async_task(
             "syncjobs.tasks.cleanup_change_tracking_task",
@@ -43,7 +52,7 @@ def cleanup(linked_service_id: int) -> int:
     logged and tried again at the next schedule.
     """
     linked = LinkedService.objects.filter(pk=linked_service_id).first()
-    if linked is None or linked.type not in EMULATED:
+    if linked is None or linked.type not in emulated_types():
         return 0
     source = bindings.source_for(linked.revealed_definition())
     try:
@@ -74,7 +83,7 @@ def act(
     try:
         if action == "status":
             return [status_line(source, name)]
-        if linked.type in _NATIVE and action in ("enable", "disable") and not apply:
+        if source.dialect.is_change_tracking_native and action in ("enable", "disable") and not apply:
             return [
                 "-- run these on the database (or again with --apply):",
                 *_statements(source, action, name, track_columns, retention_days),

@@ -15,7 +15,6 @@ from syncjobs.engine.sources import Query
 from syncjobs.models import Dataset, LinkedService, known_objects
 
 _QUERY_KEYS = ("sqlReaderQuery", "query")
-_TSQL = ("SqlServer", "AzureSqlDatabase", "AzureSqlDB")
 
 
 def check_pipeline(definition: dict[str, Any], *, live: bool = False) -> list[Finding]:
@@ -50,17 +49,14 @@ def _query_findings(props: dict[str, Any]) -> list[Finding]:
 
 
 def compile_query(linked: LinkedService, query: str) -> str:
-    """Run the query wrapped so it returns no rows; return the database's complaint, or ''."""
-    wrapped = (
-        f"SELECT TOP 0 * FROM ({query}) AS q" if linked.type in _TSQL else f"SELECT * FROM ({query}) AS q WHERE 1=0"
-    )
+    """Run the query wrapped so it returns no rows (in the source's dialect); return the database's complaint, or ''."""
     try:
         source = bindings.source_for(linked.revealed_definition())
     except EngineError as exc:
         return exc.message
     try:
         with source.snapshot() as snapshot:
-            for _ in snapshot.read(Query(wrapped)):
+            for _ in snapshot.read(Query(source.dialect.no_rows_sql(query))):
                 pass
     except EngineError as exc:
         return exc.message

@@ -8,7 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from syncjobs.access import Actor, Role, requires
 from syncjobs.adf.findings import Finding
-from syncjobs.forms.linked_services import TYPES, LinkedServiceForm
+from syncjobs.engine import connectors
+from syncjobs.forms.linked_services import LinkedServiceForm, types
 from syncjobs.models import LinkedService, Trigger
 from syncjobs.services.catalogue import test_connection as run_test
 from syncjobs.services.triggers import set_started
@@ -16,28 +17,18 @@ from syncjobs.views.saving import save_or_findings
 
 
 def _where(linked: LinkedService) -> str:
-    """Where a linked service points, without secrets."""
+    """Where a linked service points, without secrets (its connector says; the stored JSON is masked)."""
     tp = linked.properties.get("typeProperties") or {}
-    for key in ("server", "host", "database"):
-        if tp.get(key) and not isinstance(tp[key], dict):
-            extra = f"/{tp['database']}" if key == "server" and tp.get("database") else ""
-            return f"{tp[key]}{extra}"
-    if tp.get("connectionString"):
-        from syncjobs.engine import bindings
-
-        try:
-            return bindings.sink_for(linked.revealed_definition()).config.endpoint  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - only a label
-            return "(connection string)"
-    return ""
+    return (connectors.connector_for(linked.type) or connectors.Connector).where(tp)
 
 
 @requires(GET=Role.VIEWER)
 def linked_services(request: HttpRequest) -> HttpResponse:
     """Every linked service: name, type and where it points."""
-    rows = [(ls, TYPES.get(ls.type, (ls.type,))[0], _where(ls)) for ls in LinkedService.objects.order_by("name")]
+    labels = types()
+    rows = [(ls, labels.get(ls.type, ls.type), _where(ls)) for ls in LinkedService.objects.order_by("name")]
     triggers = Trigger.objects.order_by("name")
-    return render(request, "manage/linked_services.html", {"rows": rows, "types": TYPES, "triggers": triggers})
+    return render(request, "manage/linked_services.html", {"rows": rows, "types": labels, "triggers": triggers})
 
 
 @requires(POST=Role.OPERATOR)
@@ -52,7 +43,7 @@ def trigger_state(request: HttpRequest, name: str) -> HttpResponse:
 @requires(GET=Role.ADMIN, POST=Role.ADMIN)
 def new_linked_service(request: HttpRequest, kind: str) -> HttpResponse:
     """Create a linked service of type ``kind``."""
-    if kind not in TYPES:
+    if kind not in types():
         raise Http404(f"unknown linked service type {kind}")
     return _linked_service_page(request, kind, None)
 
@@ -61,7 +52,7 @@ def new_linked_service(request: HttpRequest, kind: str) -> HttpResponse:
 def edit_linked_service(request: HttpRequest, name: str) -> HttpResponse:
     """A linked service (read-only below Admin); secrets are never sent back."""
     instance = get_object_or_404(LinkedService, name=name)
-    if instance.type not in TYPES:
+    if instance.type not in types():
         raise Http404(f"unknown linked service type {instance.type}")
     return _linked_service_page(request, instance.type, instance)
 
@@ -79,7 +70,7 @@ def _linked_service_page(request: HttpRequest, kind: str, instance: LinkedServic
             for warning in findings:  # e.g. a secret cleared because the server changed
                 messages.warning(request, f"{_field(warning.path)}: {warning.message}")
             return redirect("syncjobs:manage_edit", name=saved.name)
-    context = {"form": form, "kind": kind, "label": TYPES[kind][0], "instance": instance, "findings": findings}
+    context = {"form": form, "kind": kind, "label": types()[kind], "instance": instance, "findings": findings}
     return render(request, "manage/linked_service.html", context)
 
 
@@ -87,7 +78,7 @@ def _linked_service_page(request: HttpRequest, kind: str, instance: LinkedServic
 def test_connection(request: HttpRequest) -> HttpResponse:
     """Test the connection described by the (unsaved) form; answers an HTML fragment."""
     kind = request.POST.get("kind", "")
-    if kind not in TYPES:
+    if kind not in types():
         raise Http404("unknown type")
     name = request.POST.get("existing") or None
     instance = LinkedService.objects.filter(name=name).first() if name else None

@@ -95,7 +95,7 @@ def _badge(page: str, run: PipelineRun) -> str:
 
 
 def test_an_activity_that_succeeded_on_retry_is_no_handled_error(operator, seeded, pg_database):
-    save_definition("linkedService", pg_linked_service("Pg", pg_database))
+    save_definition("linkedService", pg_linked_service(pg_database, "Pg"))
     flaky = {"name": "Flaky", "properties": {"activities": [flaky_script("Flaky", "Pg")]}}
     run = make_run(pipeline_name="Flaky", definition={"pipeline": flaky, "datasets": {}, "linkedServices": {}})
     execute_run(str(run.run_id))

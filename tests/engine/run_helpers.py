@@ -10,6 +10,21 @@ def ls(name: str, kind: str, **type_properties: Any) -> dict[str, Any]:
     return {"name": name, "properties": {"type": kind, "typeProperties": type_properties}}
 
 
+def pg_linked_service(config: Any, name: str = "Pg") -> dict[str, Any]:
+    """A PostgreSqlV2 linked service on a ``PostgresConfig`` (the ``pg_database`` fixture), password a SecureString."""
+    secret = {"type": "SecureString", "value": config.password.reveal()}
+    return ls(
+        name,
+        "PostgreSqlV2",
+        server=config.host,
+        port=config.port,
+        database=config.database,
+        username=config.username,
+        password=secret,
+        sslMode=0,
+    )
+
+
 def flaky_script(name: str, linked_service: str, retries: int = 1) -> dict[str, Any]:
     """A Script on a PostgreSQL linked service that fails its first attempt and succeeds on the next.
 
@@ -35,17 +50,3 @@ def flaky_script(name: str, linked_service: str, retries: int = 1) -> dict[str, 
             ]
         },
     }
-
-
-def pg_linked_service(name: str, config: Any) -> dict[str, Any]:
-    """A PostgreSqlV2 linked service on a ``PostgresConfig`` (the ``pg_database`` fixture's)."""
-    return ls(
-        name,
-        "PostgreSqlV2",
-        server=config.host,
-        port=config.port,
-        database=config.database,
-        username=config.username,
-        password={"type": "SecureString", "value": config.password.reveal()},
-        sslMode=0,
-    )

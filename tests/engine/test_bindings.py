@@ -10,7 +10,7 @@ from syncjobs.engine import bindings
 from syncjobs.engine.errors import EngineError
 from syncjobs.engine.sources import Query
 from syncjobs.engine.types import TableName
-from tests.engine.run_helpers import ls
+from tests.engine.run_helpers import ls, pg_linked_service
 from tests.fixtures.postgres import HOST, PASSWORD, PORT, USER
 
 
@@ -27,17 +27,7 @@ def test_sqlite_linked_service_reads_its_file(tmp_path):
 
 
 def test_postgres_linked_service_with_secure_string_password(pg_database):
-    definition = ls(
-        "Pg",
-        "PostgreSqlV2",
-        server=pg_database.host,
-        port=pg_database.port,
-        database=pg_database.database,
-        username=pg_database.username,
-        password={"type": "SecureString", "value": pg_database.password.reveal()},
-        sslMode=0,
-    )
-    source = bindings.source_for(definition)
+    source = bindings.source_for(pg_linked_service(pg_database))
     source.test_connection()
     assert source.config.ssl_mode == "disable"
 
@@ -104,3 +94,9 @@ def test_unknown_types_are_refused():
         bindings.source_for(ls("X", "AzureBlobStorage"))
     with pytest.raises(EngineError, match="not a sink"):
         bindings.sink_for(ls("X", "Sqlite", database="x.db"))
+
+
+def test_a_linked_service_is_a_source_or_a_sink_as_its_connector_declares():
+    assert bindings.is_source(ls("S", "PostgreSqlV2")) and not bindings.is_sink(ls("S", "PostgreSqlV2"))
+    assert bindings.is_sink(ls("F", "FileServer")) and not bindings.is_source(ls("F", "FileServer"))
+    assert not bindings.is_source(ls("K", "AzureKeyVault")) and not bindings.is_sink(ls("K", "AzureKeyVault"))

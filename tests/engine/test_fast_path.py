@@ -348,3 +348,19 @@ def test_a_value_parquet_cannot_hold_fails_the_copy_on_both_paths(typed_source, 
             copied(typed_source, query, fmt, folder_sink, "bad.parquet")
         assert caught.value.reason == "bad_value" and "price" in str(caught.value)
     assert not list(folder_sink.list())
+
+
+class TypedOnly(PostgresSource):
+    """PostgreSQL declaring neither COPY nor its own text forms: a copy must not ask it for either."""
+
+    supports_native_csv = False
+    supports_text_values = False
+
+
+def test_a_copy_asks_a_source_only_for_what_it_declares(pg_database, pg_source, folder_sink):
+    rows = Query('SELECT id, raw, ts FROM "every kind" WHERE id = 1')
+    fmt = DelimitedTextFormat(DelimitedTextOptions())
+    declared, _ = copied(pg_source, rows, fmt, folder_sink, "declared.csv")
+    typed, count = copied(TypedOnly(pg_database), rows, fmt, folder_sink, "typed.csv")
+    assert declared == b"1,\\x00ff5c,2024-02-29 12:00:00.123456\r\n"  # PostgreSQL's own text (COPY's)
+    assert typed == b"1,0x00FF5C,2024-02-29 12:00:00.123456\r\n" and count == 1  # typed rows, as from SQLite

@@ -15,8 +15,9 @@ def resident_mb():
     return int(open("/proc/self/statm").read().split()[1]) * 4096 >> 20
 if sys.argv[1] == "mapped":
     assert large_allocations_mapped() and large_allocations_mapped()
-first = b"x" * (2 << 20)
+first = b"x" * (4 << 20)  # larger than the blocks: the threshold rises above them
 del first
+filler = [b"z" * 600 for _ in range(20_000)]  # fills the heap's holes, so each kept allocation lands after its block
 blocks, kept = [], []
 for _ in range(50):
     blocks.append(b"x" * (2 << 20))

@@ -204,7 +204,7 @@ def test_a_transient_error_is_retried_per_the_policy_and_a_terminal_one_is_not(w
 
 
 def test_an_activity_that_succeeds_on_retry_is_no_handled_error(walk, pg_database):
-    walk.host.linked_services["Pg"] = pg_linked_service("Pg", pg_database)
+    walk.host.linked_services["Pg"] = pg_linked_service(pg_database, "Pg")
     _, outcome = walk.run(pipeline(flaky_script("Flaky", "Pg")))
     assert walk.host.statuses() == [("Flaky", "Failed"), ("Flaky", "Succeeded")]
     assert outcome.status == "Succeeded" and not outcome.handled_errors

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
 
+from syncjobs.engine.connectors import connector_for
 from syncjobs.engine.errors import EngineError, TerminalError, TransientError
 from syncjobs.engine.secret import Secret
-from syncjobs.engine.sinks import Sink, sink_class
+from syncjobs.engine.sinks import Sink
 from syncjobs.engine.sinks.azureblob import AzureBlobConfig, AzureBlobSink
 from syncjobs.engine.sinks.folder import FolderConfig, FolderSink
 from tests.fixtures.azurite import fresh_container_name
@@ -52,8 +53,8 @@ def sink(request, tmp_path):
 
 def test_sinks_implement_the_protocol_and_are_registered(sink):
     assert isinstance(sink, Sink)
-    assert sink_class("FileServer") is FolderSink
-    assert sink_class("AzureBlobStorage") is AzureBlobSink
+    assert connector_for("FileServer") is FolderSink
+    assert connector_for("AzureBlobStorage") is AzureBlobSink
 
 
 def test_a_committed_file_holds_exactly_the_written_bytes(sink):

@@ -489,3 +489,23 @@ def test_a_script_reaches_no_file_but_its_own(source, tmp_path, statement):
     with pytest.raises(TerminalError):
         source.execute(statement.format(other=other, made=tmp_path / "made.sqlite3"))
     assert not (tmp_path / "made.sqlite3").exists()
+
+
+class Untracked(SqliteSource):
+    """A source declaring no change tracking."""
+
+    supports_change_tracking = False
+
+
+def test_a_change_tracking_copy_from_a_source_without_change_tracking_is_refused_before_it_reads(tmp_path):
+    from syncjobs.engine.changetracking import copy_table
+    from syncjobs.engine.formats.delimited import DelimitedTextFormat, DelimitedTextOptions
+    from syncjobs.engine.sinks.folder import FolderConfig, FolderSink
+
+    create_database(tmp_path / "untracked.sqlite3")
+    source = Untracked(SqliteConfig(database=str(tmp_path / "untracked.sqlite3")))
+    sink = FolderSink(FolderConfig(root=str(tmp_path)))
+    with pytest.raises(TerminalError) as caught:
+        copy_table(source, PEOPLE, sink, DelimitedTextFormat(DelimitedTextOptions()), "out/people.csv", None)
+    assert caught.value.reason == "change_tracking_unsupported"
+    assert sink.list("out/") == []

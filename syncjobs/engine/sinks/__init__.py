@@ -1,5 +1,8 @@
 """Sinks: where files go.
 
+Each sink class is also a ``connectors.Connector``, declaring its ADF type names, dataset location and
+form; ``connectors.REGISTRY`` lists its module, which is imported when first needed.
+
 A sink is one module (``folder.py``, ``azureblob.py``) with a frozen ``<Name>Config`` and a
 ``<Name>Sink`` implementing :class:`Sink`. Sinks stage, then commit: ``open(path)`` returns a
 :class:`SinkWriter`; nothing is visible under ``path`` until ``commit()`` returns, and ``abort()`` (or a
@@ -10,7 +13,6 @@ crash) leaves nothing visible. Sinks see bytes, never rows: formats make the byt
 from __future__ import annotations
 
 import builtins
-import importlib
 from typing import Protocol, runtime_checkable
 
 
@@ -74,20 +76,3 @@ class Sink(Protocol):
     def close(self) -> None:
         """Release clients."""
         ...
-
-
-REGISTRY: dict[str, str] = {
-    "FileServer": "syncjobs.engine.sinks.folder:FolderSink",
-    "AzureBlobStorage": "syncjobs.engine.sinks.azureblob:AzureBlobSink",
-    "AzureStorage": "syncjobs.engine.sinks.azureblob:AzureBlobSink",
-}
-
-
-def sink_class(type_name: str) -> type:
-    """Import and return the sink class registered for an ADF linked-service type."""
-    try:
-        module_name, class_name = REGISTRY[type_name].split(":")
-    except KeyError:
-        raise KeyError(f"no sink for linked service type {type_name!r}") from None
-    found: type = getattr(importlib.import_module(module_name), class_name)
-    return found

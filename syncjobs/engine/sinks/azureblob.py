@@ -1,4 +1,7 @@
-"""The Azure Blob Storage sink: blocks are staged in the background, then committed as one blob."""
+"""The Azure Blob Storage sink: blocks are staged in the background, then committed as one blob.
+
+Its connector declaration (type names, location, form) is on :class:`AzureBlobSink`.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +15,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from azure.core.exceptions import (
-    HttpResponseError,
-    ResourceExistsError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings, ExponentialRetry
 
-from syncjobs.engine.errors import EngineError, TerminalError, TransientError
+from syncjobs.engine.connectors import Connector, FieldCheck, FormField, LinkedServiceType, secret_value
+from syncjobs.engine.errors import EngineError, TerminalError
 from syncjobs.engine.secret import Secret
+from syncjobs.engine.sinks.azureblob_errors import engine_error
 
 MIB = 1024 * 1024
 CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$|^\$root$|^\$web$")
@@ -81,43 +80,22 @@ class AzureBlobConfig:
         return f"{settings.get('defaultendpointsprotocol', 'https')}://{settings.get('accountname', '?')}.blob.{suffix}"
 
 
+def _config(tp: dict[str, Any], quick: bool = False) -> AzureBlobConfig:
+    """The config of a linked service's typeProperties; ``quick``: no retries and short timeouts (Test connection)."""
+    options: dict[str, Any] = {"create_container": True}
+    if quick:
+        options.update(retries=0, connect_timeout=5.0, read_timeout=10.0)
+    if tp.get("connectionString"):
+        return AzureBlobConfig.from_connection_string(secret_value(tp["connectionString"]), **options)
+    if tp.get("sasUri"):
+        return AzureBlobConfig(sas_url=Secret(secret_value(tp["sasUri"])), **options)
+    raise TerminalError("bad_linked_service", "AzureBlobStorage needs a connectionString or a sasUri")
+
+
 def without_signature(url: str) -> str:
     """Drop the query (a SAS token, whose ``sig=`` is a secret) from a URL before showing it."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
-def scrub(text: str) -> str:
-    """Remove SAS signatures and account keys from a driver message."""
-    text = re.sub(r"(?i)(sig=)[^&\s;\"']+", r"\1***", text)
-    return re.sub(r"(?i)(AccountKey=)[^;\s\"']+", r"\1***", text)
-
-
-def engine_error(exc: Exception, action: str) -> EngineError:
-    """Map an azure-storage-blob exception to an engine error with a reason code."""
-    if isinstance(exc, EngineError):
-        return exc
-    detail = scrub(str(exc))[:2000]
-    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
-        code, status = str(getattr(exc, "error_code", "") or ""), exc.status_code
-        if code == "ContainerNotFound":
-            return TerminalError("container_missing", f"{action}: the container does not exist", detail=detail)
-        if status in (401, 403):
-            return TerminalError("auth_failed", f"{action}: access denied ({code or status})", detail=detail)
-        if status == 404:
-            return TerminalError("not_found", f"{action}: not found ({code or status})", detail=detail)
-        if status in (408, 504) or code == "OperationTimedOut":
-            return TransientError("timeout", f"{action}: the service timed out ({code or status})", detail=detail)
-        if status in (429, 500, 503):
-            return TransientError("throttled", f"{action}: the service is busy ({code or status})", detail=detail)
-        return TerminalError("storage_error", f"{action}: the service refused ({code or status})", detail=detail)
-    if isinstance(exc, ServiceRequestError | ServiceResponseError):
-        if "timed out" in detail.lower() or "timeout" in type(exc).__name__.lower():
-            return TransientError("timeout", f"{action}: the connection timed out", detail=detail)
-        return TransientError("refused", f"{action}: cannot reach the storage account", detail=detail)
-    if isinstance(exc, ValueError):
-        return TerminalError("invalid_config", f"{action}: {scrub(str(exc))}")
-    return TerminalError("storage_error", f"{action}: {type(exc).__name__}", detail=detail)
 
 
 class AzureBlobWriter:
@@ -207,13 +185,20 @@ class AzureBlobWriter:
             self._slots.release()
 
 
-class AzureBlobSink:
+class AzureBlobSink(Connector):
     """Writes blobs to an Azure Storage account (or Azurite)."""
 
-    supports_append = False
-    """Blobs are written whole; a second commit of a path replaces the blob."""
-    supports_background_upload = True
-    """Blocks upload while the source is still being read."""
+    is_source = False
+    linked_service_types = (
+        LinkedServiceType("AzureBlobStorage", "Azure Blob Storage", dataset="AzureBlobStorageLocation",
+                          write_settings="AzureBlobStorageWriteSettings", has_container=True, legacy=("AzureStorage",),
+                          legacy_datasets=("AzureBlob",), legacy_copy=("BlobSink",)),
+    )  # fmt: skip
+    form = (
+        FormField("connectionString", "Connection string",
+                  help="account key or SAS; 'UseDevelopmentStorage=true' is Azurite"),
+        FormField("sasUri", "Or: SAS URI", help="an account or container URL with a SAS token"),
+    )  # fmt: skip
 
     def __init__(self, config: AzureBlobConfig) -> None:
         self.config = config
@@ -238,6 +223,25 @@ class AzureBlobSink:
         except Exception as exc:  # the SDK raises ValueError on malformed input
             raise engine_error(exc, f"cannot use the storage account {config.endpoint}") from None
         self._default_container = self._fixed.container_name if self._fixed else config.container
+
+    @classmethod
+    def from_type_properties(cls, tp: dict[str, Any], *, name: str = "?", quick: bool = False) -> AzureBlobSink:
+        """A ``connectionString`` or a ``sasUri``; containers are made as needed. Paths: ``container/folder/name``."""
+        return cls(_config(tp, quick))
+
+    @classmethod
+    def check_type_properties(cls, tp: dict[str, Any], check: FieldCheck) -> None:
+        """A connection string, a SAS URI or a service endpoint is required."""
+        if not any(tp.get(k) for k in ("connectionString", "sasUri", "serviceEndpoint")):
+            check.add("connectionString", "required (or sasUri, or serviceEndpoint)")
+
+    @classmethod
+    def where(cls, tp: dict[str, Any]) -> str:
+        """The account or container URL (no key, no SAS signature)."""
+        try:
+            return _config(tp).endpoint
+        except EngineError:
+            return "(connection string)"
 
     def test_connection(self) -> None:
         """List one blob of the container (or one container of the account)."""

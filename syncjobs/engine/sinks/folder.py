@@ -4,6 +4,7 @@ Everything below the root is reached through folder descriptors opened with ``O_
 component at a time: a symbolic link inside the root (to a folder or a file) is refused, never
 followed, so no file is written, read, listed or created outside the root, not even a folder. The
 root itself may be a link; whoever configures it (the portal) checks where it really points.
+Its connector declaration (type names, location, form) is on :class:`FolderSink`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
+from syncjobs.engine.connectors import Connector, FieldCheck, FormField, LinkedServiceType, required_text
 from syncjobs.engine.errors import TerminalError, TransientError
 
 # A writer's hidden temporary file: ".<name>.<random>.part", next to the final file.
@@ -132,15 +135,37 @@ class FolderWriter:
             os.close(self._folder_fd)
 
 
-class FolderSink:
+class FolderSink(Connector):
     """Writes files under a local root folder, creating folders as needed (never through a link)."""
 
-    supports_append = False
-    """Files are written whole; a second commit of a path replaces the file."""
+    is_source = False
+    linked_service_types = (
+        LinkedServiceType(
+            "FileServer",
+            "Folder (file system)",
+            dataset="FileServerLocation",
+            write_settings="FileServerWriteSettings",
+            legacy_datasets=("FileShare",),
+            legacy_copy=("FileSystemSink",),
+        ),
+    )
+    form = (FormField("host", "Folder", "folder", required=True, help="absolute path on the worker"),)
 
     def __init__(self, config: FolderConfig) -> None:
         self.config = config
         self._root = os.path.abspath(config.root)
+
+    @classmethod
+    def from_type_properties(cls, tp: dict[str, Any], *, name: str = "?", quick: bool = False) -> FolderSink:
+        """The folder ``host`` (the portal checks first that it lies inside the file roots)."""
+        return cls(FolderConfig(root=required_text(tp, "host", name)))
+
+    @classmethod
+    def check_type_properties(cls, tp: dict[str, Any], check: FieldCheck) -> None:
+        """``host`` is required, and should be an absolute path."""
+        host = check.text("host")
+        if host and not (host.startswith("/") or re.match(r"^[A-Za-z]:[\\/]|^\\\\", host)):
+            check.add("host", "should be an absolute folder path", warning=True)
 
     def test_connection(self) -> None:
         """Check the root exists and a file can be created in it."""

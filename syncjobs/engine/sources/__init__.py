@@ -1,8 +1,9 @@
 """Sources: where rows come from.
 
 A source is one module (``sqlite.py``, ``postgres.py``, ``sqlserver.py``) holding a frozen
-``<Name>Config`` and a ``<Name>Source`` that implements :class:`Source`. Drivers are imported in that
-module only, and ``REGISTRY`` maps ADF linked-service type names to the class, imported lazily.
+``<Name>Config`` and a ``<Name>Source`` that implements :class:`Source` and declares itself as a
+``connectors.Connector`` (its ADF type names, form, dialect and capabilities). Drivers are imported in
+that module only; ``connectors.REGISTRY`` lists the module, which is imported when first needed.
 
 Reading always happens inside a :class:`Snapshot`: one read-only transaction in which every query
 sees the same committed state (snapshot isolation on SQL Server when the database allows it, REPEATABLE
@@ -19,18 +20,19 @@ queries (see ``tsql_functions.py``).
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Collection, Generator, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from syncjobs.engine.dialects import Dialect
 from syncjobs.engine.keyset import KeyRange, KeyValues
 from syncjobs.engine.types import (
     SYS_CHANGE_OPERATION,
     SYS_CHANGE_VERSION,
     Batch,
     ChangeWindow,
+    Column,
     Table,
     TableName,
 )
@@ -117,9 +119,22 @@ class Snapshot(Protocol):
         """
         ...
 
-    # Optional: ``export_typed_csv(rows, kinds) -> (columns, chunks) | None`` lets the database write
-    # plain CSV (comma, doubled quotes, NULL as an unquoted empty field, "\n" row ends, timestamptz as
-    # UTC) that Parquet parses in C++; None when a column's kind is not in ``kinds`` (PostgreSQL has it).
+
+class CsvExportingSnapshot(Snapshot, Protocol):
+    """The snapshot of a source that ``supports_native_csv``: the database writes CSV itself."""
+
+    def csv_export_possible(self, options: Any) -> bool:
+        """Whether ``export_delimited`` writes DelimitedText with these options byte for byte."""
+        ...
+
+    def export_typed_csv(
+        self, rows: RowSet, kinds: Collection[str]
+    ) -> tuple[tuple[Column, ...], Iterator[bytes]] | None:
+        """Plain CSV that Parquet parses in C++, and its columns; None when a column's kind is not in ``kinds``.
+
+        Comma, doubled quotes, NULL as an unquoted empty field, "\\n" row ends, timestamptz as UTC.
+        """
+        ...
 
 
 @runtime_checkable
@@ -132,6 +147,8 @@ class Source(Protocol):
     """The database can write DelimitedText itself (PostgreSQL's COPY ... TO STDOUT)."""
     supports_text_values: bool
     """``read(text_values=True)`` gives the database's own text form of each value."""
+    dialect: Dialect
+    """How the database spells the statements the portal writes for it (previews, checks, procedures)."""
 
     def test_connection(self) -> None:
         """Connect and run a trivial query; raise an EngineError whose reason says what failed."""
@@ -170,23 +187,3 @@ class Source(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
-
-
-REGISTRY: dict[str, str] = {
-    "Sqlite": "syncjobs.engine.sources.sqlite:SqliteSource",
-    "PostgreSqlV2": "syncjobs.engine.sources.postgres:PostgresSource",
-    "PostgreSql": "syncjobs.engine.sources.postgres:PostgresSource",
-    "SqlServer": "syncjobs.engine.sources.sqlserver:SqlServerSource",
-    "AzureSqlDatabase": "syncjobs.engine.sources.sqlserver:SqlServerSource",
-    "AzureSqlDB": "syncjobs.engine.sources.sqlserver:SqlServerSource",
-}
-
-
-def source_class(type_name: str) -> type:
-    """Import and return the source class registered for an ADF linked-service type."""
-    try:
-        module_name, class_name = REGISTRY[type_name].split(":")
-    except KeyError:
-        raise KeyError(f"no source for linked service type {type_name!r}") from None
-    found: type = getattr(importlib.import_module(module_name), class_name)
-    return found

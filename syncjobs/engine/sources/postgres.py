@@ -3,7 +3,8 @@
 psycopg 3 was measured against pyodbc + psqlODBC (bench/pg_driver.py): its server-side cursor reads
 about 2.8 times as fast, and its COPY ... TO STDOUT lets the database write DelimitedText itself.
 The snapshot lives in ``postgres_snapshot.py``, the change-tracking SQL in ``postgres_tracking.py``
-and the COPY options in ``postgres_copy.py``.
+and the COPY options in ``postgres_copy.py``. Its connector declaration (type names, form, dialect,
+capabilities) is on :class:`PostgresSource`.
 """
 
 from __future__ import annotations
@@ -16,12 +17,25 @@ from typing import Any, cast
 
 import psycopg
 
+from syncjobs.engine.connectors import (
+    Connector,
+    FieldCheck,
+    FormField,
+    LinkedServiceType,
+    port_number,
+    required_text,
+    secret_value,
+)
+from syncjobs.engine.dialects import ansi
 from syncjobs.engine.errors import EngineError, TerminalError, TransientError
 from syncjobs.engine.secret import Secret
 from syncjobs.engine.sources import postgres_tracking as ct
 from syncjobs.engine.sources.postgres_snapshot import KEY_SQL, TABLES_SQL, PostgresSnapshot, qualified
 from syncjobs.engine.sources.tsql_functions import rewrite
 from syncjobs.engine.types import Column, Table, TableName
+
+# ADF's PostgreSqlV2 sslMode numbers 0 to 5, in libpq's words.
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
 @dataclass(frozen=True)
@@ -124,18 +138,62 @@ def _comparable(column: Column) -> bool:
     return column.kind in _COMPARABLE_KINDS or text
 
 
-class PostgresSource:
+class PostgresSource(Connector):
     """PostgreSQL through psycopg 3."""
+
+    is_source = True
+    linked_service_types = (
+        LinkedServiceType(
+            "PostgreSqlV2",
+            "PostgreSQL",
+            dataset="PostgreSqlV2Table",
+            copy_source="PostgreSqlV2Source",
+            legacy_datasets=("PostgreSqlTable",),
+        ),
+    )
+    form = (
+        FormField("server", "Server", required=True),
+        FormField("port", "Port", "int", default=5432),
+        FormField("database", "Database", required=True),
+        FormField("username", "User name", required=True),
+        FormField("password", "Password", "secret"),
+        FormField("sslMode", "SSL mode", "choice", choices=tuple(enumerate(SSL_MODES)), default=2),
+    )
+    dialect = ansi("PostgreSQL", procedure_call="CALL {name}({arguments})", procedure_argument="{quoted} => %s")
 
     supports_change_tracking = True
     """Change tracking is emulated with triggers and side tables in the schema ctportal_ct."""
     supports_native_csv = True
-    """COPY ... TO STDOUT WITH (FORMAT csv) writes DelimitedText in the database."""
+    """COPY ... TO STDOUT writes CSV in the database: DelimitedText as is, and plain CSV Parquet parses in C++."""
     supports_text_values = True
     """``read(text_values=True)`` gives PostgreSQL's own text output, the same text COPY writes."""
 
     def __init__(self, config: PostgresConfig) -> None:
         self.config = config
+
+    @classmethod
+    def from_type_properties(cls, tp: dict[str, Any], *, name: str = "?", quick: bool = False) -> PostgresSource:
+        """``server``, ``port``, ``database``, ``username``, ``password`` and ``sslMode`` (a number or a name)."""
+        ssl = tp.get("sslMode", 2)
+        ssl_mode = dict(enumerate(SSL_MODES)).get(int(ssl), "prefer") if str(ssl).isdigit() else str(ssl)
+        config = PostgresConfig(
+            host=required_text(tp, "server", name),
+            database=required_text(tp, "database", name),
+            username=str(tp.get("username", "")),
+            password=Secret(secret_value(tp.get("password"))),
+            port=port_number(tp.get("port") or 5432, "port"),
+            ssl_mode=ssl_mode,
+        )
+        return cls(config)
+
+    @classmethod
+    def check_type_properties(cls, tp: dict[str, Any], check: FieldCheck) -> None:
+        """Server, database and user name are required; the port is a port; sslMode is 0 to 5."""
+        for key in ("server", "database", "username"):
+            check.text(key)
+        check.integer("port", minimum=1, maximum=65535)
+        if check.integer("sslMode", minimum=0) not in (None, *range(len(SSL_MODES))):
+            check.add("sslMode", "must be 0 (disable) to 5 (verify-full)")
 
     def _errors(self, exc: psycopg.Error) -> EngineError:
         return engine_error(exc, self.config)

@@ -1,5 +1,7 @@
 """SQLite source (ours is the linked-service type "Sqlite") on the stdlib sqlite3, with emulated change tracking.
 
+Its connector declaration (type names, form, dialect, capabilities) is on :class:`SqliteSource`.
+
 A snapshot is ``BEGIN`` plus a first read: in WAL mode (which enabling change tracking switches on)
 that pins a true snapshot while writers go on; in rollback-journal mode it holds a shared lock, so
 writers wait until it ends. Every call opens and closes its own connection. The snapshot and the
@@ -16,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from syncjobs.engine.connectors import Connector, FieldCheck, FormField, LinkedServiceType, required_text
+from syncjobs.engine.dialects import ansi
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.sources import sqlite_tracking as ct
 from syncjobs.engine.sources.sqlite_snapshot import TABLES_SQL, SqliteSnapshot, engine_error
@@ -55,8 +59,13 @@ def split_statements(sql: str) -> list[str]:
     return [s for s in statements if s and s != ";"]
 
 
-class SqliteSource:
+class SqliteSource(Connector):
     """A SQLite database file through the stdlib sqlite3."""
+
+    is_source = True
+    linked_service_types = (LinkedServiceType("Sqlite", "SQLite", dataset="SqliteTable", copy_source="SqliteSource"),)
+    form = (FormField("database", "Database file", "file", required=True, help="absolute path of the .sqlite3 file"),)
+    dialect = ansi("SQLite")  # no stored procedures: a Script activity runs SQL instead
 
     supports_change_tracking = True
     """Change tracking is emulated with triggers and ``_ctportal_*`` side tables."""
@@ -67,6 +76,16 @@ class SqliteSource:
 
     def __init__(self, config: SqliteConfig) -> None:
         self.config = config
+
+    @classmethod
+    def from_type_properties(cls, tp: dict[str, Any], *, name: str = "?", quick: bool = False) -> SqliteSource:
+        """The file named by ``database`` (the portal checks first that it lies inside the file roots)."""
+        return cls(SqliteConfig(database=required_text(tp, "database", name)))
+
+    @classmethod
+    def check_type_properties(cls, tp: dict[str, Any], check: FieldCheck) -> None:
+        """``database`` is required."""
+        check.text("database")
 
     def _open(self) -> sqlite3.Connection:
         """A connection in autocommit (we issue BEGIN/COMMIT) to an existing file, never creating one."""

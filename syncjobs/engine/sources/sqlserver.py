@@ -24,19 +24,22 @@ the described table itself (``pin_sql``), before the change-tracking functions r
 without a describe is its own first read. Otherwise the seed's documented fallback: READ COMMITTED,
 the window bounded on both sides (``CHANGETABLE(CHANGES t, after) ... WHERE SYS_CHANGE_VERSION <=
 upto``) and ``recheck_min_valid_version`` after reading; ``is_snapshot_isolation`` says which.
+
+Its connector declaration (type names, form, dialect, capabilities) is on :class:`SqlServerSource`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import pyodbc
 
 from syncjobs.engine.batching import fetch_batches
+from syncjobs.engine.connectors import Connector, FieldCheck, FormField, LinkedServiceType, port_number, secret_value
+from syncjobs.engine.dialects import Dialect
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.keyset import KeyRange, KeyValues
 from syncjobs.engine.secret import Secret
@@ -44,56 +47,42 @@ from syncjobs.engine.sources import FullTable, Query, RowSet
 from syncjobs.engine.sources import sqlserver_sql as tsql
 from syncjobs.engine.sources.keyset_sql import boundary_select, range_condition
 from syncjobs.engine.sources.sqlserver_errors import engine_error
+from syncjobs.engine.sources.sqlserver_odbc import SqlServerConfig, choose_driver, odbc_connection_string
 from syncjobs.engine.sqlnames import quote_tsql
 from syncjobs.engine.types import Batch, Column, Table, TableName
 
-PREFERRED_DRIVERS = ("ODBC Driver 18 for SQL Server", "ODBC Driver 17 for SQL Server", "FreeTDS")
+AUTHENTICATION_TYPES = ("SQL", "ServicePrincipal", "SystemAssignedManagedIdentity", "UserAssignedManagedIdentity",
+                        "Windows")  # fmt: skip
+FORM = (
+    FormField("server", "Server", help="host name or address; 'host,port' also works"),
+    FormField("port", "Port", "int", default=1433),
+    FormField("database", "Database"),
+    FormField("authenticationType", "Authentication", "choice", choices=(("SQL", "SQL authentication"),),
+              default="SQL"),
+    FormField("userName", "User name"),
+    FormField("password", "Password", "secret"),
+    FormField("encrypt", "Encrypt", "choice", choices=tuple((v, v) for v in ("mandatory", "optional", "strict")),
+              default="mandatory"),
+    FormField("trustServerCertificate", "Trust server certificate", "bool"),
+    FormField("connectionString", "Or: connection string", help="ODBC or ADO.NET; replaces the fields above when set"),
+)  # fmt: skip
+TSQL = Dialect("SQL Server", quote_tsql, first_rows="SELECT TOP ({limit}) * FROM {table}",
+               no_rows="SELECT TOP 0 * FROM ({query}) AS q", procedure_call="EXEC {name} {arguments}",
+               procedure_argument="@{name} = ?", is_change_tracking_native=True)  # fmt: skip
 
 
-@dataclass(frozen=True)
-class SqlServerConfig:
-    """ADF's SqlServer linked service: a connection string, or server, database, user and password."""
-
-    server: str = ""
-    database: str = ""
-    user: str = ""
-    password: Secret = field(default_factory=lambda: Secret(""))
-    port: int = 1433
-    encrypt: bool = True
-    trust_server_certificate: bool = False
-    driver: str | None = None  # None: ODBC Driver 18 for SQL Server if installed, else 17, else FreeTDS
-    login_timeout: int = 15
-    connection_string: Secret | None = None  # raw ODBC, or ADO.NET as ADF writes it
-
-
-def choose_driver(config: SqlServerConfig) -> str:
-    """The configured driver, or the best installed one (raises driver_missing)."""
-    fields = tsql.connection_fields(config.connection_string.reveal()) if config.connection_string else {}
-    if "DRIVER" in fields or "DSN" in fields:
-        return fields.get("DRIVER", "")  # an ODBC connection string goes to its own driver, as written
-    installed = pyodbc.drivers()
-    if config.driver:
-        if "/" in config.driver or config.driver in installed:
-            return config.driver
-        raise TerminalError(
-            "driver_missing", f"ODBC driver {config.driver!r} is not installed (installed: {', '.join(installed)})"
-        )
-    found = next((d for d in PREFERRED_DRIVERS if d in installed), None)
-    if not found:
-        raise TerminalError("driver_missing", "no SQL Server ODBC driver is installed (ODBC Driver 18 or FreeTDS)")
-    return found
-
-
-def odbc_connection_string(config: SqlServerConfig, driver: str) -> tuple[Secret, int]:
-    """The ODBC connection string for ``driver`` and the login timeout in seconds."""
-    if config.connection_string:
-        text, timeout = tsql.ado_to_odbc(config.connection_string.reveal(), driver, config.login_timeout)
-        return Secret(text), timeout
-    ado = [("Server", f"tcp:{config.server},{config.port}"), ("Database", config.database), ("UID", config.user),
-           ("PWD", config.password.reveal()), ("Encrypt", "yes" if config.encrypt else "no"),
-           ("TrustServerCertificate", "yes" if config.trust_server_certificate else "no")]  # fmt: skip
-    text, timeout = tsql.ado_to_odbc(tsql.format_connection_string(ado), driver, config.login_timeout)
-    return Secret(text), timeout
+def sqlserver_address(server: Any, port: Any = None) -> tuple[str, int]:
+    """SQL Server's ``host`` or ``host,port`` (the port after the comma wins over ``port``), checked."""
+    host, comma, after = str(server or "").partition(",")
+    if comma:
+        try:
+            return host.strip(), port_number(after, "server")
+        except TerminalError:
+            raise TerminalError(
+                "bad_linked_service",
+                f"server: the port after the comma in {str(server)[:60]!r} must be a number from 1 to 65535",
+            ) from None
+    return host.strip(), port_number(port or 1433, "port")
 
 
 def _fetch(cur: pyodbc.Cursor, size: int = 1000) -> list[tuple[Any, ...]]:
@@ -228,8 +217,18 @@ class SqlServerSnapshot:
         raise TerminalError("not_supported", "SQL Server cannot write DelimitedText itself; use the row path")
 
 
-class SqlServerSource:
+class SqlServerSource(Connector):
     """SQL Server or Azure SQL Database through pyodbc (ODBC Driver 18, or FreeTDS)."""
+
+    is_source = True
+    linked_service_types = (
+        LinkedServiceType("SqlServer", "SQL Server", dataset="SqlServerTable", copy_source="SqlServerSource",
+                          legacy_copy=("SqlSource",)),
+        LinkedServiceType("AzureSqlDatabase", "Azure SQL Database", dataset="AzureSqlTable",
+                          copy_source="AzureSqlSource"),
+    )  # fmt: skip
+    form = FORM
+    dialect = TSQL
 
     supports_change_tracking = True
     """SQL Server's own change tracking: CHANGETABLE, CHANGE_TRACKING_CURRENT_VERSION()..."""
@@ -240,6 +239,38 @@ class SqlServerSource:
 
     def __init__(self, config: SqlServerConfig) -> None:
         self.config = config
+
+    @classmethod
+    def from_type_properties(cls, tp: dict[str, Any], *, name: str = "?", quick: bool = False) -> SqlServerSource:
+        """A ``connectionString``, or ``server`` (``host,port`` too), ``port``, ``database``, ``userName``..."""
+        if tp.get("connectionString"):
+            return cls(SqlServerConfig(connection_string=Secret(secret_value(tp["connectionString"]))))
+        server, port = sqlserver_address(tp.get("server", ""), tp.get("port"))
+        encrypt = str(tp.get("encrypt", "mandatory")).lower() not in ("optional", "false", "no", "0")
+        return cls(
+            SqlServerConfig(
+                server=server, port=port, database=str(tp.get("database", "")), user=str(tp.get("userName", "")),
+                password=Secret(secret_value(tp.get("password"))), encrypt=encrypt,
+                trust_server_certificate=bool(tp.get("trustServerCertificate", False)),
+            )
+        )  # fmt: skip
+
+    @classmethod
+    def check_type_properties(cls, tp: dict[str, Any], check: FieldCheck) -> None:
+        """Without a connection string: a server (its port a port), a database, and a user for SQL logins."""
+        if tp.get("connectionString"):
+            return
+        server, port = check.text("server"), check.integer("port", minimum=1, maximum=65535)
+        if server is not None:
+            try:
+                sqlserver_address(server, port)
+            except TerminalError as exc:
+                field, _, message = exc.message.partition(": ")
+                check.add(field, message)
+        check.text("database")
+        check.choice("authenticationType", AUTHENTICATION_TYPES)
+        if str(tp.get("authenticationType", "SQL")).upper() == "SQL":
+            check.text("userName")
 
     def _connect(self) -> pyodbc.Connection:
         driver = choose_driver(self.config)

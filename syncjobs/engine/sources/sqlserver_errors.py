@@ -5,28 +5,15 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import pyodbc
 
 from syncjobs.engine.errors import EngineError, TerminalError, TransientError
-from syncjobs.engine.secret import Secret
 from syncjobs.engine.sources import sqlserver_sql as tsql
 
-
-class SqlServerConfig(Protocol):
-    """What the error mapping reads of ``sqlserver.SqlServerConfig`` (a protocol, so neither imports the other)."""
-
-    @property
-    def server(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def database(self) -> str: ...
-    @property
-    def password(self) -> Secret: ...
-    @property
-    def connection_string(self) -> Secret | None: ...
+if TYPE_CHECKING:
+    from syncjobs.engine.sources.sqlserver_odbc import SqlServerConfig
 
 
 def _target(config: SqlServerConfig) -> tuple[str, str]:

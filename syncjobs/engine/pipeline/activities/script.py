@@ -7,7 +7,6 @@ from typing import Any
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.pipeline.activities.sources import json_value, opened_source
 from syncjobs.engine.pipeline.step import Step
-from syncjobs.engine.sqlnames import quote_ansi, quote_tsql
 from syncjobs.engine.types import TableName
 
 
@@ -35,22 +34,10 @@ def run_script(step: Step) -> dict[str, Any]:
 
 
 def run_stored_procedure(step: Step) -> dict[str, Any]:
-    """EXEC on SQL Server, CALL on PostgreSQL; SQLite has no procedures (use a Script activity)."""
+    """The call in the source's dialect (EXEC on SQL Server, CALL on PostgreSQL); SQLite has no procedures."""
     tp = step.type_properties()
-    ls_name = _linked_service_name(step)
-    kind = str((step.state.linked_service(ls_name).get("properties") or {}).get("type", ""))
     name = TableName.parse(str(tp.get("storedProcedureName", "")))
     params = {k: (v or {}).get("value") for k, v in (tp.get("storedProcedureParameters") or {}).items()}
-    if kind == "Sqlite":
-        raise TerminalError("unsupported_activity", "SQLite has no stored procedures: use a Script activity instead")
-    if kind in ("PostgreSqlV2", "PostgreSql"):
-        qualified = ".".join(quote_ansi(p) for p in (name.schema, name.name) if p)
-        args = ", ".join(f"{quote_ansi(k)} => %s" for k in params)
-        sql = f"CALL {qualified}({args})"
-    else:
-        qualified = ".".join(quote_tsql(p) for p in (name.schema, name.name) if p)
-        args = ", ".join(f"@{k} = ?" for k in params)
-        sql = f"EXEC {qualified} {args}".rstrip()
-    with opened_source(step, ls_name) as source:
-        source.execute(sql, list(params.values()))
+    with opened_source(step, _linked_service_name(step)) as source:
+        source.execute(source.dialect.procedure_call_sql(name, params), list(params.values()))
     return {}
