@@ -30,6 +30,10 @@ class RunInfo:
     retry_items: dict[str, list[int]] = field(default_factory=dict)
     # The tables ("schema.table") a ChangeTrackingCopy copies in this run; None: every table it lists.
     table_filter: tuple[str, ...] | None = None
+    # How many activities with no dependency between them run at once, and how many tables of one
+    # ChangeTrackingCopy copy at once (the worker's limits; an activity's batchCount may ask for fewer).
+    activity_concurrency: int = 4
+    table_concurrency: int = 4
 
 
 @dataclass(frozen=True)
