@@ -158,6 +158,8 @@ def outcome_of(run: PipelineRun, activities: list[ActivityRun]) -> Outcome:
     suspicious = _suspicion(activities)
     if suspicious:
         return Outcome("Succeeded but suspicious", "warn", suspicious)
+    if run.failed_tables:
+        return Outcome("Succeeded with failed tables", "warn", run.message or ", ".join(run.failed_tables))
     if run.handled_errors:
         return Outcome("Succeeded with handled errors", "warn", _HANDLED)
     return Outcome("Succeeded", "ok")
@@ -252,7 +254,7 @@ def pipeline_history(pipeline_name: str, limit: int = 100) -> list[dict[str, Any
     )
     rows: dict[Any, int] = defaultdict(int)
     for run_id, copied in ActivityRun.objects.filter(
-        pipeline_run_id__in=[r.pk for r in runs], rows_written__isnull=False
+        pipeline_run_id__in=[r.pk for r in runs], rows_written__isnull=False, parent=None
     ).values_list("pipeline_run_id", "rows_written"):
         rows[run_id] += copied
     return [

@@ -66,11 +66,24 @@ def _run(
     variables = declared_variables(props.get("variables") or {})
     state = RunState(snapshot, info, host, parameters, variables, redactor=redactor)
     result = run_activities(props.get("activities") or [], state)
+    failed_tables = dict(state.failed_tables)
     if result.cancelled:
-        return PipelineOutcome(CANCELLED, "Cancelled by request", state.outputs)
+        return PipelineOutcome(CANCELLED, "Cancelled by request", state.outputs, failed_tables=failed_tables)
     if not result.succeeded:
-        return PipelineOutcome(FAILED, _failure_message(result), state.outputs)
-    return PipelineOutcome(SUCCEEDED, "", state.outputs, handled_errors=bool(state.handled_failures))
+        return PipelineOutcome(FAILED, _failure_message(result), state.outputs, failed_tables=failed_tables)
+    message = tables_failed_message(failed_tables)
+    handled = bool(state.handled_failures)
+    return PipelineOutcome(SUCCEEDED, message, state.outputs, handled_errors=handled, failed_tables=failed_tables)
+
+
+def tables_failed_message(failed: dict[str, str], shown: int = 20) -> str:
+    """The failed tables in words, each with its error ("" when none failed)."""
+    if not failed:
+        return ""
+    named = "; ".join(f"{table}: {error}" for table, error in list(failed.items())[:shown])
+    more = f"; and {len(failed) - shown} more" if len(failed) > shown else ""
+    count = f"{len(failed)} table{'s' if len(failed) != 1 else ''}"
+    return f"Succeeded with failed tables ({count}): {named}{more}"
 
 
 def _failure_message(result: ActivitiesResult) -> str:
