@@ -283,7 +283,7 @@ class PipelineRun(models.Model):
 
     def to_adf(self) -> dict[str, Any]:
         """The run as ADF's ``PipelineRun`` object."""
-        return {
+        shaped = {
             "runId": str(self.run_id),
             "runGroupId": str(self.run_group_id),
             "isLatest": self.is_latest,
@@ -301,8 +301,10 @@ class PipelineRun(models.Model):
             "durationInMs": self.duration_ms,
             "status": self.status,
             "message": self.message,
-            "failedTables": list(self.failed_tables or []),
         }
+        if self.failed_tables:  # ours, beside ADF's keys: the message names them too
+            shaped["failedTables"] = list(self.failed_tables)
+        return shaped
 
 
 class ActivityStatus(models.TextChoices):
