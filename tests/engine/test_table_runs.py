@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from syncjobs.engine.errors import EngineError
 from syncjobs.engine.pipeline.host import WatermarkKey
 from syncjobs.engine.pipeline.runner import run_pipeline
 from syncjobs.engine.sources.sqlite import SqliteConfig, SqliteSource, create_database
@@ -258,3 +259,23 @@ def test_cancel_stops_parallel_activities(tmp_path):
     outcome = run_pipeline(snapshot, info("P"), host)
     assert outcome.status == "Cancelled"
     assert {r["status"] for r in host.runs} == {"Cancelled"}
+
+
+def test_a_worker_threads_postgres_source_keeps_one_connection_table_after_table(pg_database):
+    from syncjobs.engine.sources.postgres import PostgresSource
+
+    source = PostgresSource(pg_database)
+
+    def backend() -> int:
+        with source.snapshot() as snapshot:
+            return snapshot.rows("SELECT pg_backend_pid()")[0][0]
+
+    assert backend() != backend()  # by default each snapshot has its own connection
+    source.keep_connection = True
+    first = backend()
+    assert backend() == first
+    with pytest.raises(EngineError), source.snapshot() as snapshot:  # an error: that connection is not kept
+        snapshot.rows("SELECT * FROM no_such_table")
+    assert backend() != first
+    source.close()
+    assert source._idle is None

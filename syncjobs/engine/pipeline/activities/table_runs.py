@@ -61,8 +61,11 @@ class Connections:
     def source(self) -> Source:
         """This thread's source."""
         if getattr(self._local, "source", None) is None:
-            self._local.source = bindings.source_for(self.source_service)
-            self._made.append(self._local.source)
+            made = bindings.source_for(self.source_service)
+            if hasattr(made, "keep_connection"):  # one connection per worker thread, table after table
+                made.keep_connection = True
+            self._local.source = made
+            self._made.append(made)
         found: Source = self._local.source
         return found
 
