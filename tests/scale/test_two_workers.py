@@ -31,7 +31,7 @@ from tests.scale.conftest import FIGURES
 pytestmark = pytest.mark.scale
 TABLES = int(os.environ.get("CTPORTAL_SCALE_TABLES", "200"))
 ROWS = int(os.environ.get("CTPORTAL_SCALE_ROWS", "1000"))  # rows per table
-CHANGED = int(os.environ.get("CTPORTAL_SCALE_CHANGED_TABLES", "20"))  # tables with all their rows changed per tick
+CHANGED = int(os.environ.get("CTPORTAL_SCALE_CHANGED_TABLES", "200"))  # tables with all their rows changed per tick
 PIPELINES = 4
 REDIS = "redis://127.0.0.1:6379/0"
 
