@@ -220,6 +220,7 @@ class SchemaDrift:
             "outcome": self.outcome,
             "accepted": self.accepted,
             "reason": self.reason(),
+            "schema": self.schema.to_json(),
         }
 
 

@@ -4,7 +4,8 @@
 several tables of its linked service instead. ``outputs``: the sink file dataset: each table's windows
 go under its container/folder (``engine/windows.py`` has the layout; the dataset's file name is not
 used). Optional: ``sink.formatSettings.maxRowsPerFile`` (ADF's place; also accepted at the top level),
-``parallelCopies`` (connections a full window's parts are read over), ``changeColumns``, ``batchRows``.
+``parallelCopies`` (connections a full window's parts are read over), ``changeColumns``, ``batchRows``,
+``schemaDriftPolicy`` (``continue``, ``pause`` or ``resync``: for tables without their own policy).
 The source needs read access only: nothing is written to it.
 """
 
@@ -20,6 +21,7 @@ from syncjobs.engine.pipeline.activities.copy import copy_output
 from syncjobs.engine.pipeline.activities.sources import dataset_source_name, opened_source
 from syncjobs.engine.pipeline.host import RunHost, WatermarkKey
 from syncjobs.engine.pipeline.step import Step
+from syncjobs.engine.schema_drift import DEFAULT_POLICY, check_policy
 from syncjobs.engine.streaming import DEFAULT_BATCH_ROWS
 from syncjobs.engine.types import SYS_CHANGE_OPERATION, SYS_CHANGE_VERSION, TableName
 from syncjobs.engine.windows import DEFAULT_MAX_ROWS_PER_FILE, PendingWindow
@@ -100,7 +102,16 @@ def _options(step: Step, tp: dict[str, Any]) -> CopyOptions:
         parallel_copies=_positive(tp.get("parallelCopies"), "parallelCopies") or 1,
         change_columns=tuple(tp.get("changeColumns") or (SYS_CHANGE_VERSION, SYS_CHANGE_OPERATION)),
         run_id=step.state.info.run_id,
+        schema_drift_policy=_drift_policy(tp),
     )
+
+
+def _drift_policy(tp: dict[str, Any]) -> str:
+    """``schemaDriftPolicy``: what schema drift does to tables without their own policy (schema_drift.py)."""
+    try:
+        return check_policy(str(tp.get("schemaDriftPolicy") or DEFAULT_POLICY))
+    except ValueError as exc:
+        raise TerminalError("bad_activity", str(exc)) from None
 
 
 def _positive(value: Any, name: str) -> int | None:
