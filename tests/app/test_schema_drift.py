@@ -1,0 +1,305 @@
+"""Schema drift end to end: columns added, dropped and retyped and a key changed on PostgreSQL and SQLite
+sources, synced by ChangeTrackingCopy into a folder under each policy, then replayed by verify_sync."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncjobs.access import Role
+from syncjobs.engine import bindings
+from syncjobs.engine.sources import Source
+from syncjobs.engine.types import TableName
+from syncjobs.models import ActivityRun, AuditEntry, Pipeline, SchemaChange, Watermark
+from syncjobs.services.definitions import import_definitions
+from syncjobs.services.runs import trigger_run
+from syncjobs.services.verification import verify_sync
+from tests.factories import make_user, signed_in
+
+pytestmark = pytest.mark.django_db
+HEADER = "id,name,age,SYS_CHANGE_VERSION,SYS_CHANGE_OPERATION"
+
+
+@dataclass
+class Drifting:
+    """A source table ``people`` (id, name, age) synced by the pipeline DriftSync into ``<output>/drift``."""
+
+    kind: str  # "sqlite" or "postgres"
+    linked_service: str
+    table: str  # as verify_sync takes it
+    folder: Path  # the table's windows
+    run_sql: Callable[[str], None]
+    source: Source
+
+    def rebuild(self, columns: str, key: str) -> None:
+        """Change what ALTER cannot change in place: a new table, the rows copied, tracking enabled again."""
+        self.source.disable_change_tracking(TableName("people", self.schema))
+        self.run_sql(f"CREATE TABLE people_new ({columns}, PRIMARY KEY ({key}))")
+        self.run_sql("INSERT INTO people_new SELECT * FROM people")
+        self.run_sql("DROP TABLE people")
+        self.run_sql("ALTER TABLE people_new RENAME TO people")
+        self.source.enable_change_tracking(TableName("people", self.schema), track_columns=self.kind == "postgres")
+
+    @property
+    def schema(self) -> str | None:
+        return "public" if self.kind == "postgres" else None
+
+
+CREATE = "CREATE TABLE people (id int NOT NULL PRIMARY KEY, name varchar(40), age int)"
+ROWS = "INSERT INTO people VALUES (1, 'ann', 31), (2, 'bob', 42), (3, 'cy', 23)"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def drifting(request, seeded) -> Iterator[Drifting]:
+    """The people table on the parametrised source, tracked, with the DriftSync pipeline; synced once (full)."""
+    if request.param == "postgres":
+        config = request.getfixturevalue("pg_database")
+        service = {
+            "name": "Pg",
+            "properties": {
+                "type": "PostgreSqlV2",
+                "typeProperties": {
+                    "server": config.host,
+                    "port": config.port,
+                    "database": config.database,
+                    "username": config.username,
+                    "password": {"type": "SecureString", "value": config.password.reveal()},
+                },
+            },
+        }
+        import_definitions([("linkedService", service)])
+        dataset = {"type": "PostgreSqlV2Table", "typeProperties": {"schema": "public", "table": "people"}}
+        name, table, folder = "Pg", "public.people", "public.people"
+    else:
+        name, table, folder = "TutorialSourceDatabase", "people", "people"
+        dataset = {"type": "SqliteTable", "typeProperties": {"table": "people"}}
+    _define(name, dataset)
+    source = bindings.source_for(bindings_definition(name))
+    for statement in (CREATE, ROWS):
+        source.execute(statement)
+    source.enable_change_tracking(TableName("people", "public" if request.param == "postgres" else None),
+                                  track_columns=request.param == "postgres")  # fmt: skip
+    yield Drifting(request.param, name, table, seeded / "output" / "drift" / folder, source.execute, source)
+    source.close()
+
+
+def bindings_definition(name: str) -> dict[str, Any]:
+    from syncjobs.models import LinkedService
+
+    return LinkedService.objects.get(name=name).revealed_definition()
+
+
+def _define(linked_service: str, dataset: dict[str, Any], policy: str | None = None) -> None:
+    """The PeopleTable and DriftCsv datasets (CSV with a header) and the DriftSync pipeline."""
+    people = {**dataset, "linkedServiceName": {"referenceName": linked_service, "type": "LinkedServiceReference"}}
+    csv = {
+        "type": "DelimitedText",
+        "linkedServiceName": {"referenceName": "TutorialOutputFolder", "type": "LinkedServiceReference"},
+        "typeProperties": {
+            "location": {"type": "FileServerLocation", "folderPath": "drift"},
+            "columnDelimiter": ",",
+            "quoteChar": '"',
+            "escapeChar": "\\",
+            "firstRowAsHeader": True,
+        },
+    }
+    import_definitions(
+        [
+            ("dataset", {"name": "PeopleTable", "properties": people}),
+            ("dataset", {"name": "DriftCsv", "properties": csv}),
+            ("pipeline", _pipeline(policy)),
+        ]
+    )
+
+
+def _pipeline(policy: str | None) -> dict[str, Any]:
+    activity = {
+        "name": "Sync",
+        "type": "ChangeTrackingCopy",
+        "inputs": [{"referenceName": "PeopleTable", "type": "DatasetReference"}],
+        "outputs": [{"referenceName": "DriftCsv", "type": "DatasetReference"}],
+        "typeProperties": {"schemaDriftPolicy": policy} if policy else {},
+    }
+    return {"name": "DriftSync", "properties": {"activities": [activity]}}
+
+
+def default_policy(policy: str) -> None:
+    """DriftSync's typeProperties.schemaDriftPolicy: the default for tables without their own."""
+    import_definitions([("pipeline", _pipeline(policy))], replace=True)
+
+
+def sync() -> dict[str, Any]:
+    """Run DriftSync; the table's output (it must succeed)."""
+    run = trigger_run(Pipeline.objects.get(name="DriftSync"))
+    run.refresh_from_db()
+    assert run.status == "Succeeded", run.message
+    (table,) = ActivityRun.objects.get(pipeline_run=run, activity_name="Sync").output["tables"]
+    return table
+
+
+def manifest(output: dict[str, Any], seeded: Path) -> dict[str, Any]:
+    return json.loads((seeded / "output" / output["changeTracking"]["window"]["manifest"]).read_bytes())
+
+
+def lines(output: dict[str, Any], seeded: Path) -> list[str]:
+    """The lines of the window's files, each file's header first."""
+    return [line for path in output["files"] for line in (seeded / "output" / path).read_text().splitlines()]
+
+
+def watermark() -> Watermark:
+    return Watermark.objects.get(source_table="people")
+
+
+def exact(drifting: Drifting) -> bool:
+    report = verify_sync(drifting.linked_service, drifting.table, "DriftCsv")
+    assert report.exact, report.as_dict()
+    return True
+
+
+# --- continue ------------------------------------------------------------------------------------------
+
+
+def test_an_added_column_continues_in_the_next_window_and_its_manifest_says_so(drifting, seeded):
+    full = sync()
+    assert lines(full, seeded)[0] == HEADER
+    drifting.run_sql("ALTER TABLE people ADD COLUMN email varchar(80)")
+    drifting.run_sql("UPDATE people SET email = 'ann@example.com' WHERE id = 1")
+    delta = sync()
+    change = delta["changeTracking"]
+    assert change["mode"] == "delta" and change["window"]["generation"] == 1
+    assert change["schemaChange"]["kinds"] == ["added"] and change["schemaChange"]["outcome"] == "continued"
+    written = lines(delta, seeded)
+    assert written[0] == "id,name,age,email,SYS_CHANGE_VERSION,SYS_CHANGE_OPERATION"
+    assert written[1].startswith('1,"ann",31,"ann@example.com",') and written[1].endswith(',"U"')
+    found = manifest(delta, seeded)
+    assert [c["name"] for c in found["columns"]][:4] == ["id", "name", "age", "email"]
+    assert found["schemaChange"]["added"][0]["name"] == "email" and found["schemaChange"]["policy"] == "continue"
+    mark = watermark()
+    assert [c["name"] for c in mark.schema["columns"]] == ["id", "name", "age", "email"]
+    (recorded,) = SchemaChange.objects.all()
+    assert (recorded.kind, recorded.outcome, recorded.policy) == ("added", "continued", "continue")
+    assert recorded.window == mark.windows.first() and recorded.window.schema_change["kinds"] == ["added"]
+    assert exact(drifting)
+
+
+def test_a_dropped_column_continues_without_it(drifting, seeded):
+    sync()
+    drifting.run_sql("ALTER TABLE people DROP COLUMN age")
+    drifting.run_sql("INSERT INTO people VALUES (4, 'dee')")
+    delta = sync()
+    assert delta["changeTracking"]["mode"] == "delta"
+    header, row = lines(delta, seeded)
+    assert header == "id,name,SYS_CHANGE_VERSION,SYS_CHANGE_OPERATION"
+    assert row.startswith('4,"dee",') and row.endswith(',"I"')
+    assert manifest(delta, seeded)["schemaChange"]["dropped"][0]["name"] == "age"
+    assert SchemaChange.objects.get().kind == "dropped"
+    assert exact(drifting)
+
+
+def test_a_retyped_column_continues_with_its_new_type(drifting, seeded):
+    sync()
+    if drifting.kind == "postgres":
+        drifting.run_sql("ALTER TABLE people ALTER COLUMN age TYPE bigint")
+    else:  # SQLite cannot retype in place: the table is rebuilt and tracked again (a reinitialization)
+        drifting.rebuild("id int NOT NULL, name varchar(40), age bigint", "id")
+    drifting.run_sql("UPDATE people SET age = 5000000000 WHERE id = 2")
+    after = sync()
+    change = after["changeTracking"]
+    assert change["mode"] == ("delta" if drifting.kind == "postgres" else "reinitialized")
+    assert change["schemaChange"]["retyped"][0]["after"]["sourceType"].lower() == "bigint"
+    assert any(line.startswith('2,"bob",5000000000') for line in lines(after, seeded))
+    assert (SchemaChange.objects.get().kind, SchemaChange.objects.get().outcome) == ("retyped", "continued")
+    assert exact(drifting)
+
+
+# --- pause ---------------------------------------------------------------------------------------------
+
+
+def test_pause_stops_the_table_until_an_editor_accepts_then_it_continues(drifting, seeded):
+    sync()
+    mark = watermark()
+    editor = signed_in(make_user(Role.EDITOR))
+    assert editor.post("/tables/schema/policy", {"watermark": [mark.pk], "policy": "pause"}).status_code == 302
+    assert watermark().schema_policy == "pause"
+    drifting.run_sql("ALTER TABLE people ADD COLUMN email varchar(80)")
+    drifting.run_sql("UPDATE people SET email = 'bob@example.com' WHERE id = 2")
+    files_before = sorted(p.name for p in drifting.folder.rglob("*"))
+    for _ in range(2):  # paused, and paused again: one change waiting, nothing written, the watermark stays
+        paused = sync()
+        assert paused["changeTracking"]["paused"] is True and paused["filesWritten"] == 0
+        assert sorted(p.name for p in drifting.folder.rglob("*")) == files_before
+        assert watermark().version == mark.version and watermark().windows.count() == 1
+    waiting = SchemaChange.objects.get()
+    assert waiting.is_waiting and (waiting.kind, waiting.outcome, waiting.window) == ("added", "paused", None)
+
+    page = editor.get(f"/tables/{mark.pk}/schema/").content.decode()
+    assert "Paused on a schema change" in page and "Added email" in page and "Accept the change" in page
+    assert editor.post(f"/tables/{mark.pk}/schema/accept").status_code == 302
+    waiting.refresh_from_db()
+    assert waiting.accepted_at is not None and waiting.accepted_by is not None
+    accepted, policy = AuditEntry.objects.filter(object_kind="table").order_by("-pk")[:2]
+    assert (accepted.detail, policy.detail) == ({"schemaChangeAccepted": waiting.summary}, {"schemaPolicy": "pause"})
+    assert "added email" in waiting.summary
+
+    resumed = sync()
+    assert resumed["changeTracking"]["mode"] == "delta"
+    assert resumed["changeTracking"]["schemaChange"]["accepted"] is True
+    assert lines(resumed, seeded)[0] == "id,name,age,email,SYS_CHANGE_VERSION,SYS_CHANGE_OPERATION"
+    assert lines(resumed, seeded)[1].startswith('2,"bob",42,"bob@example.com",')
+    assert SchemaChange.objects.get().window == watermark().windows.first()  # the same change, now carried
+    assert watermark().schema_accepted is None
+    assert editor.post(f"/tables/{mark.pk}/schema/accept").status_code == 400  # nothing waits any more
+    assert exact(drifting)
+
+
+# --- resync --------------------------------------------------------------------------------------------
+
+
+def test_resync_copies_the_table_again_in_a_new_generation(drifting, seeded):
+    sync()
+    default_policy("resync")
+    drifting.run_sql("ALTER TABLE people ADD COLUMN email varchar(80)")
+    drifting.run_sql("UPDATE people SET email = 'cy@example.com' WHERE id = 3")
+    again = sync()
+    change = again["changeTracking"]
+    assert (change["mode"], change["reasonCode"], change["window"]["generation"]) == (
+        "reinitialized",
+        "schema_changed",
+        2,
+    )
+    assert change["schemaChange"]["outcome"] == "resynced"
+    written = lines(again, seeded)
+    assert written[0] == "id,name,age,email,SYS_CHANGE_VERSION,SYS_CHANGE_OPERATION"
+    assert len(written) == 4 and any(line.startswith('3,"cy",23,"cy@example.com"') for line in written)
+    assert manifest(again, seeded)["replacesTable"] is True
+    assert (watermark().generation, SchemaChange.objects.get().outcome) == (2, "resynced")
+    assert exact(drifting)
+
+
+# --- a changed primary key -----------------------------------------------------------------------------
+
+
+def test_a_changed_key_never_continues_it_pauses_and_once_accepted_resyncs(drifting, seeded):
+    sync()
+    drifting.rebuild("id int NOT NULL, name varchar(40) NOT NULL, age int", "id, name")
+    paused = sync()
+    assert paused["changeTracking"]["paused"] is True
+    assert paused["changeTracking"]["schemaChange"]["primaryKey"] == {"before": ["id"], "after": ["id", "name"]}
+    waiting = SchemaChange.objects.get()
+    assert (waiting.kind, waiting.policy, waiting.outcome) == ("primary_key", "continue", "paused")
+
+    editor = signed_in(make_user(Role.EDITOR))
+    assert "accepting re-syncs the table" in editor.get(f"/tables/{watermark().pk}/schema/").content.decode()
+    assert editor.post(f"/tables/{watermark().pk}/schema/accept").status_code == 302
+    resynced = sync()
+    change = resynced["changeTracking"]
+    assert change["mode"] == "reinitialized" and change["window"]["generation"] == 2
+    assert change["schemaChange"]["outcome"] == "resynced"
+    assert manifest(resynced, seeded)["keyColumns"] == ["id", "name"]
+    assert watermark().schema["primaryKey"] == ["id", "name"]
+    assert exact(drifting)
