@@ -10,6 +10,7 @@ from typing import Any
 from syncjobs.adf.expression_checks import check_expressions
 from syncjobs.adf.findings import Checker, KnownObjects, is_expression
 from syncjobs.engine import connectors, limits
+from syncjobs.engine.schema_drift import POLICIES
 
 ACTIVITY_TYPES = (
     "Copy",
@@ -172,9 +173,10 @@ def _find_cycle(graph: dict[str, list[str]]) -> list[str]:
 
 
 def _window_settings(check: Checker, tp: dict[str, Any], tp_path: str) -> None:
-    """ChangeTrackingCopy's sizes: parts (maxRowsPerFile), connections (parallelCopies) and batches."""
+    """ChangeTrackingCopy's sizes (parts, connections, batches) and its schema drift policy."""
     for key in ("parallelCopies", "batchRows", "maxRowsPerFile"):
         check.integer(tp, key, tp_path, minimum=1)
+    check.choice(tp, "schemaDriftPolicy", tp_path, POLICIES)
     sink = tp.get("sink")
     settings = sink.get("formatSettings") if isinstance(sink, dict) else None
     if isinstance(settings, dict):

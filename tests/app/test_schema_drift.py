@@ -303,3 +303,61 @@ def test_a_changed_key_never_continues_it_pauses_and_once_accepted_resyncs(drift
     assert manifest(resynced, seeded)["keyColumns"] == ["id", "name"]
     assert watermark().schema["primaryKey"] == ["id", "name"]
     assert exact(drifting)
+
+
+# --- the routes' bad input, and who sees what ----------------------------------------------------------
+
+
+@pytest.fixture
+def paused_table() -> Watermark:
+    """A table paused on an added column (its rows as a run would have left them)."""
+    from tests.factories import make_linked_service
+
+    mark = Watermark.objects.create(linked_service=make_linked_service(), source_table="people", sink_key="out")
+    diff = {"kinds": ["added"], "added": [{"name": "email", "type": "string", "sourceType": "text"}]}
+    diff |= {"summary": "added email (text)", "schema": {"columns": [], "primaryKey": ["id"]}}
+    SchemaChange.objects.create(watermark=mark, kind="added", diff=diff, policy="pause", outcome="paused")
+    return mark
+
+
+def test_a_viewer_sees_the_change_and_the_policy_but_no_accept_or_policy_form(paused_table):
+    page = signed_in(make_user(Role.VIEWER)).get(f"/tables/{paused_table.pk}/schema/").content.decode()
+    assert "Paused on a schema change" in page and "Added email (text)" in page
+    assert "Accept the change" not in page and "<select" not in page
+    assert "Schema drift policy: the activity" in page
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"watermark": ["1"], "policy": "ignore"}, "the policy must be one of continue, pause, resync, not 'ignore'"),
+        ({"watermark": ["x"], "policy": "pause"}, "table ids must be whole numbers"),
+        ({"watermark": ["999999"], "policy": "pause"}, "choose one or more tables that exist"),
+        ({"policy": "pause"}, "choose one or more tables that exist"),
+    ],
+)
+def test_bad_input_to_the_policy_route_is_a_400_that_says_why(paused_table, data, message):
+    data = {**data, "watermark": [str(paused_table.pk) if v == "1" else v for v in data.get("watermark", [])]}
+    response = signed_in(make_user(Role.EDITOR)).post("/tables/schema/policy", data)
+    assert (response.status_code, response.content.decode()) == (400, message)
+    assert Watermark.objects.get(pk=paused_table.pk).schema_policy == ""
+
+
+def test_the_policy_is_set_in_bulk_and_back_to_the_default(paused_table):
+    from tests.factories import make_linked_service
+
+    other = Watermark.objects.create(linked_service=make_linked_service("Other"), source_table="t", sink_key="out")
+    editor = signed_in(make_user(Role.EDITOR))
+    both = {"watermark": [paused_table.pk, other.pk], "policy": "resync", "next": "/monitor/watermarks/"}
+    response = editor.post("/tables/schema/policy", both)
+    assert response.status_code == 302 and response["Location"] == "/monitor/watermarks/"
+    assert sorted(Watermark.objects.values_list("schema_policy", flat=True)) == ["resync", "resync"]
+    editor.post("/tables/schema/policy", {"watermark": [other.pk], "policy": ""})
+    assert Watermark.objects.get(pk=other.pk).schema_policy == ""
+
+
+def test_a_pipeline_with_a_policy_outside_the_three_is_refused_on_save(seeded):
+    from syncjobs.services.definitions import DefinitionError
+
+    with pytest.raises(DefinitionError, match="schemaDriftPolicy"):
+        import_definitions([("pipeline", _pipeline("ignore"))])
