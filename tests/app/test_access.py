@@ -661,6 +661,16 @@ API_CASES = [
         kind=API,
         data=lambda w: {"linkedService": "Shop", "table": "orders", "dataset": "Customers"},
     ),
+    Case(
+        "api/tables/schemaPolicy",
+        "POST",
+        lambda w: "/api/tables/schemaPolicy",
+        Role.EDITOR,
+        200,
+        kind=API,
+        data=lambda w: {"watermarks": [_table(w)], "policy": "pause"},
+        done=lambda w, u: Watermark.objects.get(pk=_table(w)).schema_policy == "pause",
+    ),
     _api("api/openapi.json", "GET", "/api/openapi.json", None),
 ]
 

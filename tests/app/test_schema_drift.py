@@ -361,3 +361,25 @@ def test_a_pipeline_with_a_policy_outside_the_three_is_refused_on_save(seeded):
 
     with pytest.raises(DefinitionError, match="schemaDriftPolicy"):
         import_definitions([("pipeline", _pipeline("ignore"))])
+
+
+def test_the_api_sets_the_policy_in_bulk_and_refuses_bad_input_with_a_400(paused_table, client):
+    from tests.factories import bearer
+
+    headers = bearer(make_user(Role.EDITOR))
+
+    def post(data: dict[str, Any]) -> Any:
+        return client.post(
+            "/api/tables/schemaPolicy", json.dumps(data), content_type="application/json", headers=headers
+        )
+
+    answer = post({"watermarks": [paused_table.pk], "policy": "Resync"})
+    assert (answer.status_code, answer.json()) == (200, {"updated": 1, "policy": "resync"})
+    assert Watermark.objects.get(pk=paused_table.pk).schema_policy == "resync"
+    for bad in (
+        {"watermarks": "1", "policy": "pause"},
+        {"watermarks": [paused_table.pk]},
+        {"watermarks": [], "policy": "x"},
+    ):
+        answer = post(bad)
+        assert answer.status_code == 400 and answer.json()["error"]["message"], answer.content

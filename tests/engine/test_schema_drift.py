@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import pytest
 
+from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.schema_drift import (
     ColumnShape,
     TableSchema,
@@ -13,6 +17,9 @@ from syncjobs.engine.schema_drift import (
     fingerprint,
 )
 from syncjobs.engine.types import Column, Table, TableName
+from syncjobs.engine.verification import verify_table
+from tests.engine.sync_helpers import Syncer, csv, make_people, people
+from tests.engine.test_windows import TEN, stop_after_parts
 
 BEFORE = Table(
     TableName("people", "public"),
@@ -106,3 +113,55 @@ def test_a_policy_outside_the_three_is_refused_with_their_names():
 def test_the_fingerprint_follows_columns_and_key():
     assert fingerprint(BEFORE) == fingerprint(table(*BEFORE.columns))
     assert fingerprint(BEFORE) != fingerprint(ADDED) != fingerprint(REKEYED)
+
+
+# --- the copy on every source --------------------------------------------------------------------------
+
+
+def add_email(u) -> None:
+    """ALTER TABLE ... ADD a nullable Email column (SQL Server spells it without COLUMN)."""
+    column = "" if type(u).__name__.startswith("SqlServer") else "COLUMN "
+    u.run(f"ALTER TABLE {people(u)} ADD {column}{u.q('Email')} varchar(80)")
+
+
+def test_continue_writes_the_new_column_and_the_manifest_names_the_change(under_test, folder_sink):
+    sync = Syncer(under_test, folder_sink, make_people(under_test))
+    sync.copy()
+    add_email(under_test)
+    under_test.run(
+        f"UPDATE {people(under_test)} SET {under_test.q('Email')} = 'a@x' WHERE {under_test.q('PersonID')} = 1"
+    )
+    delta = sync.copy()
+    assert (
+        delta.mode == "delta"
+        and sync.lines(delta)[0] == "PersonID,Name,Age,Email,SYS_CHANGE_VERSION,SYS_CHANGE_OPERATION"
+    )
+    manifest = json.loads(folder_sink.read(delta.window.manifest))
+    assert manifest["schemaChange"]["kinds"] == ["added"] and manifest["schemaChange"]["outcome"] == "continued"
+    assert [c.name for c in sync.state.schema.columns] == ["PersonID", "Name", "Age", "Email"]
+    assert verify_table(under_test.source, sync.table, folder_sink, csv(), "out").exact
+
+
+def test_pause_writes_nothing_and_keeps_the_state(under_test, folder_sink):
+    sync = Syncer(under_test, folder_sink, make_people(under_test), schema_drift_policy="pause")
+    sync.copy()
+    before, files = sync.state, folder_sink.list("out/")
+    add_email(under_test)
+    under_test.run(f"DELETE FROM {people(under_test)} WHERE {under_test.q('PersonID')} = 2")
+    paused = sync.copy()
+    assert paused.paused and paused.mode == "paused" and paused.window is None and paused.watermark is None
+    assert paused.as_output()["changeTracking"]["schemaChange"]["added"][0]["name"] == "Email"
+    assert folder_sink.list("out/") == files and replace(sync.state, claim=before.claim) == before
+
+
+def test_an_interrupted_full_window_is_not_resumed_under_another_schema(under_test, folder_sink):
+    sync = Syncer(under_test, folder_sink, make_people(under_test, rows=TEN), max_rows_per_file=3, batch_rows=1)
+    with pytest.raises(TerminalError):
+        sync.copy(should_stop=stop_after_parts(folder_sink, 2))
+    pending = sync.state.pending
+    add_email(under_test)
+    result = sync.copy()
+    assert result.window.prefix != pending.prefix and "the table's schema changed" in result.reason
+    assert not [p for p in folder_sink.list("out/") if p.startswith(pending.prefix + "/")]
+    assert all(folder_sink.read(f.path).decode().startswith("PersonID,Name,Age,Email,") for f in result.files)
+    assert verify_table(under_test.source, sync.table, folder_sink, csv(), "out").exact
