@@ -38,8 +38,9 @@ def record_copy(
 ) -> SchemaChange | None:
     """Keep the schema change ``result`` met (if any) in the table's history; the window that carried it, if one.
 
-    The same change met again (a paused table run again, a quiet window then one with files) updates
-    the newest row instead of adding one.
+    The same change met again (a paused table run again, a quiet window then one with files, a paused
+    change carried once accepted or once the policy no longer pauses) updates the newest row instead of
+    adding one.
     """
     change = result.schema_change
     if change is None:
@@ -48,9 +49,11 @@ def record_copy(
     if newest is not None and newest.same_change(change) and not _carried(newest):
         if result.paused and newest.is_waiting:
             return newest  # paused again on the change it waits on
-        if not result.paused and not newest.is_waiting:  # accepted, or met by a quiet window before
+        if not result.paused:  # carried now: after an accept, a quiet window, or the policy changed from pause
+            if newest.is_waiting:  # nobody accepted it: the policy was changed, so the new one is what happened
+                newest.policy, newest.outcome = change.get("policy") or "", change.get("outcome") or ""
             newest.window = window
-            newest.save(update_fields=["window"])
+            newest.save(update_fields=["window", "policy", "outcome"])
             return newest
     return SchemaChange.objects.create(
         watermark=watermark,

@@ -257,6 +257,22 @@ def test_pause_stops_the_table_until_an_editor_accepts_then_it_continues(driftin
     assert exact(drifting)
 
 
+def test_a_pause_lifted_by_changing_the_policy_continues_and_leaves_nothing_waiting(drifting, seeded):
+    sync()
+    default_policy("pause")
+    drifting.run_sql("ALTER TABLE people ADD COLUMN email varchar(80)")
+    assert sync()["changeTracking"]["paused"] is True
+    editor = signed_in(make_user(Role.EDITOR))
+    editor.post("/tables/schema/policy", {"watermark": [watermark().pk], "policy": "continue"})
+    drifting.run_sql("INSERT INTO people VALUES (4, 'dee', 54, 'dee@example.com')")
+    carried = sync()
+    assert carried["changeTracking"]["schemaChange"]["outcome"] == "continued"
+    (change,) = SchemaChange.objects.all()
+    assert (change.policy, change.outcome, change.is_waiting) == ("continue", "continued", False)
+    assert change.window == watermark().windows.first() and not SchemaChange.objects.waiting().exists()
+    assert exact(drifting)
+
+
 # --- resync --------------------------------------------------------------------------------------------
 
 
