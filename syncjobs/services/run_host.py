@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.pipeline.host import WatermarkKey
-from syncjobs.engine.types import CopyResult, WindowWritten
+from syncjobs.engine.types import CopyResult
 from syncjobs.engine.types import Watermark as EngineWatermark
 from syncjobs.engine.windows import PendingWindow, SyncState
 from syncjobs.models import ActivityRun, LinkedService, PipelineRun, Watermark, WatermarkConflictError
@@ -178,6 +178,7 @@ class DjangoRunHost:
         if not self._watermark(key).holds(self.run, self._tokens[key]):
             raise claim_lost(f"the manifest of {key.table} was not written")
 
+    @transaction.atomic  # the window and the schema change it carried are stored together
     def advance_watermark(self, key: WatermarkKey, state: SyncState, result: CopyResult, activity_run_id: str) -> None:
         """Store the window and the new version, conditional on the old version and on the claim.
 
@@ -186,44 +187,35 @@ class DjangoRunHost:
         if result.paused:
             schema_drift.record_copy(self._watermark(key), result, None, self.run)
             return
-        assert result.window is not None
+        assert result.watermark is not None and result.window is not None
         window = result.window
         try:
-            with transaction.atomic():
-                self._advance(key, state, result, window, activity_run_id)
+            recorded = self._watermark(key).advance(
+                state.watermark.version if state.watermark else None,
+                result.watermark.version,
+                result.watermark.database_identity,
+                claim=(self.run, self._tokens[key]),
+                generation=window.generation,
+                chain_version=window.chain_version,
+                window={
+                    "generation": window.generation,
+                    "from_version": window.from_version,
+                    "manifest": window.manifest,
+                    "schema_change": result.schema_change,
+                },
+                schema=result.schema,
+                mode=result.mode,
+                reason=result.reason,
+                rows=window.rows,
+                files=[f.path for f in result.files],
+                pipeline_run=self.run,
+                activity_run=ActivityRun.objects.get(pk=activity_run_id),
+            )
         except ClaimLostError:
             raise claim_lost(f"the watermark of {key.table} did not move") from None
         except WatermarkConflictError as exc:
             raise TerminalError("watermark_conflict", str(exc)) from None
-
-    def _advance(
-        self, key: WatermarkKey, state: SyncState, result: CopyResult, window: WindowWritten, activity_run_id: str
-    ) -> None:
-        """Advance the watermark, and keep the schema change the window carried."""
-        assert result.watermark is not None
-        watermark = self._watermark(key)
-        recorded = watermark.advance(
-            state.watermark.version if state.watermark else None,
-            result.watermark.version,
-            result.watermark.database_identity,
-            claim=(self.run, self._tokens[key]),
-            generation=window.generation,
-            chain_version=window.chain_version,
-            window={
-                "generation": window.generation,
-                "from_version": window.from_version,
-                "manifest": window.manifest,
-                "schema_change": result.schema_change,
-            },
-            schema=result.schema,
-            mode=result.mode,
-            reason=result.reason,
-            rows=window.rows,
-            files=[f.path for f in result.files],
-            pipeline_run=self.run,
-            activity_run=ActivityRun.objects.get(pk=activity_run_id),
-        )
-        schema_drift.record_copy(watermark, result, recorded, self.run)
+        schema_drift.record_copy(self._watermark(key), result, recorded, self.run)
 
     def release_watermark(self, key: WatermarkKey) -> None:
         """Give the watermark back."""
