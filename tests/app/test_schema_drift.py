@@ -297,6 +297,50 @@ def test_resync_copies_the_table_again_in_a_new_generation(drifting, seeded):
     assert exact(drifting)
 
 
+def add_email(drifting: Drifting) -> None:
+    drifting.run_sql("ALTER TABLE people ADD COLUMN email varchar(80)")
+    drifting.run_sql("UPDATE people SET email = 'ann@example.com' WHERE id = 1")
+
+
+def drop_age(drifting: Drifting) -> None:
+    drifting.run_sql("ALTER TABLE people DROP COLUMN age")
+    drifting.run_sql("UPDATE people SET name = 'ann again' WHERE id = 1")
+
+
+def widen_age(drifting: Drifting) -> None:
+    if drifting.kind == "postgres":
+        drifting.run_sql("ALTER TABLE people ALTER COLUMN age TYPE bigint")
+    else:  # SQLite: rebuilt and tracked again
+        drifting.rebuild("id int NOT NULL, name varchar(40), age bigint", "id")
+    drifting.run_sql("UPDATE people SET age = 5000000000 WHERE id = 2")
+
+
+CHANGES = {"added": add_email, "dropped": drop_age, "retyped": widen_age}
+
+
+@pytest.mark.parametrize("policy", ["pause", "resync"])
+@pytest.mark.parametrize("kind", CHANGES)
+def test_each_change_takes_the_path_of_each_policy(drifting, seeded, kind, policy):
+    sync()
+    default_policy(policy)
+    CHANGES[kind](drifting)
+    first = sync()["changeTracking"]
+    assert first["schemaChange"]["kinds"] == [kind] and first["schemaChange"]["policy"] == policy
+    if policy == "pause":
+        assert first["paused"] is True and watermark().windows.count() == 1
+        assert SchemaChange.objects.get().is_waiting
+        signed_in(make_user(Role.EDITOR)).post(f"/tables/{watermark().pk}/schema/accept")
+        carried = sync()["changeTracking"]
+        assert carried["schemaChange"]["accepted"] is True and carried["schemaChange"]["outcome"] == "continued"
+        assert carried["mode"] == ("reinitialized" if (drifting.kind, kind) == ("sqlite", "retyped") else "delta")
+    else:
+        assert (first["mode"], first["window"]["generation"], watermark().generation) == ("reinitialized", 2, 2)
+        assert first["schemaChange"]["outcome"] == "resynced"
+    (change,) = SchemaChange.objects.all()
+    assert change.kind == kind and change.window == watermark().windows.first()
+    assert exact(drifting)
+
+
 # --- a changed primary key -----------------------------------------------------------------------------
 
 
@@ -399,3 +443,14 @@ def test_the_api_sets_the_policy_in_bulk_and_refuses_bad_input_with_a_400(paused
     ):
         answer = post(bad)
         assert answer.status_code == 400 and answer.json()["error"]["message"], answer.content
+
+
+def test_a_changed_key_under_resync_resyncs_at_once(drifting, seeded):
+    sync()
+    default_policy("resync")
+    drifting.rebuild("id int NOT NULL, name varchar(40) NOT NULL, age int", "id, name")
+    change = sync()["changeTracking"]
+    assert (change["mode"], change["window"]["generation"]) == ("reinitialized", 2)
+    assert change["schemaChange"]["kinds"] == ["primary_key"] and change["schemaChange"]["outcome"] == "resynced"
+    assert SchemaChange.objects.get().outcome == "resynced"
+    assert exact(drifting)
