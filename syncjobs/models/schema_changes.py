@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from syncjobs.engine.schema_drift import CONTINUED, KINDS, PAUSED, RESYNCED
@@ -17,8 +18,10 @@ class SchemaChangeQuerySet(models.QuerySet):
     """Schema changes by state."""
 
     def waiting(self) -> SchemaChangeQuerySet:
-        """Changes that paused their table and nobody has accepted yet."""
-        return self.filter(outcome=SchemaChange.Outcome.PAUSED, accepted_at__isnull=True)
+        """Changes their table is paused on: paused, not accepted, and the table's newest (a later change
+        met while paused supersedes an earlier one: accepting takes the schema as it is now)."""
+        newer = SchemaChange.objects.filter(watermark=OuterRef("watermark"), pk__gt=OuterRef("pk"))
+        return self.filter(outcome=SchemaChange.Outcome.PAUSED, accepted_at__isnull=True).exclude(Exists(newer))
 
 
 class SchemaChange(models.Model):

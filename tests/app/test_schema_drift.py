@@ -454,3 +454,21 @@ def test_a_changed_key_under_resync_resyncs_at_once(drifting, seeded):
     assert change["schemaChange"]["kinds"] == ["primary_key"] and change["schemaChange"]["outcome"] == "resynced"
     assert SchemaChange.objects.get().outcome == "resynced"
     assert exact(drifting)
+
+
+def test_a_second_change_met_while_paused_supersedes_the_first_and_accepting_takes_both(drifting, seeded):
+    sync()
+    default_policy("pause")
+    drifting.run_sql("ALTER TABLE people ADD COLUMN email varchar(80)")
+    sync()
+    drifting.run_sql("ALTER TABLE people ADD COLUMN phone varchar(20)")
+    drifting.run_sql("UPDATE people SET phone = '555' WHERE id = 3")
+    assert sync()["changeTracking"]["paused"] is True
+    first, second = SchemaChange.objects.order_by("pk")
+    assert list(SchemaChange.objects.waiting()) == [second]
+    assert [c["name"] for c in second.diff["added"]] == ["email", "phone"]
+    signed_in(make_user(Role.EDITOR)).post(f"/tables/{watermark().pk}/schema/accept")
+    carried = sync()
+    assert lines(carried, seeded)[0] == "id,name,age,email,phone,SYS_CHANGE_VERSION,SYS_CHANGE_OPERATION"
+    assert not SchemaChange.objects.waiting().exists()
+    assert exact(drifting)
