@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from syncjobs.engine.types import Column, CopyResult, Table
@@ -195,7 +195,7 @@ class SchemaDrift:
     outcome: str
     schema: TableSchema  # the table's schema now
     accepted: bool = False
-    reasons: tuple[str, ...] = field(default=())
+    reasons: tuple[str, ...] = ()
 
     @property
     def paused(self) -> bool:
