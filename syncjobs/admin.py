@@ -21,6 +21,7 @@ from syncjobs.models import (
     LinkedService,
     Pipeline,
     PipelineRun,
+    SchemaChange,
     Trigger,
     Watermark,
     WatermarkWindow,
@@ -117,6 +118,12 @@ class WatermarkAdmin(ReadOnlyAdmin):
 class WatermarkWindowAdmin(ReadOnlyAdmin):
     list_display = ["watermark", "mode", "previous_version", "new_version", "rows", "created_at"]
     list_filter = ["mode"]
+
+
+@admin.register(SchemaChange)
+class SchemaChangeAdmin(ReadOnlyAdmin):
+    list_display = ["watermark", "kind", "policy", "outcome", "created_at", "accepted_by", "accepted_at"]
+    list_filter = ["kind", "outcome"]
 
 
 @admin.register(ApiToken)

@@ -8,7 +8,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from syncjobs.access import Role, requires
-from syncjobs.views import author, health, manage, monitor, objects, triggers, users
+from syncjobs.views import author, health, manage, monitor, objects, schema_drift, triggers, users
 
 app_name = "syncjobs"
 home = requires(GET=Role.VIEWER)(RedirectView.as_view(pattern_name="syncjobs:monitor"))
@@ -23,6 +23,10 @@ urlpatterns = [
     path("monitor/runs/<uuid:run_id>/rerun", monitor.rerun_view, name="run_rerun"),
     path("monitor/pipelines/<str:name>/", monitor.pipeline_history, name="pipeline_history"),
     path("monitor/watermarks/", monitor.watermarks, name="watermarks"),
+    # Tables: schema drift
+    path("tables/<int:watermark_id>/schema/", schema_drift.schema_page, name="table_schema"),
+    path("tables/<int:watermark_id>/schema/accept", schema_drift.accept, name="table_schema_accept"),
+    path("tables/schema/policy", schema_drift.set_policy, name="table_schema_policy"),
     # Manage
     path("manage/", manage.linked_services, name="manage"),
     path("manage/linkedservices/new/<str:kind>/", manage.new_linked_service, name="manage_new"),

@@ -10,6 +10,7 @@ from typing import Any
 from syncjobs.adf.expression_checks import check_expressions
 from syncjobs.adf.findings import Checker, KnownObjects, is_expression
 from syncjobs.engine import connectors, limits
+from syncjobs.engine.schema_drift import POLICIES
 
 ACTIVITY_TYPES = (
     "Copy",
@@ -172,11 +173,12 @@ def _find_cycle(graph: dict[str, list[str]]) -> list[str]:
 
 
 def _window_settings(check: Checker, tp: dict[str, Any], tp_path: str) -> None:
-    """ChangeTrackingCopy's sizes: parts (maxRowsPerFile), connections (parallelCopies), batches, and
-    tables copied at once (batchCount, as ForEach's)."""
+    """ChangeTrackingCopy's sizes: parts (maxRowsPerFile), connections (parallelCopies), batches, tables
+    copied at once (batchCount, as ForEach's), and its schema drift policy."""
     for key in ("parallelCopies", "batchRows", "maxRowsPerFile"):
         check.integer(tp, key, tp_path, minimum=1)
     check.integer(tp, "batchCount", tp_path, minimum=1, maximum=limits.FOREACH_BATCH, why="ADF's limit")
+    check.choice(tp, "schemaDriftPolicy", tp_path, POLICIES)
     sink = tp.get("sink")
     settings = sink.get("formatSettings") if isinstance(sink, dict) else None
     if isinstance(settings, dict):

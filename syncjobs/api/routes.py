@@ -11,7 +11,7 @@ from typing import Any
 
 from django.urls import register_converter
 
-from syncjobs.api import audit, definitions, runs, verification
+from syncjobs.api import audit, definitions, runs, schema_drift, verification
 
 Route = tuple[str, Callable[..., Any], str, dict[str, str]]
 """(path, view, URL name, {method: summary})."""
@@ -53,6 +53,12 @@ ROUTES: list[Route] = [
         verification.verify_sync,
         "api_verify_sync",
         {"post": "Replay a table's change windows in a sink against the source (Editor or above)"},
+    ),
+    (
+        "tables/schemaPolicy",
+        schema_drift.schema_policy,
+        "api_schema_policy",
+        {"post": "Set the schema drift policy of tables in bulk (Editor or above)"},
     ),
     (
         "auditlog",

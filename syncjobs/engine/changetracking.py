@@ -21,7 +21,7 @@ tables never leave retention, while the next manifest's ``from`` stays the last 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from syncjobs.engine.errors import TerminalError
@@ -40,6 +40,7 @@ from syncjobs.engine.manifests import (
     write_manifest,
 )
 from syncjobs.engine.parts import PartTarget, RangePlan, remove_parts, write_delta_parts, write_full_parts
+from syncjobs.engine.schema_drift import DEFAULT_POLICY, SchemaDrift, TableSchema, assess, fingerprint, paused_result
 from syncjobs.engine.sinks import Sink
 from syncjobs.engine.sources import Changes, FullTable, Snapshot, Source
 from syncjobs.engine.streaming import DEFAULT_BATCH_ROWS, Reading, StopCheck
@@ -75,6 +76,7 @@ class CopyOptions:
     parallel_copies: int = 1  # ADF's parallelCopies: full windows' parts read over this many connections
     change_columns: tuple[str, ...] = (SYS_CHANGE_VERSION, SYS_CHANGE_OPERATION)
     run_id: str = ""  # written into the manifest
+    schema_drift_policy: str = DEFAULT_POLICY  # for tables whose own policy is unset (schema_drift.py)
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,11 @@ def copy_table(
     with source.snapshot() as snapshot:
         table = snapshot.describe(table_name)
         plan = plan_copy(snapshot, table, state.watermark)
+        drift = assess(state.schema, table, state.schema_policy or options.schema_drift_policy, state.schema_accepted)
+        if drift is not None and drift.paused:
+            previous = state.watermark.version if state.watermark else None
+            return paused_result(drift, previous, plan.min_valid_version, time.monotonic() - started)
+        plan = _with_drift(plan, drift)
         window = _window(snapshot, table, plan, state, sink, root)
         journal.record(window)
         resumed = len(window.parts)
@@ -164,16 +171,27 @@ def copy_table(
         target = PartTarget(sink, fmt, window.prefix, state.claim, options.batch_rows, should_stop, reading)
         window, written = _write(snapshot, source, table, window, target, journal, options)
         _recheck(snapshot, table, window)
+    change = drift.to_json() if drift is not None else None
     if not window.is_full and not written:
-        return _result(window, state.chain_version, (), None, plan, started, resumed=0)
+        return _result(window, state.chain_version, (), None, plan, started, resumed=0, change=change)
     fault_point(PARTS_COMMITTED)
     _check_claim(journal, sink, [] if window.is_full else written)  # the fence, right before the manifest
     parts = window.parts if window.is_full else tuple(written)
     columns = output_columns(table, options.change_columns if not window.is_full else _full_columns(options))
-    manifest = write_manifest(sink, window, build_manifest(window, table, columns, parts, run_id=options.run_id))
+    built = build_manifest(window, table, columns, parts, run_id=options.run_id, schema_change=change)
+    manifest = write_manifest(sink, window, built)
     remove_unnamed(sink, window.prefix, manifest)
     fault_point(MANIFEST_WRITTEN)
-    return _result(window, window.to_version, parts, manifest, plan, started, resumed=resumed, written=written)
+    return _result(
+        window, window.to_version, parts, manifest, plan, started, resumed=resumed, written=written, change=change
+    )
+
+
+def _with_drift(plan: Plan, drift: SchemaDrift | None) -> Plan:
+    """The plan once schema drift is taken into account: a re-sync turns a delta into a full copy."""
+    if drift is None or not drift.resyncs or plan.mode != "delta":
+        return plan
+    return Plan("reinitialized", "schema_changed", drift.reason(), plan.current_version, plan.min_valid_version)
 
 
 def _check_claim(journal: WindowJournal, sink: Sink, unrecorded: list[PartWritten]) -> None:
@@ -214,8 +232,9 @@ def _window(snapshot: Snapshot, table: Table, plan: Plan, state: SyncState, sink
     """The window to write: the pending one while it is still valid, else a new delta or full window."""
     pending = state.pending
     abandoned = ""
+    schema = fingerprint(table)
     if pending is not None:
-        abandoned = _why_not_resumable(snapshot, pending, plan, state)
+        abandoned = _schema_moved(pending, schema) or _why_not_resumable(snapshot, pending, plan, state)
         if not abandoned:
             return pending
         for path in sink.list(pending.prefix + "/"):  # never named by a manifest: never read
@@ -226,7 +245,9 @@ def _window(snapshot: Snapshot, table: Table, plan: Plan, state: SyncState, sink
         after = state.watermark.version
         start = after if state.chain_version is None else state.chain_version
         prefix = window_prefix(root, table.name, state.generation, start, current)
-        return PendingWindow(state.generation, "delta", "", "", start, current, prefix, identity, after, after)
+        return PendingWindow(
+            state.generation, "delta", "", "", start, current, prefix, identity, after, after, schema_fingerprint=schema
+        )
     mode, code, reason = plan.mode, plan.reason_code, plan.reason
     if plan.mode == "delta":
         mode, code = "reinitialized", "new_layout"
@@ -236,9 +257,17 @@ def _window(snapshot: Snapshot, table: Table, plan: Plan, state: SyncState, sink
     generation = next_generation(sink, root, table.name, state.generation)
     prefix = window_prefix(root, table.name, generation, 0, current)
     previous = state.watermark.version if state.watermark else None
+    whole = (RangeState(KeyRange()),)
     return PendingWindow(
-        generation, mode, code, reason, 0, current, prefix, identity, previous, None, (RangeState(KeyRange()),)
+        generation, mode, code, reason, 0, current, prefix, identity, previous, None, whole, False, schema
     )
+
+
+def _schema_moved(pending: PendingWindow, schema: str) -> str:
+    """Why an interrupted window cannot go on under the table's schema now ("" when it can)."""
+    versions = f"{pending.from_version}-{pending.to_version}"
+    moved = pending.schema_fingerprint not in ("", schema)
+    return f"the interrupted window {versions} was abandoned: the table's schema changed" if moved else ""
 
 
 def _why_not_resumable(snapshot: Snapshot, pending: PendingWindow, plan: Plan, state: SyncState) -> str:
@@ -279,7 +308,9 @@ def _finished_earlier(sink: Sink, pending: PendingWindow, manifest: dict[str, An
     )
     summary = _summary(pending, pending.to_version, parts, True, resumed=len(parts), written=[], from_manifest=True)
     counts = {op: n for op, n in (manifest.get("operations") or {}).items() if n}
-    return _copy_result(pending, summary, parts, [], counts, None, started)
+    result = _copy_result(pending, summary, parts, [], counts, None, started)
+    schema = TableSchema.from_manifest(manifest).to_json()
+    return replace(result, schema=schema, schema_change=manifest.get("schemaChange"))
 
 
 def _result(
@@ -292,6 +323,7 @@ def _result(
     *,
     resumed: int,
     written: list[PartWritten] | None = None,
+    change: dict[str, Any] | None = None,
 ) -> CopyResult:
     written = list(written or [])
     counts: dict[str, int] = {}
@@ -299,7 +331,9 @@ def _result(
         for op, n in part.counts.items():
             counts[op] = counts.get(op, 0) + n
     summary = _summary(window, chain_version, parts, manifest is not None, resumed=resumed, written=written)
-    return _copy_result(window, summary, parts, written, counts, plan.min_valid_version, started)
+    result = _copy_result(window, summary, parts, written, counts, plan.min_valid_version, started)
+    schema = TableSchema.from_manifest(manifest).to_json() if manifest is not None else None
+    return replace(result, schema=schema, schema_change=change)
 
 
 def _summary(
@@ -359,4 +393,7 @@ def next_state(result: CopyResult, state: SyncState) -> SyncState:
     window = result.window
     if window is None:
         return state
-    return SyncState(result.watermark, window.generation, window.chain_version, None, state.claim)
+    schema = TableSchema.from_json(result.schema) if result.schema else state.schema
+    return SyncState(
+        result.watermark, window.generation, window.chain_version, None, state.claim, schema, state.schema_policy
+    )

@@ -54,8 +54,9 @@ def build_manifest(
     parts: Sequence[PartWritten],
     *,
     run_id: str = "",
+    schema_change: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The manifest of a window whose ``parts`` are all committed."""
+    """The manifest of a window whose ``parts`` are all committed (``schema_change``: the drift it carries)."""
     counts = {op: sum(p.counts.get(op, 0) for p in parts) for op in OPERATIONS}
     manifest = {
         "manifestVersion": MANIFEST_VERSION,
@@ -79,6 +80,8 @@ def build_manifest(
     }
     if window.is_full:
         manifest["note"] = FULL_NOTE
+    if schema_change is not None:
+        manifest["schemaChange"] = schema_change
     return manifest
 
 

@@ -181,12 +181,19 @@ class CopyResult:
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)  # rows per operation: {"I": 1, "U": 1}
     window: WindowWritten | None = None
+    schema: dict[str, Any] | None = None  # the table's schema in this window's manifest (schema_drift.TableSchema)
+    schema_change: dict[str, Any] | None = None  # the schema drift met (schema_drift.SchemaDrift), if any
+    paused: bool = False  # schema drift paused the table: nothing written, the watermark is not to move
 
     def as_output(self) -> dict[str, Any]:
         """The JSON an activity run shows: ADF's copy output fields plus the change-tracking ones."""
         output = self._copy_output()
         if self.window is not None:
             output["changeTracking"]["window"] = self.window.as_output()
+        if self.schema_change is not None:
+            output["changeTracking"]["schemaChange"] = self.schema_change
+        if self.paused:
+            output["changeTracking"]["paused"] = True
         return output
 
     def _copy_output(self) -> dict[str, Any]:

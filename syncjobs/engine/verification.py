@@ -22,7 +22,15 @@ from syncjobs.engine.formats import Format
 from syncjobs.engine.formats.reading import file_rows
 from syncjobs.engine.sinks import Sink
 from syncjobs.engine.sources import Changes, FullTable, Snapshot, Source
-from syncjobs.engine.types import SYS_CHANGE_OPERATION, SYS_CHANGE_VERSION, Batch, ChangeWindow, Table, TableName
+from syncjobs.engine.types import (
+    SYS_CHANGE_OPERATION,
+    SYS_CHANGE_VERSION,
+    Batch,
+    ChangeWindow,
+    Column,
+    Table,
+    TableName,
+)
 from syncjobs.engine.windows import FULL_MODES, MANIFEST_NAME, generation_of, table_folder
 
 EXAMPLES = 5  # how many examples of each kind of difference a report names
@@ -66,29 +74,38 @@ class VerifyReport:
 
 @dataclass(frozen=True)
 class _Layout:
-    """Where a window's files hold keys, data, versions and operations (from its manifest's columns)."""
+    """Where a window's files hold keys, data, versions and operations (from its manifest's columns).
+
+    ``data`` follows the table's columns now (``target``): after schema drift a window written before
+    a column was added lacks it (``None`` there; the row reads as NULL, ``absent``, as the source's
+    untouched rows hold it), and a dropped column is left out.
+    """
 
     keys: tuple[int, ...]
-    data: tuple[int, ...]
+    data: tuple[int | None, ...]
     version: int | None
     operation: int | None
+    absent: Any = None
 
     @classmethod
-    def of(cls, names: Sequence[str], key_names: Sequence[str]) -> _Layout:
-        change = {n for n in names if n.startswith("SYS_CHANGE_")}
+    def of(
+        cls, names: Sequence[str], key_names: Sequence[str], target: Sequence[str] | None = None, absent: Any = None
+    ) -> _Layout:
         position = {n: i for i, n in enumerate(names)}
+        wanted = [n for n in names if not n.startswith("SYS_CHANGE_")] if target is None else target
         return cls(
             tuple(position[k] for k in key_names),
-            tuple(i for i, n in enumerate(names) if n not in change),
+            tuple(position.get(n) for n in wanted),
             position.get(SYS_CHANGE_VERSION),
             position.get(SYS_CHANGE_OPERATION),
+            absent,
         )
 
     def key(self, row: Sequence[Any]) -> str:
         return repr(tuple(row[i] for i in self.keys))
 
     def digest(self, row: Sequence[Any]) -> bytes:
-        values = repr(tuple(row[i] for i in self.data)).encode()
+        values = repr(tuple(self.absent if i is None else row[i] for i in self.data)).encode()
         return hashlib.blake2b(values, digest_size=16).digest()
 
 
@@ -152,8 +169,9 @@ def _replay(
     """The table as the windows build it: key -> row digest."""
     rows: dict[str, bytes] = {}
     delivered: set[tuple[str, Any]] = set()
+    target, absent = [c.name for c in table.columns], _null_as_read(fmt)
     for prefix, manifest in chain:
-        layout = _Layout.of([c["name"] for c in manifest["columns"]], manifest["keyColumns"])
+        layout = _Layout.of([c["name"] for c in manifest["columns"]], manifest["keyColumns"], target, absent)
         full = manifest.get("mode") in FULL_MODES
         for row in _window_rows(sink, fmt, prefix, manifest, report):
             key = layout.key(row)
@@ -168,6 +186,14 @@ def _replay(
                 rows[key] = layout.digest(row)
     report.sink_rows = len(rows)
     return rows
+
+
+def _null_as_read(fmt: Format) -> Any:
+    """NULL as ``fmt`` writes it and reads it back (the value of a column a window did not have)."""
+    batch = Batch(
+        (Column("value", "string"), Column("other", "string")), [(None, "x")]
+    )  # one field alone: a blank line
+    return next(iter(file_rows(fmt, b"".join(fmt.encode([batch])))))[0]
 
 
 def _window_rows(

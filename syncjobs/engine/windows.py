@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from syncjobs.engine.keyset import KeyRange
+from syncjobs.engine.schema_drift import TableSchema
 from syncjobs.engine.types import TableName, Watermark
 
 MANIFEST_NAME = "_manifest.json"
@@ -126,6 +127,7 @@ class PendingWindow:
     read_after: int | None = None
     ranges: tuple[RangeState, ...] = ()
     complete: bool = False  # a full window: every key range is planned (the last one reaches the end)
+    schema_fingerprint: str = ""  # the table's schema it is written under (schema_drift.fingerprint)
 
     @property
     def is_full(self) -> bool:
@@ -156,6 +158,7 @@ class PendingWindow:
             "readAfter": self.read_after,
             "ranges": [r.to_json() for r in self.ranges],
             "complete": self.complete,
+            "schemaFingerprint": self.schema_fingerprint,
         }
 
     @classmethod
@@ -174,6 +177,7 @@ class PendingWindow:
             read_after=data.get("readAfter"),
             ranges=tuple(RangeState.from_json(r) for r in data.get("ranges") or ()),
             complete=bool(data.get("complete")),
+            schema_fingerprint=str(data.get("schemaFingerprint") or ""),
         )
 
 
@@ -184,6 +188,9 @@ class SyncState:
     ``chain_version`` is the last manifest's ``to`` in this generation: the next window's ``from``,
     so the chain of manifests stays continuous even when quiet runs moved the watermark on alone.
     ``claim`` is the fencing token of the claim this run holds (it tags the part files).
+    ``schema`` is the table's schema in the last manifest (None: not known), ``schema_policy`` the
+    table's drift policy ("" for the activity's default) and ``schema_accepted`` a schema an Editor
+    accepted after a pause (``schema_drift.py``).
     """
 
     watermark: Watermark | None = None
@@ -191,6 +198,9 @@ class SyncState:
     chain_version: int | None = None
     pending: PendingWindow | None = None
     claim: int = 0
+    schema: TableSchema | None = None
+    schema_policy: str = ""
+    schema_accepted: TableSchema | None = None
 
 
 class WindowJournal(Protocol):

@@ -4,6 +4,7 @@ from syncjobs.models.api_tokens import ApiToken
 from syncjobs.models.audit import AuditEntry
 from syncjobs.models.definitions import Dataset, Definition, LinkedService, Pipeline, Trigger, known_objects
 from syncjobs.models.pipeline_runs import ActivityRun, ActivityStatus, PipelineRun, RunStatus
+from syncjobs.models.schema_changes import SchemaChange
 from syncjobs.models.watermarks import Watermark, WatermarkConflictError, WatermarkWindow
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Pipeline",
     "PipelineRun",
     "RunStatus",
+    "SchemaChange",
     "Trigger",
     "Watermark",
     "WatermarkConflictError",

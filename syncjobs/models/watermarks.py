@@ -8,9 +8,12 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, F
 from django.utils import timezone
 
+from syncjobs.engine.schema_drift import POLICIES
 from syncjobs.engine.types import TableName
 from syncjobs.models.definitions import LinkedService
 from syncjobs.models.pipeline_runs import ACTIVE, RUNNING, ActivityRun, PipelineRun
+
+SCHEMA_POLICIES = [(p, p) for p in POLICIES]
 
 
 class WatermarkConflictError(Exception):
@@ -70,6 +73,11 @@ class Watermark(models.Model):
     chain_version = models.BigIntegerField(null=True, blank=True)
     pending = models.JSONField(null=True, blank=True)  # engine.windows.PendingWindow.to_json()
     paused = models.BooleanField(default=False)  # a paused table is skipped by runs ("skipped: paused")
+    # Schema drift (engine/schema_drift.py): the schema of the last manifest (TableSchema.to_json()), the
+    # table's policy ("" for the activity's schemaDriftPolicy), and a schema an Editor accepted after a pause.
+    schema = models.JSONField(null=True, blank=True)
+    schema_policy = models.CharField(max_length=16, blank=True, default="", choices=SCHEMA_POLICIES)
+    schema_accepted = models.JSONField(null=True, blank=True)
 
     objects = WatermarkQuerySet.as_manager()
 
@@ -139,6 +147,7 @@ class Watermark(models.Model):
         generation: int | None = None,
         chain_version: int | None = None,
         window: dict[str, Any] | None = None,
+        schema: dict[str, Any] | None = None,
         mode: str,
         reason: str = "",
         rows: int = 0,
@@ -149,6 +158,7 @@ class Watermark(models.Model):
         """Store ``new_version`` if the stored version is still ``expected_version``, and record the window.
 
         Call it only after the window's manifest exists. ``claim`` (run, token) fences the write.
+        ``schema`` (the manifest's, None for a quiet window) becomes the table's last schema.
         Raises :class:`WatermarkConflictError` (nothing written) when another run advanced the
         watermark first, :class:`ClaimLostError` when the claim is gone.
         """
@@ -166,6 +176,8 @@ class Watermark(models.Model):
             changes: dict[str, Any] = {"version": new_version, "database_identity": database_identity}
             if generation is not None:
                 changes.update(generation=generation, chain_version=chain_version, pending=None)
+            if schema is not None:
+                changes.update(schema=schema, schema_accepted=None)
             if current.update(**changes, updated_at=timezone.now()) != 1:
                 raise WatermarkConflictError(
                     f"the watermark of {self.table} moved from version {expected_version}; another run copied it"
@@ -226,6 +238,7 @@ class WatermarkWindow(models.Model):
     generation = models.PositiveIntegerField(default=0)
     from_version = models.BigIntegerField(null=True, blank=True)  # the manifest's from
     manifest = models.CharField(max_length=1024, blank=True, default="")  # "" for a quiet window
+    schema_change = models.JSONField(null=True, blank=True)  # the schema drift it met (SchemaDrift.to_json())
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -246,5 +259,6 @@ class WatermarkWindow(models.Model):
             "generation": self.generation,
             "fromVersion": self.from_version,
             "manifest": self.manifest,
+            "schemaChange": self.schema_change,
             "createdAt": self.created_at.isoformat(),
         }

@@ -23,6 +23,7 @@ from syncjobs.engine.windows import PendingWindow, SyncState
 from syncjobs.models import ActivityRun, LinkedService, PipelineRun, Watermark, WatermarkConflictError
 from syncjobs.models.pipeline_runs import RUNNING, ActivityStatus
 from syncjobs.models.watermarks import ClaimLostError
+from syncjobs.services import schema_drift
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 2.0
@@ -174,7 +175,8 @@ class DjangoRunHost:
         self._tokens[key] = token
         stored = None if watermark.version is None else EngineWatermark(watermark.version, watermark.database_identity)
         pending = PendingWindow.from_json(watermark.pending) if watermark.pending else None
-        return SyncState(stored, watermark.generation, watermark.chain_version, pending, token)
+        schema = schema_drift.sync_state_fields(watermark)
+        return SyncState(stored, watermark.generation, watermark.chain_version, pending, token, **schema)
 
     def record_window(self, key: WatermarkKey, window: PendingWindow) -> None:
         """Store the window being written, under this run's claim."""
@@ -188,12 +190,19 @@ class DjangoRunHost:
         if not self._watermark(key).holds(self.run, self._tokens[key]):
             raise claim_lost(f"the manifest of {key.table} was not written")
 
+    @transaction.atomic  # the window and the schema change it carried are stored together
     def advance_watermark(self, key: WatermarkKey, state: SyncState, result: CopyResult, activity_run_id: str) -> None:
-        """Store the window and the new version, conditional on the old version and on the claim."""
+        """Store the window and the new version, conditional on the old version and on the claim.
+
+        A copy schema drift paused stores nothing but the change, in the table's schema history.
+        """
+        if result.paused:
+            schema_drift.record_copy(self._watermark(key), result, None, self.run)
+            return
         assert result.watermark is not None and result.window is not None
         window = result.window
         try:
-            self._watermark(key).advance(
+            recorded = self._watermark(key).advance(
                 state.watermark.version if state.watermark else None,
                 result.watermark.version,
                 result.watermark.database_identity,
@@ -204,7 +213,9 @@ class DjangoRunHost:
                     "generation": window.generation,
                     "from_version": window.from_version,
                     "manifest": window.manifest,
+                    "schema_change": result.schema_change,
                 },
+                schema=result.schema,
                 mode=result.mode,
                 reason=result.reason,
                 rows=window.rows,
@@ -216,6 +227,7 @@ class DjangoRunHost:
             raise claim_lost(f"the watermark of {key.table} did not move") from None
         except WatermarkConflictError as exc:
             raise TerminalError("watermark_conflict", str(exc)) from None
+        schema_drift.record_copy(self._watermark(key), result, recorded, self.run)
 
     def release_watermark(self, key: WatermarkKey) -> None:
         """Give the watermark back."""

@@ -36,6 +36,7 @@ from syncjobs.models import (
     LinkedService,
     Pipeline,
     PipelineRun,
+    SchemaChange,
     Trigger,
     Watermark,
     WatermarkWindow,
@@ -133,6 +134,8 @@ def world(tmp_path, settings) -> World:
     ActivityRun.objects.create(pipeline_run=run, activity_name="Pause", activity_type="Wait")
     watermark = Watermark.objects.create(linked_service=shop, source_table="customers", sink_key="out", version=5)
     WatermarkWindow.objects.create(watermark=watermark, mode="full", new_version=5)
+    added = {"kinds": ["added"], "added": [{"name": "email", "type": "string"}], "summary": "added email (string)"}
+    SchemaChange.objects.create(watermark=watermark, kind="added", diff=added, policy="pause", outcome="paused")
     recurrence = {"frequency": "Hour", "interval": 1, "startTime": "2026-01-01T00:00:00Z", "timeZone": "UTC"}
     Trigger(definition={"name": "Hourly", "properties": _trigger(recurrence)}).save()
     ensure_schedules()
@@ -259,6 +262,11 @@ def _window(w: World) -> dict[str, str]:
     }
 
 
+def _table(w: World) -> int:
+    """The watermark (a table) whose schema pages the cases open: paused on an added column."""
+    return Watermark.objects.get(source_table="customers").pk
+
+
 def _run_id(w: World) -> str:
     return str(w.run.run_id)
 
@@ -287,6 +295,24 @@ PAGES = [
     ),
     Case("monitor/pipelines/<str:name>/", "GET", lambda w: "/monitor/pipelines/Nightly/", Role.VIEWER, 200),
     Case("monitor/watermarks/", "GET", lambda w: "/monitor/watermarks/", Role.VIEWER, 200),
+    Case("tables/<int:watermark_id>/schema/", "GET", lambda w: f"/tables/{_table(w)}/schema/", Role.VIEWER, 200),
+    Case(
+        "tables/<int:watermark_id>/schema/accept",
+        "POST",
+        lambda w: f"/tables/{_table(w)}/schema/accept",
+        Role.EDITOR,
+        302,
+        done=lambda w, u: not SchemaChange.objects.waiting().exists(),
+    ),
+    Case(
+        "tables/schema/policy",
+        "POST",
+        lambda w: "/tables/schema/policy",
+        Role.EDITOR,
+        302,
+        data=lambda w: {"watermark": [_table(w)], "policy": "resync"},
+        done=lambda w, u: Watermark.objects.get(pk=_table(w)).schema_policy == "resync",
+    ),
     Case("manage/", "GET", lambda w: "/manage/", Role.VIEWER, 200),
     Case(
         "manage/linkedservices/new/<str:kind>/", "GET", lambda w: "/manage/linkedservices/new/Sqlite/", Role.ADMIN, 200
@@ -634,6 +660,16 @@ API_CASES = [
         404,
         kind=API,
         data=lambda w: {"linkedService": "Shop", "table": "orders", "dataset": "Customers"},
+    ),
+    Case(
+        "api/tables/schemaPolicy",
+        "POST",
+        lambda w: "/api/tables/schemaPolicy",
+        Role.EDITOR,
+        200,
+        kind=API,
+        data=lambda w: {"watermarks": [_table(w)], "policy": "pause"},
+        done=lambda w, u: Watermark.objects.get(pk=_table(w)).schema_policy == "pause",
     ),
     _api("api/openapi.json", "GET", "/api/openapi.json", None),
 ]

@@ -5,7 +5,8 @@ several tables of its linked service instead. ``outputs``: the sink file dataset
 go under its container/folder (``engine/windows.py`` has the layout; the dataset's file name is not
 used). Optional: ``sink.formatSettings.maxRowsPerFile`` (ADF's place; also accepted at the top level),
 ``parallelCopies`` (connections a full window's parts are read over), ``changeColumns``, ``batchRows``,
-``batchCount`` (tables copied at once, as ForEach's; capped by the worker's limit).
+``batchCount`` (tables copied at once, as ForEach's; capped by the worker's limit),
+``schemaDriftPolicy`` (``continue``, ``pause`` or ``resync``: for tables without their own policy).
 The source needs read access only: nothing is written to it.
 """
 
@@ -27,6 +28,7 @@ from syncjobs.engine.pipeline.activities.table_runs import (
     copy_tables,
 )
 from syncjobs.engine.pipeline.step import Step, StoppedError
+from syncjobs.engine.schema_drift import DEFAULT_POLICY, check_policy
 from syncjobs.engine.streaming import DEFAULT_BATCH_ROWS
 from syncjobs.engine.types import SYS_CHANGE_OPERATION, SYS_CHANGE_VERSION, TableName
 from syncjobs.engine.windows import DEFAULT_MAX_ROWS_PER_FILE
@@ -105,7 +107,16 @@ def _options(step: Step, tp: dict[str, Any]) -> CopyOptions:
         parallel_copies=_positive(tp.get("parallelCopies"), "parallelCopies") or 1,
         change_columns=tuple(tp.get("changeColumns") or (SYS_CHANGE_VERSION, SYS_CHANGE_OPERATION)),
         run_id=step.state.info.run_id,
+        schema_drift_policy=_drift_policy(tp),
     )
+
+
+def _drift_policy(tp: dict[str, Any]) -> str:
+    """``schemaDriftPolicy``: what schema drift does to tables without their own policy (schema_drift.py)."""
+    try:
+        return check_policy(str(tp.get("schemaDriftPolicy") or DEFAULT_POLICY))
+    except ValueError as exc:
+        raise TerminalError("bad_activity", str(exc)) from None
 
 
 def _positive(value: Any, name: str) -> int | None:
