@@ -40,6 +40,18 @@ class TableInfo:
         return bool(self.primary_key)
 
     @property
+    def retention(self) -> str:
+        """The retention in words ("2 days", "12 hours"), or "" when unknown."""
+        seconds = self.retention_seconds
+        if not seconds:
+            return ""
+        for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+            if seconds % size == 0:
+                count = seconds // size
+                return f"{count} {unit}{'' if count == 1 else 's'}"
+        return f"{seconds} seconds"
+
+    @property
     def refusal(self) -> str:
         """Why the table cannot be synced, or "" when it can."""
         return "" if self.has_key else "no primary key: change tracking needs one to name each changed row"

@@ -148,9 +148,33 @@ def add_tables(
     each table exists and has a primary key). Raises TableSetupError listing every problem;
     nothing is created then.
     """
+    added, items = preview_tables(
+        source=source, tables=tables, sink=sink, folder=folder, format=format, schedule=schedule, name=name, known=known
+    )
+    try:
+        import_definitions(items, actor=actor)
+    except DefinitionError as exc:
+        raise TableSetupError([str(f) for f in exc.findings]) from None
+    if added.trigger is not None and start:
+        triggers.set_started(Trigger.objects.get(name=added.trigger), True, actor=actor)
+    return added
+
+
+def preview_tables(
+    *,
+    source: str,
+    tables: Iterable[TableName | str],
+    sink: str,
+    folder: str,
+    format: str = "csv",  # noqa: A002 - the wizard's word
+    schedule: dict[str, Any] | None = None,
+    name: str | None = None,
+    known: Sequence[TableInfo] | None = None,
+) -> tuple[AddedTables, list[tuple[str, dict[str, Any]]]]:
+    """What ``add_tables`` would create, and the ADF JSON of it, without saving anything (the review page)."""
     source_ls, sink_ls = _linked(source, "source", True), _linked(sink, "sink", False)
-    wanted = [t if isinstance(t, TableName) else TableName.parse(t) for t in tables]
-    problems = _check_request(wanted, format, name)
+    wanted, problems = _parse_names(tables)
+    problems += _check_request(wanted, format, name)
     sink_type = connectors.linked_service_type(sink_ls.type)
     layout = parse_folder(folder, has_container=bool(sink_type and sink_type.has_container))
     recurrence = recurrence_for(schedule)
@@ -160,13 +184,7 @@ def add_tables(
     base = unique_name(name or f"Sync{source_ls.name}")
     plan = _Plan(base, source_ls, sink_ls, layout, format, chosen)
     items = plan.definitions(recurrence)
-    try:
-        import_definitions(items, actor=actor)
-    except DefinitionError as exc:
-        raise TableSetupError([str(f) for f in exc.findings]) from None
-    if recurrence is not None and start:
-        triggers.set_started(Trigger.objects.get(name=plan.trigger), True, actor=actor)
-    return AddedTables(
+    added = AddedTables(
         pipeline=base,
         trigger=plan.trigger if recurrence is not None else None,
         datasets=[d["name"] for k, d in items if k == "dataset"],
@@ -174,6 +192,7 @@ def add_tables(
         untracked=[t.name for t in chosen if not t.change_tracking],
         folders={str(t.name): plan.table_folder(t.name) for t in chosen},
     )
+    return added, items
 
 
 def unique_name(wanted: str) -> str:
@@ -205,6 +224,16 @@ def _linked(name: str, role: str, is_source: bool) -> LinkedService:
         kind = "a database to read tables from" if is_source else "a file store to write to"
         raise TableSetupError([f"{role}: {linked.name} ({linked.type}) is not {kind}"])
     return linked
+
+
+def _parse_names(tables: Iterable[TableName | str]) -> tuple[list[TableName], list[str]]:
+    wanted, problems = [], []
+    for table in tables:
+        try:
+            wanted.append(table if isinstance(table, TableName) else TableName.parse(table))
+        except (ValueError, EngineError) as exc:
+            problems.append(f"tables: {table!r} is not a table name ({exc})")
+    return wanted, problems
 
 
 def _check_request(wanted: list[TableName], fmt: str, name: str | None) -> list[str]:
