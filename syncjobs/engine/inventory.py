@@ -78,7 +78,10 @@ SQLITE_TRACKED = ", t.id IS NOT NULL, t.retention_seconds"
 SQLITE_JOIN = ' LEFT JOIN "_ctportal_tables" t ON t.table_name = m.name COLLATE NOCASE'
 SQLITE_ROWS = "SELECT tbl, max(CAST(stat AS INTEGER)) FROM sqlite_stat1 GROUP BY tbl"
 SQLITE_DB_SIZE = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
-SQLITE_SIZES = "SELECT name, sum(pgsize) FROM dbstat GROUP BY name"
+# Bytes per b-tree, and its leaf cells: a table's rows (the index b-trees' leaf cells are not counted).
+SQLITE_SIZES = (
+    "SELECT name, sum(pgsize), sum(CASE WHEN pagetype = 'leaf' THEN ncell ELSE 0 END) FROM dbstat GROUP BY name"
+)
 SQLITE_INDEXES = "SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index'"
 
 
@@ -88,34 +91,41 @@ def sqlite_inventory(snap: Rows) -> list[TableInfo]:
     tracked = "_ctportal_tables" in found
     sql = SQLITE_TABLES.format(tracked=SQLITE_TRACKED if tracked else "", join=SQLITE_JOIN if tracked else "")
     estimates = dict(snap.rows(SQLITE_ROWS)) if "sqlite_stat1" in found else {}
-    sizes = _sqlite_sizes(snap)
+    sizes, counted = _sqlite_sizes(snap)
     return [
         TableInfo(
             TableName(row[0]),
             _keys(row[1]),
             bool(row[2]) if tracked else False,
             _int(row[3]) if tracked and row[2] else None,
-            _int(estimates.get(row[0])),
+            _int(counted.get(row[0], estimates.get(row[0]))),
             sizes.get(row[0]),
         )
         for row in snap.rows(sql)
     ]
 
 
-def _sqlite_sizes(snap: Rows) -> dict[str, int]:
-    """Bytes per table, its indexes included, from dbstat; empty when dbstat is missing or the file is large."""
+def _sqlite_sizes(snap: Rows) -> tuple[dict[str, int], dict[str, int]]:
+    """Bytes per table (its indexes included) and rows per table, from dbstat in one pass over the file.
+
+    Both empty when SQLite was built without dbstat, or the file is past SQLITE_SIZE_LIMIT (dbstat reads
+    every page; the rows then come from sqlite_stat1 when ANALYZE made it).
+    """
     try:
         if int(snap.rows(SQLITE_DB_SIZE)[0][0]) > SQLITE_SIZE_LIMIT:
-            return {}
-        pages = dict(snap.rows(SQLITE_SIZES))
+            return {}, {}
+        trees = snap.rows(SQLITE_SIZES)
     except EngineError:  # SQLite built without dbstat
-        return {}
+        return {}, {}
     owner: dict[str, str] = {str(k): str(v) for k, v in snap.rows(SQLITE_INDEXES)}
     sizes: dict[str, int] = {}
-    for name, size in pages.items():
+    rows: dict[str, int] = {}
+    for name, size, cells in trees:
         table = owner.get(str(name), str(name))
         sizes[table] = sizes.get(table, 0) + int(size or 0)
-    return sizes
+        if str(name) not in owner:
+            rows[table] = int(cells or 0)
+    return sizes, rows
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------------------
