@@ -62,7 +62,7 @@ class AddTablesForm(forms.Form):
     recurrence = forms.CharField(
         label="Recurrence (ADF JSON)",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "class": "json"}),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
         help_text='e.g. {"frequency": "Day", "interval": 1, "schedule": {"hours": [2], "minutes": [0]}}',
     )
     name = forms.CharField(

@@ -133,3 +133,34 @@ def test_a_failure_shows_the_statements_with_a_copy_button(shop, admin):
     response = admin.post("/tables/change-tracking/run", {"source": "Db", "action": "enable", "tables": ["t0008"]})
     page = response.content.decode()
     assert "Not done on 1 table" in page and "no_primary_key" in page and "data-copy" in page
+
+
+def test_a_login_that_may_not_alter_gets_the_statements_for_a_dba(pg_database, admin):
+    """A PostgreSQL login that may only read: the real permission error, the statements to hand over."""
+    from syncjobs.services.definitions import save_definition
+    from tests.app.test_tutorial_walk import pg_linked_service
+    from tests.fixtures.many_tables import make_postgres_source
+    from tests.fixtures.postgres import pg_connect
+
+    make_postgres_source(pg_database, 2)
+    with pg_connect(pg_database) as conn:
+        conn.execute("DROP ROLE IF EXISTS wizard_reader")
+        conn.execute("CREATE ROLE wizard_reader LOGIN PASSWORD 'reader-pw-1'")
+        conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO wizard_reader")
+    definition = pg_linked_service(pg_database)
+    definition["properties"]["typeProperties"].update(
+        {"username": "wizard_reader", "password": {"type": "SecureString", "value": "reader-pw-1"}}
+    )
+    save_definition("linkedService", definition)
+    try:
+        page = admin.post(
+            "/tables/change-tracking/run", {"source": "Pg", "action": "enable", "tables": ["public.t0001"]}
+        ).content.decode()
+    finally:
+        with pg_connect(pg_database) as conn:
+            conn.execute("REASSIGN OWNED BY wizard_reader TO CURRENT_USER")
+            conn.execute("DROP OWNED BY wizard_reader")
+            conn.execute("DROP ROLE wizard_reader")
+    assert "Hand these statements to a DBA" in page and "permission denied" in page
+    assert 'data-copy="#dba-sql"' in page and "CREATE SCHEMA IF NOT EXISTS" in page and "t0001" in page
+    assert not AuditEntry.objects.filter(action="enable_change_tracking").exists()
