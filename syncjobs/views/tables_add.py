@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from syncjobs.access import Actor, Role, requires, role_of
 from syncjobs.engine.errors import EngineError
+from syncjobs.engine.types import TableName
 from syncjobs.forms.tables import AddTablesForm, linked_services
-from syncjobs.models import LinkedService, Pipeline, Trigger
+from syncjobs.models import Dataset, LinkedService, Pipeline, Trigger
 from syncjobs.services import change_tracking
 from syncjobs.services.table_setup import TableSetupError, add_tables, preview_tables, source_inventory
 from syncjobs.services.triggers import TriggerError, next_fire_times
@@ -155,6 +156,25 @@ def _enable_untracked(form: AddTablesForm, actor: Actor) -> change_tracking.Outc
     return change_tracking.apply(linked, "enable", added.untracked, actor=actor)
 
 
+def _untracked(pipeline: Pipeline, tables: list[dict[str, Any]], outcome: Any) -> dict[str, Any] | None:
+    """The pipeline's tables still without change tracking, and their source (None when all are tracked).
+
+    Read from the source again: an Editor's Create leaves them for an Admin, who may already have acted.
+    """
+    if outcome is not None and outcome.failed:
+        return None  # the page already lists them, with their statements
+    source = Dataset.objects.filter(name=f"{pipeline.name}_Source").first()
+    linked = LinkedService.objects.filter(pk=source.linked_service_id).first() if source else None
+    if linked is None:
+        return None
+    wanted = {str(TableName(t["table"], t.get("schema"))).lower() for t in tables}
+    try:
+        found = [t for t in source_inventory(linked) if str(t.name).lower() in wanted and not t.change_tracking]
+    except EngineError:
+        return None
+    return {"linked": linked, "tables": [str(t.name) for t in found]} if found else None
+
+
 def _done_context(name: str, outcome: change_tracking.Outcome | None) -> dict[str, Any]:
     pipeline = Pipeline.objects.get(name=name)
     activities = pipeline.properties.get("activities") or []
@@ -162,6 +182,7 @@ def _done_context(name: str, outcome: change_tracking.Outcome | None) -> dict[st
     references = {r["referenceName"] for a in activities for r in (a.get("inputs") or []) + (a.get("outputs") or [])}
     trigger = Trigger.objects.filter(name=f"{name}_Schedule").first()
     return {
+        "untracked": _untracked(pipeline, tables, outcome),
         "pipeline": pipeline,
         "tables": tables,
         "datasets": sorted(references),

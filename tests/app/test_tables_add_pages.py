@@ -94,8 +94,10 @@ def test_an_editor_cannot_enable_tracking_on_create(shop, editor):
     response = editor.post("/tables/add/create", {**choices(), "enable_tracking": "1"}, follow=True)
     assert "needs the Admin role" in response.content.decode()
     assert not Pipeline.objects.exists()
-    assert editor.post("/tables/add/create", choices()).status_code == 302
+    created = editor.post("/tables/add/create", choices(), follow=True).content.decode()
     assert Pipeline.objects.filter(name="SyncDb").exists()
+    assert "1 of these table still needs change tracking" in created and "<code>t0006</code>" in created
+    assert "/tables/change-tracking/?source=Db&amp;tables=t0006" in created
 
 
 def test_a_recurrence_json_schedules_it(shop, editor):
