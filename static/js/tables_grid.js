@@ -1,7 +1,11 @@
-// The tables grid (templates/tables/_grid.html): search, filters, "Select all matching", and a count.
+// The tables grid (templates/tables/_grid.html): search, filters, "Select all matching", and a count;
+// and the source picker above it.
 // Plain JS over the rendered rows: rows are read once, filtering only toggles `hidden` (fast with 2,000).
 (function () {
   "use strict";
+  // Picking a source lists its tables at once (the List tables button stays for pages without JS).
+  const picker = document.getElementById("pick-source");
+  if (picker) picker.addEventListener("change", () => { if (picker.value) picker.form.submit(); });
   const grid = document.querySelector("[data-grid]");
   const bar = document.querySelector("[data-grid-filters]");
   if (!grid || !bar) return;
