@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from syncjobs.engine.inventory import TableInfo
 from syncjobs.engine.types import TableName
 from syncjobs.models import ActivityRun, AuditEntry, Dataset, Pipeline, Trigger
 from syncjobs.services.definitions import export_folder, import_folder
@@ -161,3 +162,28 @@ def test_the_inventory_and_a_run_on_postgresql(pg_database, settings, tmp_path):
     assert added.folders == {"sales.t0001": "sales/sales.t0001", "sales.t0002": "sales/sales.t0002"}
     for folder in added.folders.values():
         assert list((out / folder).rglob("part-*.parquet"))
+
+
+def test_a_schema_in_the_folder_gives_one_sink_dataset_and_activity_per_schema(sqlite_source):
+    make_linked_service("Lake", type="AzureBlobStorage", connectionString="UseDevelopmentStorage=true")
+    known = [
+        TableInfo(TableName("orders", "sales"), ("id",), True),
+        TableInfo(TableName("lines", "sales"), ("id", "line"), True),
+        TableInfo(TableName("people", "hr"), ("id",), False),
+    ]
+    added = add_tables(
+        source="Db",
+        tables=["sales.orders", "hr.people", "sales.lines"],
+        sink="Lake",
+        folder="sync/raw/{schema}/{schema}.{table}",
+        format="parquet",
+        known=known,
+    )
+    assert added.datasets == ["SyncDb_Source", "SyncDb_Sink_sales", "SyncDb_Sink_hr"]
+    assert added.untracked == [TableName("people", "hr")]
+    assert added.folders["hr.people"] == "sync/raw/hr/hr.people"
+    sales = Dataset.objects.get(name="SyncDb_Sink_sales").to_adf()["properties"]["typeProperties"]
+    assert sales["location"] == {"type": "AzureBlobStorageLocation", "container": "sync", "folderPath": "raw/sales"}
+    activities = Pipeline.objects.get(name="SyncDb").to_adf()["properties"]["activities"]
+    assert [(a["name"], len(a["typeProperties"]["tables"])) for a in activities] == [("Sync_sales", 2), ("Sync_hr", 1)]
+    assert activities[1]["outputs"] == [{"referenceName": "SyncDb_Sink_hr", "type": "DatasetReference"}]
