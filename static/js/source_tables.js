@@ -1,4 +1,4 @@
-// The tables grid (templates/tables/_grid.html): search, filters, "Select all matching", and a count;
+// The tables grid (templates/tables/_source_grid.html): search, filters, "Select all matching", and a count;
 // and the source picker above it.
 // Plain JS over the rendered rows: rows are read once, filtering only toggles `hidden` (fast with 2,000).
 (function () {

@@ -19,7 +19,7 @@ register = template.Library()
 def grid_rows(
     tables: Iterable[TableInfo], ticked: Collection[str] = (), row_actions: bool = False, is_admin: bool = False
 ) -> SafeString:
-    """One ``<tr>`` per table (``templates/tables/_grid.html`` says what each holds)."""
+    """One ``<tr>`` per table (``templates/tables/_source_grid.html`` says what each holds)."""
     confirm = reverse("syncjobs:tables_change_tracking_confirm") if row_actions and is_admin else ""
     return mark_safe("".join(_row(t, ticked, row_actions, confirm) for t in tables))  # noqa: S308 - every value escaped
 
