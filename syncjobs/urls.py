@@ -8,7 +8,18 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from syncjobs.access import Role, requires
-from syncjobs.views import author, health, manage, monitor, objects, schema_drift, triggers, users
+from syncjobs.views import (
+    author,
+    health,
+    manage,
+    monitor,
+    objects,
+    schema_drift,
+    tables_add,
+    tables_tracking,
+    triggers,
+    users,
+)
 
 app_name = "syncjobs"
 home = requires(GET=Role.VIEWER)(RedirectView.as_view(pattern_name="syncjobs:monitor"))
@@ -52,6 +63,14 @@ urlpatterns = [
     path("manage/tokens/", users.tokens, name="manage_tokens"),
     path("manage/tokens/<int:token_id>/revoke", users.revoke_token, name="manage_token_revoke"),
     path("manage/audit/", users.audit_log, name="manage_audit"),
+    # Tables: Add tables (the wizard) and change tracking
+    path("tables/add/", tables_add.add, name="tables_add"),
+    path("tables/add/review", tables_add.review, name="tables_add_review"),
+    path("tables/add/create", tables_add.create, name="tables_add_create"),
+    path("tables/add/done/<str:name>/", tables_add.done, name="tables_add_done"),
+    path("tables/change-tracking/", tables_tracking.tracking, name="tables_change_tracking"),
+    path("tables/change-tracking/confirm", tables_tracking.confirm, name="tables_change_tracking_confirm"),
+    path("tables/change-tracking/run", tables_tracking.run, name="tables_change_tracking_run"),
     # Author
     path("author/", author.index, name="author"),
     path("author/datasets/new/", author.new_dataset, name="author_dataset_new"),

@@ -128,6 +128,7 @@ def world(tmp_path, settings) -> World:
         conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
     shop = make_linked_service("Shop", database=str(tmp_path / "shop.sqlite3"))
     make_linked_service("Spare", database=str(tmp_path / "spare.sqlite3"))
+    make_linked_service("Files", type="FileServer", host=str(tmp_path))
     make_dataset("Customers", "Shop", typeProperties={"table": "customers"})
     make_pipeline("Spare")
     run = make_run(make_pipeline("Nightly"))
@@ -267,6 +268,11 @@ def _table(w: World) -> int:
     return Watermark.objects.get(source_table="customers").pk
 
 
+def _add_tables() -> dict[str, Any]:
+    form = {"source": "Shop", "tables": "orders", "sink": "Files", "folder": "out/{table}", "format": "csv"}
+    return {**form, "schedule": "every", "every": "15", "unit": "Minute"}
+
+
 def _run_id(w: World) -> str:
     return str(w.run.run_id)
 
@@ -393,6 +399,38 @@ PAGES = [
         done=lambda w, u: not ApiToken.objects.filter(pk=w.token.pk).exists(),
     ),
     Case("manage/audit/", "GET", lambda w: "/manage/audit/?action=create", Role.ADMIN, 200),
+    Case("tables/add/", "GET", lambda w: "/tables/add/?source=Shop", Role.EDITOR, 200),
+    Case("tables/add/review", "POST", lambda w: "/tables/add/review", Role.EDITOR, 200, data=lambda w: _add_tables()),
+    Case(
+        "tables/add/create",
+        "POST",
+        lambda w: "/tables/add/create",
+        Role.EDITOR,
+        302,
+        data=lambda w: _add_tables(),
+        done=_new(Pipeline, "SyncShop"),
+    ),
+    Case("tables/add/done/<str:name>/", "GET", lambda w: "/tables/add/done/Nightly/", Role.EDITOR, 200),
+    Case("tables/change-tracking/", "GET", lambda w: "/tables/change-tracking/?source=Shop", Role.EDITOR, 200),
+    Case(
+        "tables/change-tracking/confirm",
+        "POST",
+        lambda w: "/tables/change-tracking/confirm",
+        Role.ADMIN,
+        200,
+        data=lambda w: {"source": "Shop", "action": "enable", "tables": "orders"},
+    ),
+    Case(
+        "tables/change-tracking/run",
+        "POST",
+        lambda w: "/tables/change-tracking/run",
+        Role.ADMIN,
+        302,
+        data=lambda w: {"source": "Shop", "action": "enable", "tables": "orders"},
+        done=lambda w, u: AuditEntry.objects.filter(
+            action="enable_change_tracking", object_name="Shop/orders"
+        ).exists(),
+    ),
     Case("author/", "GET", lambda w: "/author/", Role.VIEWER, 200),
     Case("author/datasets/new/", "GET", lambda w: "/author/datasets/new/", Role.EDITOR, 200),
     Case(

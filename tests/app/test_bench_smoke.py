@@ -52,3 +52,18 @@ def test_the_benchmark_prints_every_figure(pg_server):
         "monitor (300 runs / 3,000 activity runs): one run's page",
     ):
         assert any(line.startswith(name) for line in lines), (name, done.stdout)
+
+
+def test_the_tables_wizard_bench_prints_its_figures(pg_server):
+    done = subprocess.run(
+        [sys.executable, "bench/tables_wizard.py", "--tables", "20", "--tracked", "5", "--repeat", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, DSN_VARIABLE: SERVER.url()},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for figure in ("SQLite inventory (one query)", "PostgreSQL per-table catalogue", "Grid page /tables/add/"):
+        assert figure in done.stdout, done.stdout
+    assert "PostgreSQL: inventory =" in done.stdout
