@@ -54,7 +54,7 @@ def test_the_live_update_renders_the_rows_the_page_renders(operator, seeded):
     assert _row(rows, done) == _row(listed, done) and _row(rows, running) == _row(listed, running)
     finished = _row(rows, PipelineRun.objects.get(pk=done.pk))
     assert '<td class="duration">3m 05s</td>' in finished and 'data-active="0"' in finished
-    assert '<span class="reruns">+1 rerun</span>' in finished
+    assert '<button type="button" class="reruns" aria-expanded="false"' in finished and ">+1 rerun</button>" in finished
     busy = _row(rows, running)
     assert 'data-active="1"' in busy and '<span class="badge busy" data-status="InProgress"' in busy
     assert '<input type="hidden" name="next" value="/monitor/?range=7d">' in busy

@@ -194,6 +194,27 @@ class FolderSink(Connector):
         finally:
             os.close(folder_fd)
 
+    def read_chunks(self, path: str, chunk_bytes: int = 1024 * 1024) -> Iterator[bytes]:
+        """Yield a committed file's bytes in chunks, the file opened without following links."""
+        parts = relative_parts(path)
+        folder_fd = self._open_folder(parts[:-1], path=path)
+        try:
+            fd = os.open(parts[-1], os.O_RDONLY | _FILE_FLAGS, dir_fd=folder_fd)
+        except OSError as exc:
+            raise _folder_error(exc, "cannot read", os.path.join(self._root, *parts), path) from None
+        finally:
+            os.close(folder_fd)
+        with os.fdopen(fd, "rb") as file:
+            while chunk := file.read(chunk_bytes):
+                yield chunk
+
+    def local_path(self, shown: str) -> str:
+        """``shown`` (an absolute path under the root, as ``commit`` returns it) relative to the root."""
+        inside = os.path.normpath(shown).startswith(self._root.rstrip(os.sep) + os.sep)
+        if not os.path.isabs(shown) or not inside:
+            raise TerminalError("invalid_path", f"{shown!r} is not inside the folder {self._root}")
+        return "/".join(relative_parts(os.path.relpath(os.path.normpath(shown), self._root)))
+
     def create_exclusive(self, path: str, data: bytes) -> bool:
         """Write ``data`` to a hidden file, then hard-link it to ``path``: the link fails when ``path`` exists.
 
