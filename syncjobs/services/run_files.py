@@ -131,7 +131,7 @@ def open_sink(item: RunFile) -> tuple[Sink, str]:
 def _check_folder(item: RunFile, path: str) -> None:
     """When the dataset names a plain container/folder, the file must lie under it."""
     location = ((item.dataset.get("properties") or {}).get("typeProperties") or {}).get("location") or {}
-    if any(not isinstance(v, str) for v in location.values()):
+    if any(not isinstance(location.get(k) or "", str) for k in ("container", "folderPath")):
         return  # an expression: the run evaluated it; the listed path and the sink's bounds still hold
     folder = bindings.folder_for(item.dataset)
     if folder and not (path.startswith(f"{folder}/") or item.shown.startswith(f"{folder}/")):
@@ -164,6 +164,7 @@ def stream(item: RunFile) -> Iterator[bytes]:
 def preview(item: RunFile, rows: int = PREVIEW_ROWS) -> Preview:
     """The first ``rows`` rows of a CSV, CSV.gz or Parquet file, reading a bounded number of bytes."""
     if item.kind == "other":
+        open_sink(item)[0].close()  # the file must still be one the sink holds
         return Preview(note="No preview for this kind of file; download it instead.")
     if item.kind == "parquet":
         return _parquet_preview(item, rows)

@@ -477,8 +477,15 @@ def test_reading_a_missing_file_in_chunks_says_not_found(sink):
     assert raised.value.reason == "not_found"
 
 
-@pytest.mark.parametrize("shown", ["/etc/passwd", "../out/x.bin", "", "other-container/out/x.bin"])
+@pytest.mark.parametrize("shown", ["/etc/passwd", "../out/x.bin", "", "out/../../x.bin"])
 def test_a_path_outside_the_sink_has_no_local_path(sink, shown):
     with pytest.raises(TerminalError) as raised:
         sink.local_path(shown)
     assert raised.value.reason == "invalid_path"
+
+
+def test_a_blob_in_another_container_has_no_local_path_under_a_fixed_container(azurite, blob_container):
+    sink = AzureBlobSink(azurite_config(azurite, container=blob_container))
+    assert sink.local_path(f"{blob_container}/out/x.bin") == "out/x.bin"
+    with pytest.raises(TerminalError):
+        sink.local_path("other-container/out/x.bin")

@@ -209,9 +209,11 @@ class FolderSink(Connector):
                 yield chunk
 
     def local_path(self, shown: str) -> str:
-        """``shown`` (an absolute path under the root, as ``commit`` returns it) relative to the root."""
-        inside = os.path.normpath(shown).startswith(self._root.rstrip(os.sep) + os.sep)
-        if not os.path.isabs(shown) or not inside:
+        """``shown`` relative to the root: an absolute path under the root (``commit`` returns those), or
+        already a relative one (change windows list theirs so)."""
+        if not os.path.isabs(shown):
+            return "/".join(relative_parts(shown))
+        if not os.path.normpath(shown).startswith(self._root.rstrip(os.sep) + os.sep):
             raise TerminalError("invalid_path", f"{shown!r} is not inside the folder {self._root}")
         return "/".join(relative_parts(os.path.relpath(os.path.normpath(shown), self._root)))
 
