@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
+from syncjobs.access import Role
 from syncjobs.models import Pipeline, Trigger
 from syncjobs.services import overview
 from tests.app.pages import text
-from tests.factories import make_pipeline, make_run
+from tests.factories import PASSWORD, make_pipeline, make_run, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +59,10 @@ def test_home_shows_running_runs_failures_and_the_next_scheduled_runs(operator, 
 
 def test_tables_and_alerts_wait_for_their_features():
     assert overview.tables_by_status() == [] and overview.open_alerts() == []
+
+
+def test_signing_in_lands_on_home(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    user = make_user(Role.VIEWER, password=PASSWORD)
+    response = Client().post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"

@@ -199,7 +199,7 @@ def test_every_page_fits_1024_px(narrow: Page, portal: Portal):
     for url in PAGES_AT_1024:
         narrow.goto(url)
         widths[url] = page_width(narrow)
-        name = re.sub(r"[^a-z]+", "-", url.split("?")[0]).strip("-") or "home"
+        name = re.sub(r"[^a-z]+", "-", url.split("?")[0].lower()).strip("-") or "home"
         screenshot(narrow, f"pages-07-1024-{name}")
     assert all(width <= 1024 for width in widths.values()), widths
 
