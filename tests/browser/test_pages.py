@@ -187,7 +187,13 @@ PAGES_AT_1024 = [
     "/monitor/watermarks/",
     "/manage/",
     "/manage/users/",
+    "/manage/tokens/",
+    "/manage/audit/",
+    "/manage/triggers/new/",
+    "/manage/linkedservices/TutorialSourceDatabase/",
     "/author/",
+    "/author/pipelines/new/",
+    "/author/datasets/new/",
     "/author/pipelines/IncrementalCopyPipeline/",
     "/author/datasets/SinkDataset/",
 ]
