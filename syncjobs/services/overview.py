@@ -47,7 +47,7 @@ def next_scheduled_runs(limit: int = 5, now: datetime | None = None) -> list[Sch
     """The next fire times of started schedule triggers, soonest first."""
     now = now or timezone.now()
     upcoming: list[ScheduledRun] = []
-    for trigger in Trigger.objects.filter(runtime_state=Trigger.RuntimeState.STARTED):
+    for trigger in Trigger.objects.filter(type="ScheduleTrigger", runtime_state=Trigger.RuntimeState.STARTED):
         try:
             times = next_fire_times(trigger.definition, now, count=limit)
         except (TriggerError, KeyError, ValueError):

@@ -178,7 +178,9 @@ def _csv_preview(item: RunFile, rows: int) -> Preview:
         text = text[: text.rfind("\n") + 1] if "\n" in text else text  # the cut row is left out
     delimiter = (getattr(options, "column_delimiter", ",") or ",")[:1]
     quote = getattr(options, "quote_char", '"') or None
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quote)
+    escape = getattr(options, "escape_char", "") or None
+    escape = escape if escape != quote else None  # a doubled quote is csv's default
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quote, escapechar=escape)
     try:
         found = [row for _, row in zip(range(rows + 2), reader, strict=False)]
     except csv.Error as exc:

@@ -318,19 +318,18 @@ class AzureBlobSink(Connector):
         container, name = self._split(path)
         blob = self._container(container).get_blob_client(name)
         try:
-            size, offset = blob.get_blob_properties().size, 0
-            while offset < size:
+            size = blob.get_blob_properties().size
+            for offset in range(0, size, chunk_bytes):
                 yield blob.download_blob(offset=offset, length=min(chunk_bytes, size - offset)).readall()
-                offset += chunk_bytes
         except Exception as exc:
             raise engine_error(exc, f"cannot read {container}/{name}") from None
 
     def local_path(self, shown: str) -> str:
         """``shown`` is ``container/folder/name``; under a fixed container, its container segment is dropped."""
-        parts = _blob_parts(shown)
-        if self._default_container and (len(parts) < 2 or parts[0] != self._default_container):
-            raise TerminalError("invalid_path", f"{shown!r} is not in the container {self._default_container}")
-        return "/".join(parts[1:] if self._default_container else parts)
+        parts, fixed = _blob_parts(shown), self._default_container
+        if fixed and (len(parts) < 2 or parts[0] != fixed):
+            raise TerminalError("invalid_path", f"{shown!r} is not in the container {fixed}")
+        return "/".join(parts[1:] if fixed else parts)
 
     def list(self, prefix: str = "") -> list[str]:
         """Committed blob paths starting with ``prefix``, in the form ``open`` takes, sorted."""
