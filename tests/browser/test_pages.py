@@ -150,8 +150,14 @@ def test_the_monitor_shows_120_runs_densely_pages_and_labels_its_times(wide: Pag
     toggle.click()
     expect(wide.locator("#runs tr.in-group")).to_have_count(0)
 
-    # The pipeline name leads to that pipeline's runs; the row's menu holds its actions.
+    # The short run id copies the whole one.
     row = wide.locator("#runs tbody tr[data-run-id]").first
+    wide.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    row.locator("button.copy-id").click()
+    expect(row.locator("button.copy-id")).to_have_class(re.compile("copied"))
+    assert wide.evaluate("navigator.clipboard.readText()") == row.get_attribute("data-run-id")
+
+    # The pipeline name leads to that pipeline's runs; the row's menu holds its actions.
     row.locator("details.menu > summary").click()
     expect(row.get_by_role("button", name="Rerun", exact=True)).to_be_visible()
     screenshot(wide, "pages-05-monitor-row-menu")
