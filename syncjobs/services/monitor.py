@@ -253,7 +253,7 @@ def copy_details(activity: ActivityRun) -> dict[str, Any] | None:
         "rows_written": output.get("rowsCopied"),
         "bytes": output.get("dataWritten"),
         "rows_per_second": round(output.get("rowsCopied", 0) / seconds) if seconds else None,
-        "throughput": output.get("throughput"),
+        "throughput": output.get("throughput") or _kb_per_second(output.get("dataWritten"), seconds),
         "tables": [_table_details(t, numbered) for t in tables],
     }
 
@@ -268,6 +268,11 @@ def _table_details(table: dict[str, Any], numbered: dict[str, int]) -> dict[str,
         "tracking": tracking,
         "operations": _operations(tracking.get("operations") or {}),
     }
+
+
+def _kb_per_second(data_written: Any, seconds: float) -> float | None:
+    """ADF's throughput (KB/s) for an output that does not carry one (a multi-table copy's totals)."""
+    return round(data_written / 1024 / seconds, 3) if isinstance(data_written, int) and seconds > 0 else None
 
 
 _OPERATIONS = {"I": "inserted", "U": "updated", "D": "deleted"}

@@ -40,6 +40,7 @@ def test_an_editor_previews_and_downloads_the_files_a_sync_wrote(editor, seeded)
     run = sync_twice(seeded)
     page = text(editor.get(f"/monitor/runs/{run.run_id}/"))
     assert "1 inserted, 1 updated, 0 deleted" in page and 'mode <strong class="mode">delta</strong>' in page
+    assert re.search(r"\d+ rows/s \([\d.]+ KB/s\)", page)
     (url,) = file_urls(editor.get(f"/monitor/runs/{run.run_id}/").content.decode())
     (output,) = ActivityRun.objects.get(pipeline_run=run).output["tables"]
     on_disk = (seeded / "output" / output["files"][0]).read_bytes()

@@ -223,10 +223,12 @@ def test_a_file_is_previewed_and_downloaded(wide: Page, portal: Portal):
     expect(wide.locator("#live .badge").first).to_have_text("Succeeded", timeout=30_000)
     link = wide.locator(".copy a.file").first
     shown = link.inner_text()
+    wide.evaluate("document.querySelectorAll('details.json').forEach(d => d.open = false)")
+    screenshot(wide, "pages-08-run-with-files")
     link.click()
     expect(wide.locator("table.preview tbody tr")).to_have_count(5)
     expect(wide.locator("table.preview")).to_contain_text("eeee")
-    screenshot(wide, "pages-08-file-preview")
+    screenshot(wide, "pages-09-file-preview")
     with wide.expect_download() as info:
         wide.get_by_role("link", name="Download").click()
     downloaded = info.value
