@@ -10,7 +10,9 @@ import os
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ctportal.settings")
@@ -23,6 +25,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 RUNS_SQL = """
 INSERT INTO syncjobs_pipelinerun (run_id, pipeline_name, run_group_id, is_latest, status, invoked_by_type,
@@ -76,6 +79,12 @@ def main(runs: int, per_run: int) -> None:
         "list_all_ms": timed(client, "/monitor/?range=all&sort=-duration&page=100"),
         "list_filtered_ms": timed(client, "/monitor/?range=30d&status=Failed&pipeline=Pipeline0"),
         "run_page_ms": timed(client, f"/monitor/runs/{run_id}/"),
+        "list_100_ms": timed(client, "/monitor/?range=all&size=100"),
+        "new_runs_ms": timed(
+            client, "/monitor/rows?since=" + quote((timezone.now() - timedelta(minutes=5)).isoformat())
+        ),
+        "group_rows_ms": timed(client, f"/monitor/rows?group={run_id}"),
+        "home_ms": timed(client, "/"),
     }
     print(json.dumps(result))
 

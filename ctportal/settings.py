@@ -110,7 +110,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing (before collectstatic)
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "syncjobs:monitor"
+LOGIN_REDIRECT_URL = "syncjobs:home"  # Home: what needs attention, and a guide on a fresh portal
 
 # Sign-in: failed attempts lock one user name out from one address for a while (django-axes, in the
 # database, so SQLite and PostgreSQL alike). API bearer tokens never pass through it.

@@ -5,15 +5,16 @@ these patterns and fails on one that does not.
 """
 
 from django.urls import path
-from django.views.generic import RedirectView
 
 from syncjobs.access import Role, requires
 from syncjobs.views import (
     author,
     health,
+    home,
     manage,
     monitor,
     objects,
+    run_files,
     schema_drift,
     tables_add,
     tables_tracking,
@@ -22,14 +23,19 @@ from syncjobs.views import (
 )
 
 app_name = "syncjobs"
-home = requires(GET=Role.VIEWER)(RedirectView.as_view(pattern_name="syncjobs:monitor"))
 urlpatterns = [
-    path("", home, name="home"),
+    path("", home.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     # Monitor
     path("monitor/", monitor.runs, name="monitor"),
     path("monitor/rows", monitor.run_rows, name="run_rows"),
     path("monitor/runs/<uuid:run_id>/", monitor.run_detail, name="run_detail"),
+    path("monitor/runs/<uuid:run_id>/files/<uuid:activity_run_id>/<int:index>/", run_files.preview, name="run_file"),
+    path(
+        "monitor/runs/<uuid:run_id>/files/<uuid:activity_run_id>/<int:index>/download",
+        run_files.download,
+        name="run_file_download",
+    ),
     path("monitor/runs/<uuid:run_id>/cancel", monitor.cancel, name="run_cancel"),
     path("monitor/runs/<uuid:run_id>/rerun", monitor.rerun_view, name="run_rerun"),
     path("monitor/pipelines/<str:name>/", monitor.pipeline_history, name="pipeline_history"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from syncjobs.models import ActivityRun, PipelineRun, RunStatus
+from syncjobs.services import run_files
 from syncjobs.timestamps import TimestampError, parse_timestamp
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "all": None}
@@ -25,6 +26,8 @@ SORTS = {
     "trigger": "invoked_by_name",
 }
 PAGE_SIZE = 50
+PAGE_SIZES = (25, 50, 100)  # 200 rows took 0.9-1.4 s of server time in bench/monitor_pages.py: not offered
+NEW_ROWS = 50  # at most this many new runs are added to the list by one live update
 
 
 @dataclass
@@ -98,11 +101,28 @@ def filtered_runs(filters: RunFilters) -> QuerySet[PipelineRun]:
     return runs.order_by(order, tie)
 
 
-def run_page(filters: RunFilters, number: Any) -> Page:
+def page_size(value: Any) -> int:
+    """The page size asked for, when it is one of ``PAGE_SIZES``; else ``PAGE_SIZE``."""
+    return int(value) if str(value) in {str(n) for n in PAGE_SIZES} else PAGE_SIZE
+
+
+def run_page(filters: RunFilters, number: Any, size: int = PAGE_SIZE) -> Page:
     """One page of runs, each with ``run.outcome`` and ``run.rerun_count`` attached (see ``with_row_facts``)."""
-    page = Paginator(filtered_runs(filters), PAGE_SIZE, allow_empty_first_page=True).get_page(number)
+    page = Paginator(filtered_runs(filters), size, allow_empty_first_page=True).get_page(number)
     page.object_list = with_row_facts(list(page.object_list))
     return page
+
+
+def runs_since(filters: RunFilters, since: datetime) -> list[PipelineRun]:
+    """Runs matching ``filters`` triggered after ``since``, newest first (the list's live update adds them)."""
+    newest = filtered_runs(replace(filters, sort="start", descending=True))
+    return with_row_facts(list(newest.filter(triggered_at__gt=since)[:NEW_ROWS]))
+
+
+def earlier_attempts(group_id: Any) -> list[PipelineRun]:
+    """The runs of a rerun group other than its latest attempt, newest first (a group expanded in place)."""
+    runs = PipelineRun.objects.filter(run_group_id=group_id, is_latest=False).order_by("-triggered_at")
+    return with_row_facts(list(runs[:100]))
 
 
 def runs_by_id(run_ids: list[Any]) -> list[PipelineRun]:
@@ -234,34 +254,59 @@ def in_tree_order(activities: list[Any]) -> list[Any]:
 
 
 def copy_details(activity: ActivityRun) -> dict[str, Any] | None:
-    """Rows, bytes, throughput, change-tracking mode and files of a copy activity, for people."""
+    """Rows (by operation where known), bytes, throughput, change-tracking mode and versions (only for an
+    activity that keeps a watermark) and files of a copy activity, for people.
+
+    Each file is ``{"path", "index"}``: ``index`` names it in ``run_files.run_file`` (never the path).
+    """
     output = activity.output or {}
     if activity.activity_type not in ("Copy", "ChangeTrackingCopy") or "rowsCopied" not in output:
         return None
     tables = output.get("tables") or [{"table": "", **output}]
     seconds = (activity.duration_ms or 0) / 1000
+    numbered = {path: i for i, path in enumerate(run_files.listed_files(activity))}
     return {
         "rows_read": output.get("rowsRead"),
         "rows_written": output.get("rowsCopied"),
         "bytes": output.get("dataWritten"),
         "rows_per_second": round(output.get("rowsCopied", 0) / seconds) if seconds else None,
-        "tables": [
-            {
-                "table": t.get("table", ""),
-                "status": t.get("status", "Succeeded"),
-                "message": t.get("message") or (t.get("error") or {}).get("message", ""),
-                "rows": t.get("rowsCopied"),
-                "files": t.get("files", []),
-                "tracking": _tracking(t.get("changeTracking") or {}),
-            }
-            for t in tables
-        ],
+        "throughput": output.get("throughput") or _kb_per_second(output.get("dataWritten"), seconds),
+        "tables": [_table_details(t, numbered) for t in tables],
     }
+
+
+def _table_details(table: dict[str, Any], numbered: dict[str, int]) -> dict[str, Any]:
+    tracking = _tracking(table.get("changeTracking") or {})
+    files = [f for f in table.get("files") or [] if isinstance(f, str)]
+    return {
+        "table": table.get("table", ""),
+        "status": table.get("status", "Succeeded"),
+        "message": table.get("message") or (table.get("error") or {}).get("message", ""),
+        "rows": table.get("rowsCopied"),
+        "files": [{"path": f, "index": numbered[f]} for f in files if f in numbered],
+        "tracking": tracking,
+        "operations": _operations(tracking.get("operations") or {}),
+    }
+
+
+def _kb_per_second(data_written: Any, seconds: float) -> float | None:
+    """ADF's throughput (KB/s) for an output that does not carry one (a multi-table copy's totals)."""
+    return round(data_written / 1024 / seconds, 3) if isinstance(data_written, int) and seconds > 0 else None
+
+
+_OPERATIONS = {"I": "inserted", "U": "updated", "D": "deleted"}
+
+
+def _operations(counts: dict[str, Any]) -> list[tuple[str, int]]:
+    """``[("inserted", 2), ("updated", 1), ("deleted", 0)]`` when the copy counted rows by operation."""
+    if not counts:
+        return []
+    return [(label, int(counts.get(code) or 0)) for code, label in _OPERATIONS.items()]
 
 
 def _tracking(tracking: dict[str, Any]) -> dict[str, Any]:
     """Change-tracking facts, only for copies that keep a watermark (a plain Copy has none)."""
-    return tracking if tracking.get("newVersion") is not None else {}
+    return tracking if tracking.get("newVersion") is not None and tracking.get("mode") else {}
 
 
 def pipeline_history(pipeline_name: str, limit: int = 100) -> list[dict[str, Any]]:

@@ -117,6 +117,7 @@ class World:
     target: Any  # a Viewer the Users page changes
     token: ApiToken
     users: dict[str, Any] = field(default_factory=dict)
+    file_url: str = ""  # the preview of a file a run wrote (add "download" for the file)
 
 
 @pytest.fixture
@@ -155,7 +156,24 @@ def world(tmp_path, settings) -> World:
     assert sign_in.post("/accounts/login/", viewer).status_code == 302
     sign_in.post("/accounts/login/", {"username": "target", "password": "wrong"})
     assert AccessFailureLog.objects.exists()
-    return World(tmp_path, run, target, token, users)
+    return World(tmp_path, run, target, token, users, file_url=_file_run(tmp_path))
+
+
+def _file_run(folder: Path) -> str:
+    """A run of ``Export`` whose Copy wrote ``exports/out.csv`` to a folder sink; the file's preview URL."""
+    make_linked_service("Files", type="FileServer", host=str(folder / "files"))
+    location = {"type": "FileServerLocation", "folderPath": "exports", "fileName": "out.csv"}
+    make_dataset("OutCsv", "Files", type="DelimitedText", typeProperties={"location": location})
+    make_dataset("Orders", "Shop", typeProperties={"table": "orders"})
+    copy = {"name": "ToFile", "type": "Copy", "inputs": [{"referenceName": "Orders", "type": "DatasetReference"}]}
+    copy["typeProperties"] = {"source": {"type": "SqliteSource"}, "sink": {"type": "DelimitedTextSink"}}
+    copy["outputs"] = [{"referenceName": "OutCsv", "type": "DatasetReference"}]
+    run = make_run(make_pipeline("Export", [copy]), status="Succeeded")
+    (folder / "files" / "exports").mkdir(parents=True)
+    (folder / "files" / "exports" / "out.csv").write_text("1,a\n")
+    output = {"rowsCopied": 1, "files": [str(folder / "files" / "exports" / "out.csv")]}
+    activity = ActivityRun.objects.create(pipeline_run=run, activity_name="ToFile", activity_type="Copy", output=output)
+    return f"/monitor/runs/{run.run_id}/files/{activity.pk}/0/"
 
 
 def _trigger(recurrence: dict[str, Any]) -> dict[str, Any]:
@@ -218,7 +236,7 @@ def _gone(model: type, name: str) -> Check:
 
 
 def _runs(count: int) -> Check:
-    return lambda w, u: PipelineRun.objects.count() == count
+    return lambda w, u: PipelineRun.objects.filter(pipeline_name="Nightly").count() == count
 
 
 def _cancelled(w: World, u: Any) -> bool:
@@ -278,11 +296,25 @@ def _run_id(w: World) -> str:
 
 
 PAGES = [
-    Case("", "GET", lambda w: "/", Role.VIEWER, 302),
+    Case("", "GET", lambda w: "/", Role.VIEWER, 200),
     Case("healthz", "GET", lambda w: "/healthz", None, 200),
     Case("monitor/", "GET", lambda w: "/monitor/", Role.VIEWER, 200),
     Case("monitor/rows", "GET", lambda w: f"/monitor/rows?ids={w.run.run_id}", Role.VIEWER, 200),
     Case("monitor/runs/<uuid:run_id>/", "GET", lambda w: f"/monitor/runs/{w.run.run_id}/", Role.VIEWER, 200),
+    Case(
+        "monitor/runs/<uuid:run_id>/files/<uuid:activity_run_id>/<int:index>/",
+        "GET",
+        lambda w: w.file_url,
+        Role.EDITOR,
+        200,
+    ),
+    Case(
+        "monitor/runs/<uuid:run_id>/files/<uuid:activity_run_id>/<int:index>/download",
+        "GET",
+        lambda w: w.file_url + "download",
+        Role.EDITOR,
+        200,
+    ),
     Case(
         "monitor/runs/<uuid:run_id>/cancel",
         "POST",

@@ -54,7 +54,7 @@ def test_the_live_update_renders_the_rows_the_page_renders(operator, seeded):
     assert _row(rows, done) == _row(listed, done) and _row(rows, running) == _row(listed, running)
     finished = _row(rows, PipelineRun.objects.get(pk=done.pk))
     assert '<td class="duration">3m 05s</td>' in finished and 'data-active="0"' in finished
-    assert '<span class="reruns">+1 rerun</span>' in finished
+    assert '<button type="button" class="reruns" aria-expanded="false"' in finished and ">+1 rerun</button>" in finished
     busy = _row(rows, running)
     assert 'data-active="1"' in busy and '<span class="badge busy" data-status="InProgress"' in busy
     assert '<input type="hidden" name="next" value="/monitor/?range=7d">' in busy
@@ -156,3 +156,56 @@ def test_retention_purges_old_finished_runs(settings):
     recent = make_run(status="Succeeded")
     assert purge_old_runs() == 1
     assert not PipelineRun.objects.filter(pk=old.pk).exists() and PipelineRun.objects.filter(pk=recent.pk).exists()
+
+
+def test_the_list_pages_with_first_last_and_a_page_size(viewer, seeded):
+    pipeline = Pipeline.objects.get(name="IncrementalSync")
+    for _ in range(60):
+        make_run(pipeline)
+    first = viewer.get("/monitor/?size=25").content.decode()
+    assert first.count("<tr data-run-id=") == 25 and "Page 1 of 3 · 60 runs" in first
+    assert 'href="?size=25&amp;page=3">Last</a>' in first and "First</a>" not in first
+    last = viewer.get("/monitor/?size=25&page=3").content.decode()
+    assert last.count("<tr data-run-id=") == 10 and 'href="?size=25&amp;page=1">First</a>' in last
+    assert viewer.get("/monitor/?size=7").content.decode().count("<tr data-run-id=") == 50  # not a choice: 50
+
+
+def test_a_row_is_one_compact_line_with_short_id_copy_and_a_menu(operator, seeded):
+    run = make_run(Pipeline.objects.get(name="IncrementalSync"))
+    row = _row(operator.get("/monitor/").content.decode(), run)
+    short = str(run.run_id)[:8]
+    assert f"<code>{short}</code></a>" in row and f'data-copy="{run.run_id}"' in row
+    assert '<a href="/monitor/?pipeline=IncrementalSync&amp;range=all"' in row  # the pipeline's runs, not charts
+    assert '<details class="menu"><summary aria-label="Actions for run ' in row and ">Cancel</button>" in row
+    page = text(operator.get("/monitor/"))
+    assert 'Run start</a> <span class="tz" data-tz-label>UTC</span>' in page and 'data-tz="local"' in page
+    assert '<a class="button secondary" id="refresh" href="/monitor/">Refresh</a>' in page
+
+
+def test_the_live_update_adds_new_runs_matching_the_filters(viewer, seeded):
+    before = make_run(Pipeline.objects.get(name="IncrementalSync"))
+    since = before.triggered_at.isoformat()
+    newer = make_run(Pipeline.objects.get(name="IncrementalSync"))
+    other = make_run(Pipeline.objects.get(name="FullCopyPipeline"))
+    rows = viewer.get("/monitor/rows", {"since": since, "pipeline": "IncrementalSync"}).content.decode()
+    assert f'data-run-id="{newer.run_id}"' in rows and str(other.run_id) not in rows and str(before.run_id) not in rows
+    both = viewer.get("/monitor/rows", {"since": since}).content.decode()
+    assert both.index(str(other.run_id)) < both.index(str(newer.run_id))  # newest first
+    bad = viewer.get("/monitor/rows", {"since": "yesterday"})
+    assert bad.status_code == 400 and bad.content.decode().startswith("since must be an ISO 8601")
+
+
+def test_a_rerun_group_expands_to_its_earlier_attempts(viewer, seeded):
+    first = trigger_run(Pipeline.objects.get(name="IncrementalSync"))
+    second = rerun(first)
+    third = rerun(second)
+    rows = viewer.get("/monitor/rows", {"group": str(first.run_group_id)}).content.decode()
+    assert rows.index(str(second.run_id)) < rows.index(str(first.run_id)) and str(third.run_id) not in rows
+    assert rows.count('class="in-group"') == 2 and 'class="reruns"' not in rows
+    assert viewer.get("/monitor/rows", {"group": "nope"}).status_code == 400
+
+
+def test_a_long_error_wraps_inside_its_box_on_the_run_page(viewer, seeded):
+    run = make_run(Pipeline.objects.get(name="FullCopyPipeline"), status="Failed", message="x" * 10_000)
+    page = text(viewer.get(f"/monitor/runs/{run.run_id}/"))
+    assert '<pre class="error message" role="alert">' + "x" * 10_000 + "</pre>" in page

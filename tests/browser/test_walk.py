@@ -102,6 +102,7 @@ def test_the_operator_walk(page: Page, portal: Portal):
     row = page.locator("#runs tbody tr").first
     expect(row.locator(".badge")).to_have_text("Succeeded", timeout=30_000)
     assert page.evaluate("window.__noReload") is True  # the page was never reloaded
+    row.locator("details.menu > summary").click()  # the row's actions sit in its menu
     expect(row.get_by_role("button", name="Rerun", exact=True)).to_be_visible()  # the actions followed the status
     expect(row.get_by_role("button", name="Cancel")).to_be_hidden()
     screenshot(page, "05-monitor-runs")
@@ -109,7 +110,7 @@ def test_the_operator_walk(page: Page, portal: Portal):
     page.goto(run_url)
     expect(page.locator(".gantt-bar.succeeded")).to_have_count(1)
     expect(page.locator(".copy")).to_contain_text("5 rows read, 5 rows written")
-    expect(page.locator("code.file")).to_contain_text("people/people-")
+    expect(page.locator(".copy .file")).to_contain_text("people/people-")
     files = list((out / "people").glob("people-*.csv"))
     assert len(files) == 1 and files[0].read_bytes().startswith(b'1,"aaaa",21\r\n')
     screenshot(page, "06-run")
@@ -156,5 +157,6 @@ def test_the_runs_list_follows_a_run_to_its_end_without_a_reload(page: Page, por
     expect(row.locator(".duration")).to_have_text("—")
     expect(row.locator(".badge")).to_have_text("Succeeded", timeout=30_000)
     expect(row.locator(".duration")).to_have_text(re.compile(r"^\d\.\d s$"))  # the server's formatting
+    row.locator("details.menu > summary").click()
     expect(row.get_by_role("button", name="Rerun", exact=True)).to_be_visible()
     assert page.evaluate("window.__noReload") is True

@@ -460,3 +460,32 @@ def test_a_config_needs_exactly_one_way_in():
     assert raised.value.reason == "invalid_config"
     with pytest.raises(EngineError):
         AzureBlobConfig(account_url="https://acct.blob.core.windows.net")
+
+
+def test_a_committed_file_streams_back_in_chunks_through_the_path_commit_returned(sink):
+    writer = sink.open("out/streamed.bin")
+    write_in_chunks(writer, ONE_MB)
+    path = sink.local_path(writer.commit())
+    assert path == "out/streamed.bin"
+    chunks = list(sink.read_chunks(path, chunk_bytes=100 * KIB))
+    assert b"".join(chunks) == ONE_MB and max(map(len, chunks)) <= 100 * KIB and len(chunks) == 11
+
+
+def test_reading_a_missing_file_in_chunks_says_not_found(sink):
+    with pytest.raises(EngineError) as raised:
+        next(iter(sink.read_chunks("out/missing.bin")))
+    assert raised.value.reason == "not_found"
+
+
+@pytest.mark.parametrize("shown", ["/etc/passwd", "../out/x.bin", "", "out/../../x.bin"])
+def test_a_path_outside_the_sink_has_no_local_path(sink, shown):
+    with pytest.raises(TerminalError) as raised:
+        sink.local_path(shown)
+    assert raised.value.reason == "invalid_path"
+
+
+def test_a_blob_in_another_container_has_no_local_path_under_a_fixed_container(azurite, blob_container):
+    sink = AzureBlobSink(azurite_config(azurite, container=blob_container))
+    assert sink.local_path(f"{blob_container}/out/x.bin") == "out/x.bin"
+    with pytest.raises(TerminalError):
+        sink.local_path("other-container/out/x.bin")

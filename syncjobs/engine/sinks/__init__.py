@@ -8,11 +8,14 @@ A sink is one module (``folder.py``, ``azureblob.py``) with a frozen ``<Name>Con
 :class:`SinkWriter`; nothing is visible under ``path`` until ``commit()`` returns, and ``abort()`` (or a
 crash) leaves nothing visible. Sinks see bytes, never rows: formats make the bytes.
 ``create_exclusive`` writes a small file whole, only if nothing is there yet: a window's manifest.
+Reading back: ``local_path`` turns a path ``commit`` returned into the one ``read``/``read_chunks`` take
+(refusing one outside the sink), and ``read_chunks`` streams a file (the portal's downloads and previews).
 """
 
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
 
@@ -59,6 +62,20 @@ class Sink(Protocol):
 
     def read(self, path: str) -> bytes:
         """Return a committed file's bytes (raises an EngineError with reason ``not_found`` when missing)."""
+        ...
+
+    def read_chunks(self, path: str, chunk_bytes: int = 1024 * 1024) -> Iterator[bytes]:
+        """Yield a committed file's bytes in chunks of at most ``chunk_bytes`` (``not_found`` when missing).
+
+        The file is opened before the first chunk is asked for, so a missing one raises on the first ``next``.
+        """
+        ...
+
+    def local_path(self, shown: str) -> str:
+        """The path ``open``/``read`` take for ``shown``, a path ``commit`` returned (as run outputs list it).
+
+        Raises ``TerminalError`` (``invalid_path``) when ``shown`` does not lie inside this sink.
+        """
         ...
 
     def delete(self, path: str) -> None:

@@ -10,6 +10,7 @@ import mimetypes
 import re
 import threading
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -311,6 +312,24 @@ class AzureBlobSink(Connector):
             return self._container(container).get_blob_client(name).download_blob().readall()
         except Exception as exc:
             raise engine_error(exc, f"cannot read {container}/{name}") from None
+
+    def read_chunks(self, path: str, chunk_bytes: int = MIB) -> Iterator[bytes]:
+        """Yield a committed blob's bytes, one ranged GET of ``chunk_bytes`` at a time (memory stays bounded)."""
+        container, name = self._split(path)
+        blob = self._container(container).get_blob_client(name)
+        try:
+            size = blob.get_blob_properties().size
+            for offset in range(0, size, chunk_bytes):
+                yield blob.download_blob(offset=offset, length=min(chunk_bytes, size - offset)).readall()
+        except Exception as exc:
+            raise engine_error(exc, f"cannot read {container}/{name}") from None
+
+    def local_path(self, shown: str) -> str:
+        """``shown`` is ``container/folder/name``; under a fixed container, its container segment is dropped."""
+        parts, fixed = _blob_parts(shown), self._default_container
+        if fixed and (len(parts) < 2 or parts[0] != fixed):
+            raise TerminalError("invalid_path", f"{shown!r} is not in the container {fixed}")
+        return "/".join(parts[1:] if fixed else parts)
 
     def list(self, prefix: str = "") -> list[str]:
         """Committed blob paths starting with ``prefix``, in the form ``open`` takes, sorted."""

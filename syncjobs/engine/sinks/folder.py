@@ -194,6 +194,29 @@ class FolderSink(Connector):
         finally:
             os.close(folder_fd)
 
+    def read_chunks(self, path: str, chunk_bytes: int = 1024 * 1024) -> Iterator[bytes]:
+        """Yield a committed file's bytes in chunks, the file opened without following links."""
+        parts = relative_parts(path)
+        folder_fd = self._open_folder(parts[:-1], path=path)
+        try:
+            fd = os.open(parts[-1], os.O_RDONLY | _FILE_FLAGS, dir_fd=folder_fd)
+        except OSError as exc:
+            raise _folder_error(exc, "cannot read", os.path.join(self._root, *parts), path) from None
+        finally:
+            os.close(folder_fd)
+        with os.fdopen(fd, "rb") as file:
+            while chunk := file.read(chunk_bytes):
+                yield chunk
+
+    def local_path(self, shown: str) -> str:
+        """``shown`` relative to the root: an absolute path under the root (``commit`` returns those), or
+        already a relative one (change windows list theirs so)."""
+        if not os.path.isabs(shown):
+            return "/".join(relative_parts(shown))
+        if not os.path.normpath(shown).startswith(self._root.rstrip(os.sep) + os.sep):
+            raise TerminalError("invalid_path", f"{shown!r} is not inside the folder {self._root}")
+        return "/".join(relative_parts(os.path.relpath(os.path.normpath(shown), self._root)))
+
     def create_exclusive(self, path: str, data: bytes) -> bool:
         """Write ``data`` to a hidden file, then hard-link it to ``path``: the link fails when ``path`` exists.
 

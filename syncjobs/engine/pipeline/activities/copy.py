@@ -25,7 +25,9 @@ def run_copy(step: Step) -> dict[str, Any]:
             result = copy_rows(source, rows, sink, fmt, path, should_stop=step.should_stop)
     finally:
         sink.close()
-    return copy_output(result.as_output(), result.seconds)
+    output = result.as_output()
+    output.pop("changeTracking")  # a plain Copy keeps no watermark: no mode, no versions (a delta query said "full")
+    return copy_output(output, result.seconds)
 
 
 def _first(references: Any) -> dict[str, Any] | None:
