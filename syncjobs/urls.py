@@ -6,7 +6,6 @@ these patterns and fails on one that does not.
 
 from django.urls import path
 
-from syncjobs.access import Role, requires
 from syncjobs.views import (
     author,
     health,
