@@ -253,11 +253,13 @@ def in_tree_order(activities: list[Any]) -> list[Any]:
     return ordered
 
 
-def copy_details(activity: ActivityRun) -> dict[str, Any] | None:
+def copy_details(activity: ActivityRun, *, per_table: bool = True) -> dict[str, Any] | None:
     """Rows (by operation where known), bytes, throughput, change-tracking mode and versions (only for an
     activity that keeps a watermark) and files of a copy activity, for people.
 
     Each file is ``{"path", "index"}``: ``index`` names it in ``run_files.run_file`` (never the path).
+    ``per_table=False`` (an activity whose tables have their own activity runs): totals only, the
+    tables and their files are shown on those runs.
     """
     output = activity.output or {}
     if activity.activity_type not in ("Copy", "ChangeTrackingCopy") or "rowsCopied" not in output:
@@ -271,7 +273,7 @@ def copy_details(activity: ActivityRun) -> dict[str, Any] | None:
         "bytes": output.get("dataWritten"),
         "rows_per_second": round(output.get("rowsCopied", 0) / seconds) if seconds else None,
         "throughput": output.get("throughput") or _kb_per_second(output.get("dataWritten"), seconds),
-        "tables": [_table_details(t, numbered) for t in tables],
+        "tables": [_table_details(t, numbered) for t in tables] if per_table else [],
     }
 
 

@@ -97,8 +97,9 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     run = get_object_or_404(PipelineRun, pk=run_id)
     activities = monitor.in_tree_order(list(ActivityRun.objects.filter(pipeline_run=run).order_by("run_start")))
     monitor.attach_outcomes([run])
+    with_children = {a.parent_id for a in activities if a.parent_id is not None}
     for activity in activities:
-        activity.copy = monitor.copy_details(activity)
+        activity.copy = monitor.copy_details(activity, per_table=activity.pk not in with_children)
     context = {
         "run": run,
         "activities": activities,

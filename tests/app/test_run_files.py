@@ -42,7 +42,7 @@ def test_an_editor_previews_and_downloads_the_files_a_sync_wrote(editor, seeded)
     assert "1 inserted, 1 updated, 0 deleted" in page and 'mode <strong class="mode">delta</strong>' in page
     assert re.search(r"\d+ rows/s \([\d.]+ KB/s\)", page)
     (url,) = file_urls(editor.get(f"/monitor/runs/{run.run_id}/").content.decode())
-    (output,) = ActivityRun.objects.get(pipeline_run=run).output["tables"]
+    (output,) = ActivityRun.objects.get(pipeline_run=run, parent=None).output["tables"]
     on_disk = (seeded / "output" / output["files"][0]).read_bytes()
     preview = text(editor.get(url))
     assert "2 rows shown" in preview and "<td>update</td>" in preview and "<td>new</td>" in preview
@@ -54,7 +54,7 @@ def test_an_editor_previews_and_downloads_the_files_a_sync_wrote(editor, seeded)
 def test_viewers_and_operators_see_the_path_but_cannot_open_the_file(viewer, operator, editor, seeded):
     run = sync_twice(seeded)
     (url,) = file_urls(editor.get(f"/monitor/runs/{run.run_id}/").content.decode())
-    (output,) = ActivityRun.objects.get(pipeline_run=run).output["tables"]
+    (output,) = ActivityRun.objects.get(pipeline_run=run, parent=None).output["tables"]
     for client in (viewer, operator):
         page = client.get(f"/monitor/runs/{run.run_id}/").content.decode()
         assert file_urls(page) == [] and f'<code class="file">{output["files"][0]}</code>' in page
@@ -63,7 +63,7 @@ def test_viewers_and_operators_see_the_path_but_cannot_open_the_file(viewer, ope
 
 def test_a_plain_copy_shows_no_change_tracking_mode(editor, seeded):
     run = trigger_run(Pipeline.objects.get(name="IncrementalCopyPipeline"))
-    copy = ActivityRun.objects.get(pipeline_run=run, activity_name="IncrementalCopyActivity")
+    copy = ActivityRun.objects.get(pipeline_run=run, activity_name="IncrementalCopyActivity", parent=None)
     assert "changeTracking" not in copy.output and "throughput" in copy.output
     page = text(editor.get(f"/monitor/runs/{run.run_id}/"))
     assert "mode full" not in page and '"mode": "full"' not in page and "Copy:</strong> 0 rows read" in page
@@ -71,7 +71,7 @@ def test_a_plain_copy_shows_no_change_tracking_mode(editor, seeded):
 
 def test_a_file_is_named_by_its_number_in_the_output_never_by_a_path(editor, seeded):
     run = sync_twice(seeded)
-    activity = ActivityRun.objects.get(pipeline_run=run)
+    activity = ActivityRun.objects.get(pipeline_run=run, parent=None)
     base = f"/monitor/runs/{run.run_id}/files/{activity.pk}"
     assert editor.get(f"{base}/1/").status_code == 404  # the activity lists one file
     assert editor.get(f"{base}/-1/").status_code == 404
@@ -83,7 +83,7 @@ def test_a_file_is_named_by_its_number_in_the_output_never_by_a_path(editor, see
 @pytest.mark.parametrize("listed", ["/etc/passwd", "{root}/../../outside.csv", "{root}/../sibling/x.csv", "x.csv"])
 def test_a_tampered_output_path_outside_the_sink_is_not_served(editor, seeded, listed):
     run = sync_twice(seeded)
-    activity = ActivityRun.objects.get(pipeline_run=run)
+    activity = ActivityRun.objects.get(pipeline_run=run, parent=None)
     root = str(seeded / "output")
     (seeded.parent / "outside.csv").write_text("secret\n")
     activity.output["tables"][0]["files"] = [listed.format(root=root)]
@@ -94,7 +94,7 @@ def test_a_tampered_output_path_outside_the_sink_is_not_served(editor, seeded, l
 
 def test_a_listed_file_outside_the_datasets_folder_is_not_served(editor, seeded):
     run = sync_twice(seeded)
-    activity = ActivityRun.objects.get(pipeline_run=run)
+    activity = ActivityRun.objects.get(pipeline_run=run, parent=None)
     elsewhere = seeded / "output" / "elsewhere.csv"
     elsewhere.write_text("not from this dataset\n")
     activity.output["tables"][0]["files"] = [str(elsewhere)]
@@ -150,7 +150,7 @@ def test_a_blob_file_previews_and_downloads_byte_for_byte(editor, seeded, azurit
     run = trigger_run(Pipeline.objects.get(name="Export"))
     run.refresh_from_db()
     assert run.status == "Succeeded", run.message
-    (shown,) = ActivityRun.objects.get(pipeline_run=run).output["files"]
+    (shown,) = ActivityRun.objects.get(pipeline_run=run, parent=None).output["files"]
     assert shown.startswith(f"{blob_container}/exports/")
     with BlobServiceClient.from_connection_string(azurite.connection_string) as service:
         blob = service.get_blob_client(blob_container, shown.split("/", 1)[1]).download_blob().readall()
@@ -165,7 +165,7 @@ def test_a_blob_file_previews_and_downloads_byte_for_byte(editor, seeded, azurit
 def test_a_blob_in_another_container_is_not_served(editor, seeded, azurite, blob_container):
     blob_objects(azurite, blob_container, CSV_GZ)
     run = trigger_run(Pipeline.objects.get(name="Export"))
-    activity = ActivityRun.objects.get(pipeline_run=run)
+    activity = ActivityRun.objects.get(pipeline_run=run, parent=None)
     activity.output["files"] = ["other-container/exports/x.csv.gz"]
     activity.save(update_fields=["output"])
     assert editor.get(f"/monitor/runs/{run.run_id}/files/{activity.pk}/0/download").status_code == 404
