@@ -8,7 +8,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from syncjobs.access import Role, requires
-from syncjobs.views import author, health, manage, monitor, objects, triggers, users
+from syncjobs.views import activities, author, health, manage, monitor, objects, triggers, users
 
 app_name = "syncjobs"
 home = requires(GET=Role.VIEWER)(RedirectView.as_view(pattern_name="syncjobs:monitor"))
@@ -69,4 +69,16 @@ urlpatterns = [
     ),
     path("author/pipelines/<str:name>/trigger", author.trigger_now, name="author_trigger"),
     path("author/pipelines/<str:name>/activities/<int:index>", author.edit_activity, name="author_activity"),
+    path("author/pipelines/<str:name>/activities/new", activities.new_activity, name="author_activity_new"),
+    path(
+        "author/pipelines/<str:name>/activities/<int:index>/remove",
+        activities.remove,
+        name="author_activity_remove",
+    ),
+    path("author/pipelines/<str:name>/activities/<int:index>/move", activities.move, name="author_activity_move"),
+    path(
+        "author/pipelines/<str:name>/activities/<int:index>/depends",
+        activities.dependencies,
+        name="author_activity_depends",
+    ),
 ]

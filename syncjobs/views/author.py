@@ -18,6 +18,7 @@ from syncjobs.engine.errors import EngineError
 from syncjobs.engine.types import TableName
 from syncjobs.forms.activities import ActivityForm
 from syncjobs.forms.datasets import DatasetForm
+from syncjobs.forms.palette import BaseDependencyFormSet, DependencyFormSet
 from syncjobs.models import Dataset, LinkedService, Pipeline
 from syncjobs.services import catalogue
 from syncjobs.services.definitions import save_definition
@@ -103,7 +104,7 @@ def pipeline(request: HttpRequest, name: str) -> HttpResponse:
             else:
                 messages.success(request, f"Pipeline {instance.name} saved.")
                 return redirect("syncjobs:author_pipeline", name=instance.name)
-    return render(request, "author/pipeline.html", _pipeline_context(instance, text, findings, validated))
+    return render(request, "author/pipeline.html", pipeline_context(instance, text, findings, validated))
 
 
 def _parse(text: str) -> tuple[dict[str, Any] | None, list[Finding]]:
@@ -116,21 +117,34 @@ def _parse(text: str) -> tuple[dict[str, Any] | None, list[Finding]]:
     return data, []
 
 
-def _pipeline_context(
-    instance: Pipeline, text: str, findings: list[Finding], validated: bool, bound: ActivityForm | None = None
+def pipeline_context(
+    instance: Pipeline,
+    text: str,
+    findings: list[Finding],
+    validated: bool,
+    bound: ActivityForm | None = None,
+    dependencies: BaseDependencyFormSet | None = None,
 ) -> dict[str, Any]:
+    """The pipeline page's context; ``bound`` and ``dependencies`` are forms posted back with their errors."""
     props = instance.properties
     activities = props.get("activities") or []
     activity_forms = [
         bound if bound is not None and bound.prefix == f"a{i}" else ActivityForm.for_activity(a, f"a{i}")
         for i, a in enumerate(activities)
     ]
+    depends = [
+        dependencies
+        if dependencies is not None and dependencies.prefix == f"d{i}"
+        else DependencyFormSet(prefix=f"d{i}", pipeline=instance.definition, activity=str(a.get("name")))
+        for i, a in enumerate(activities)
+    ]
     return {
         "pipeline": instance,
         "graph": layout(activities),
-        "activities": list(zip(activities, activity_forms, strict=True)),
+        "activities": list(zip(activities, activity_forms, depends, strict=True)),
         "parameters": props.get("parameters") or {},
         "text": text,
+        "json_dirty": text.replace("\r\n", "\n") != json.dumps(instance.definition, indent=2, ensure_ascii=False),
         "findings": findings,
         "validated": validated,
         "runs": instance.runs.order_by("-triggered_at")[:5],
@@ -154,7 +168,7 @@ def edit_activity(request: HttpRequest, name: str, index: int) -> HttpResponse:
                 messages.success(request, f"Activity {form.cleaned_data['name']} saved.")
                 return redirect("syncjobs:author_pipeline", name=name)
     text = json.dumps(instance.definition, indent=2, ensure_ascii=False)
-    return render(request, "author/pipeline.html", _pipeline_context(instance, text, findings, False, form))
+    return render(request, "author/pipeline.html", pipeline_context(instance, text, findings, False, form))
 
 
 @requires(POST=Role.OPERATOR)
