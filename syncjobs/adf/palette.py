@@ -103,9 +103,12 @@ def default_settings(activity_type: str, variables: list[str]) -> dict[str, Any]
     return settings
 
 
-def dataset_reference(name: str) -> dict[str, str]:
-    """A ``DatasetReference`` to ``name``."""
-    return {"referenceName": name, "type": "DatasetReference"}
+def dataset_reference(name: str, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A ``DatasetReference`` to ``name``, with the values it passes to the dataset's parameters."""
+    reference: dict[str, Any] = {"referenceName": name, "type": "DatasetReference"}
+    if parameters:
+        reference["parameters"] = parameters
+    return reference
 
 
 def new_activity(
@@ -114,20 +117,21 @@ def new_activity(
     settings: dict[str, Any],
     *,
     description: str = "",
-    source: tuple[str, str] | None = None,
-    sink: tuple[str, str] | None = None,
+    source: tuple[str, str, dict[str, Any]] | None = None,
+    sink: tuple[str, str, dict[str, Any]] | None = None,
     linked_service: str | None = None,
 ) -> dict[str, Any]:
-    """An activity's JSON: ``source`` is (dataset, its Copy source type), ``sink`` (dataset, its sink type)."""
+    """An activity's JSON: ``source`` is (dataset, its Copy source type, parameter values), ``sink`` likewise."""
     tp = copy.deepcopy(settings)
     activity: dict[str, Any] = {"name": name, "type": activity_type, "dependsOn": [], "policy": dict(POLICY)}
     if description:
         activity["description"] = description
     if source is not None and activity_type == "Lookup":
-        tp["dataset"] = dataset_reference(source[0])
+        tp["dataset"] = dataset_reference(source[0], source[2])
         tp.setdefault("source", {"type": source[1]})
     elif source is not None and sink is not None:
-        activity["inputs"], activity["outputs"] = [dataset_reference(source[0])], [dataset_reference(sink[0])]
+        activity["inputs"] = [dataset_reference(source[0], source[2])]
+        activity["outputs"] = [dataset_reference(sink[0], sink[2])]
         if activity_type == "Copy":
             tp.setdefault("source", {"type": source[1]})
         tp.setdefault("sink", {"type": sink[1]})

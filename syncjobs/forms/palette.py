@@ -31,6 +31,7 @@ def _datasets(*, sinks: bool) -> Any:
 class NewActivityForm(forms.Form):
     """A new activity of one palette type: its name, what it reads and writes, what it runs after, its settings."""
 
+    field_order = ("name", "description", "source_dataset", "source_parameters", "sink_dataset", "sink_parameters")
     type = forms.ChoiceField(choices=TYPES, widget=forms.HiddenInput)
     name = forms.CharField(label="Name", max_length=55)
     description = forms.CharField(label="Description", required=False)
@@ -39,6 +40,18 @@ class NewActivityForm(forms.Form):
     )
     sink_dataset = forms.ModelChoiceField(
         label="Sink dataset", queryset=Dataset.objects.none(), to_field_name="name", required=False
+    )
+    source_parameters = forms.CharField(
+        label="Source dataset parameters",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="one name = value a line, for the dataset's parameters (a value may be an expression: @...)",
+    )
+    sink_parameters = forms.CharField(
+        label="Sink dataset parameters",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="one name = value a line",
     )
     linked_service = forms.ModelChoiceField(
         label="Linked service", queryset=LinkedService.objects.none(), to_field_name="name", required=False
@@ -70,11 +83,15 @@ class NewActivityForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["linked_service"]).queryset = _database_linked_services()
         if "dataset" in self.entry.needs:
             self.fields["source_dataset"].label = "Dataset"
+            self.fields["source_parameters"].label = "Dataset parameters"
         wanted = {NEEDS[need] for need in self.entry.needs}
         for key in ("source_dataset", "sink_dataset", "linked_service"):
             if key in wanted:
                 self.fields[key].required = True
             else:
+                del self.fields[key]
+        for key, dataset in (("source_parameters", "source_dataset"), ("sink_parameters", "sink_dataset")):
+            if dataset not in wanted:
                 del self.fields[key]
 
     def clean_type(self) -> str:
@@ -84,6 +101,16 @@ class NewActivityForm(forms.Form):
 
     def clean_type_properties(self) -> dict[str, Any]:
         return json_object(self.cleaned_data["type_properties"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for key, dataset in (("source_parameters", "source_dataset"), ("sink_parameters", "sink_dataset")):
+            if data.get(dataset) is not None and key in self.fields:
+                try:
+                    data[key] = reference_parameters(data.get(key) or "", data[dataset])
+                except forms.ValidationError as exc:
+                    self.add_error(key, exc)
+        return data
 
     def pipeline_with_it(self) -> dict[str, Any]:
         """The pipeline with the new activity appended; a form error (ValidationError) when it cannot be."""
@@ -96,8 +123,8 @@ class NewActivityForm(forms.Form):
             data["name"],
             data["type_properties"],
             description=data["description"],
-            source=(source.name, _copy_source(source)) if source else None,
-            sink=(sink.name, f"{sink.type}Sink") if sink else None,
+            source=(source.name, _copy_source(source), data.get("source_parameters") or {}) if source else None,
+            sink=(sink.name, f"{sink.type}Sink", data.get("sink_parameters") or {}) if sink else None,
             linked_service=linked.name if linked else None,
         )
         if data.get("after"):
@@ -116,6 +143,45 @@ def _database_linked_services() -> Any:
 def _copy_source(dataset: Dataset) -> str:
     found = connectors.linked_service_type(dataset.linked_service.type)
     return found.copy_source if found is not None and found.copy_source else "SqlSource"
+
+
+def reference_parameters(text: str, dataset: Dataset) -> dict[str, Any]:
+    """``name = value`` lines as the values a reference passes to ``dataset``'s parameters.
+
+    Every name must be declared by the dataset, and every parameter without a default needs a value.
+    A typed parameter's value is JSON (``42``, ``true``) unless it is an expression (``@...``).
+    """
+    declared = {str(k).lower(): (str(k), v if isinstance(v, dict) else {}) for k, v in _declared(dataset).items()}
+    values: dict[str, Any] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        name, sep, raw = (part.strip() for part in line.partition("="))
+        if not sep or not name:
+            raise forms.ValidationError(f"line {number}: write name = value")
+        if name.lower() not in declared:
+            known = ", ".join(n for n, _ in declared.values()) or "none"
+            raise forms.ValidationError(f"{dataset.name} has no parameter {name!r} (it has: {known})")
+        actual, spec = declared[name.lower()]
+        values[actual] = _typed_value(raw, str(spec.get("type", "String")))
+    missing = [n for n, spec in declared.values() if n not in values and spec.get("defaultValue") is None]
+    if missing:
+        raise forms.ValidationError(f"{dataset.name} needs a value for {', '.join(missing)} (it has no default)")
+    return values
+
+
+def _declared(dataset: Dataset) -> dict[str, Any]:
+    found = dataset.properties.get("parameters")
+    return found if isinstance(found, dict) else {}
+
+
+def _typed_value(raw: str, kind: str) -> Any:
+    if raw.startswith("@") or kind.lower() in ("string", "securestring"):
+        return raw
+    try:
+        return jsontext.loads(raw)
+    except jsontext.JsonTextError:
+        raise forms.ValidationError(f"{raw!r} is not a {kind} value") from None
 
 
 def json_object(text: str) -> dict[str, Any]:

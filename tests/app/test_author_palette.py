@@ -289,6 +289,12 @@ def test_a_table_dataset_may_take_its_table_from_a_parameter(editor, seeded):
     props = Dataset.objects.get(name="AnyTable").properties
     assert props["typeProperties"] == {"table": {"value": "@dataset().table", "type": "Expression"}}
     assert 'value="@dataset().table"' in editor.get("/author/datasets/AnyTable/").content.decode()
+    response = add(editor, FULL, type="Copy", name="CopyAny", source_dataset="AnyTable", sink_dataset="SinkDataset")
+    assert response.status_code == 302
+    editor.post(f"{FULL}/trigger", {})
+    run = PipelineRun.objects.get()
+    copied = run.activity_runs.get(activity_name="CopyAny")
+    assert run.status == "Succeeded" and copied.output["rowsCopied"] == 5, copied.error
 
 
 @pytest.mark.parametrize(
@@ -350,3 +356,26 @@ def test_a_refused_save_comes_back_marked_unsaved(editor, seeded):
     assert 'id="definition-form" data-unsaved-guard data-dirty' in page
     page = editor.post("/author/datasets/new/", dataset_form(file_name="@dataset().missing")).content.decode()
     assert 'id="dataset-form" data-unsaved-guard data-dirty' in page
+
+
+def test_a_copy_passes_values_to_its_datasets_parameters(editor, seeded):
+    data = dataset_form(name="AnyTable", linked_service=tutorial.SOURCE_LS, table="@dataset().table")
+    data |= {"p-TOTAL_FORMS": "2", "p-0-name": "table", "p-0-type": "String", "p-1-name": "limit", "p-1-type": "Int"}
+    data |= {"p-1-default": "5"}
+    assert editor.post("/author/datasets/new/", data).status_code == 302
+    form = {"type": "Copy", "name": "CopyAny", "source_dataset": "AnyTable", "sink_dataset": "SinkDataset"}
+    page = text(add(editor, FULL, **form))
+    assert "AnyTable needs a value for table (it has no default)" in page
+    page = text(add(editor, FULL, **form, source_parameters="tabel = x"))
+    assert "AnyTable has no parameter 'tabel' (it has: table, limit)" in page
+    assert "line 1: write name = value" in text(add(editor, FULL, **form, source_parameters="table"))
+    assert "is not a Int value" in text(add(editor, FULL, **form, source_parameters="table = t\nlimit = many"))
+    assert len(activities()) == 1
+    values = f"TABLE = {tutorial.TABLE}\n\nlimit = 7"
+    assert add(editor, FULL, **form, source_parameters=values).status_code == 302
+    assert activities()[-1]["inputs"] == [
+        {"referenceName": "AnyTable", "type": "DatasetReference", "parameters": {"table": tutorial.TABLE, "limit": 7}}
+    ]
+    editor.post(f"{FULL}/trigger", {})
+    copied = PipelineRun.objects.get().activity_runs.get(activity_name="CopyAny")
+    assert copied.status == "Succeeded" and copied.output["rowsCopied"] == 5, copied.error
