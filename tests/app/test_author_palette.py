@@ -343,6 +343,7 @@ def test_an_imported_dataset_with_an_undeclared_parameter_is_refused(editor, see
         "/author/datasets/SinkDataset/",
         f"/manage/linkedservices/{tutorial.SOURCE_LS}/",
         "/manage/triggers/new/",
+        "/author/datasets/SinkDataset/actions/",
     ],
 )
 def test_every_editor_carries_the_unsaved_changes_guard(admin, seeded, url):
