@@ -42,7 +42,7 @@ PALETTE = (
     PaletteEntry(
         "ChangeTrackingCopy",
         "Change-tracking copy",
-        "Copies only the rows changed since the last run (SQL Server change tracking); the portal keeps the version.",
+        "Copies only the rows changed since the last run (change tracking); the portal keeps the version.",
         ("source", "sink"),
     ),
     PaletteEntry(
@@ -128,13 +128,13 @@ def new_activity(
         activity["description"] = description
     if source is not None and activity_type == "Lookup":
         tp["dataset"] = dataset_reference(source[0], source[2])
-        tp.setdefault("source", {"type": source[1]})
+        tp.setdefault("source", {}).setdefault("type", source[1])
     elif source is not None and sink is not None:
         activity["inputs"] = [dataset_reference(source[0], source[2])]
         activity["outputs"] = [dataset_reference(sink[0], sink[2])]
         if activity_type == "Copy":
-            tp.setdefault("source", {"type": source[1]})
-        tp.setdefault("sink", {"type": sink[1]})
+            tp.setdefault("source", {}).setdefault("type", source[1])
+        tp.setdefault("sink", {}).setdefault("type", sink[1])
     if linked_service:
         activity["linkedServiceName"] = {"referenceName": linked_service, "type": "LinkedServiceReference"}
     activity["typeProperties"] = tp

@@ -11,9 +11,22 @@ from syncjobs.adf.activity_edits import ActivityEditError, add_activity, set_dep
 from syncjobs.adf.palette import BY_TYPE, PALETTE, default_name, default_settings, new_activity
 from syncjobs.adf.pipelines import DEPENDENCY_CONDITIONS
 from syncjobs.engine import connectors, jsontext
+from syncjobs.forms.activity_settings import remaining, setting_fields, settings_from
 from syncjobs.models import Dataset, LinkedService
 
 TYPES = tuple((entry.type, entry.label) for entry in PALETTE)
+ORDER = (
+    "name",
+    "description",
+    "source_dataset",
+    "source_parameters",
+    "sink_dataset",
+    "sink_parameters",
+    "linked_service",
+    "after",
+    "after_condition",
+    "type_properties",
+)
 NEEDS = {
     "source": "source_dataset",
     "sink": "sink_dataset",
@@ -31,7 +44,6 @@ def _datasets(*, sinks: bool) -> Any:
 class NewActivityForm(forms.Form):
     """A new activity of one palette type: its name, what it reads and writes, what it runs after, its settings."""
 
-    field_order = ("name", "description", "source_dataset", "source_parameters", "sink_dataset", "sink_parameters")
     type = forms.ChoiceField(choices=TYPES, widget=forms.HiddenInput)
     name = forms.CharField(label="Name", max_length=55)
     description = forms.CharField(label="Description", required=False)
@@ -60,12 +72,18 @@ class NewActivityForm(forms.Form):
     after_condition = forms.ChoiceField(
         label="When that activity", choices=[(c, c) for c in DEPENDENCY_CONDITIONS], initial="Succeeded"
     )
-    type_properties = forms.CharField(label="Settings (typeProperties JSON)", widget=forms.Textarea(attrs={"rows": 8}))
+    type_properties = forms.CharField(
+        label="More settings (typeProperties JSON)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="any other typeProperties, as in ADF's JSON; the fields above win",
+    )
 
     def __init__(self, *args: Any, pipeline: dict[str, Any], activity_type: str, **kwargs: Any) -> None:
         props = pipeline.get("properties") or {}
         taken = [str(a.get("name", "")) for a in props.get("activities") or []]
-        settings = default_settings(activity_type, list(props.get("variables") or {}))
+        variables = list(props.get("variables") or {})
+        settings = remaining(activity_type, default_settings(activity_type, variables))
         kwargs.setdefault(
             "initial",
             {
@@ -93,6 +111,9 @@ class NewActivityForm(forms.Form):
         for key, dataset in (("source_parameters", "source_dataset"), ("sink_parameters", "sink_dataset")):
             if dataset not in wanted:
                 del self.fields[key]
+        settings_fields = setting_fields(activity_type, variables)
+        self.fields.update(settings_fields)
+        self.order_fields([*ORDER[:-3], *settings_fields, *ORDER[-3:]])
 
     def clean_type(self) -> str:
         if self.cleaned_data["type"] != self.entry.type:
@@ -100,7 +121,7 @@ class NewActivityForm(forms.Form):
         return self.entry.type
 
     def clean_type_properties(self) -> dict[str, Any]:
-        return json_object(self.cleaned_data["type_properties"])
+        return json_object(self.cleaned_data["type_properties"] or "{}")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -121,7 +142,7 @@ class NewActivityForm(forms.Form):
         activity = new_activity(
             self.entry.type,
             data["name"],
-            data["type_properties"],
+            {**data["type_properties"], **settings_from(self.entry.type, data)},
             description=data["description"],
             source=(source.name, _copy_source(source), data.get("source_parameters") or {}) if source else None,
             sink=(sink.name, f"{sink.type}Sink", data.get("sink_parameters") or {}) if sink else None,

@@ -462,7 +462,7 @@ PAGES = [
             "type": "Wait",
             "name": "Nap",
             "after_condition": "Succeeded",
-            "type_properties": '{"waitTimeInSeconds": 1}',
+            "wait_seconds": "1",
         },
         done=lambda w, u: [a["name"] for a in _activities("Nightly")] == ["Pause", "Nap"],
     ),

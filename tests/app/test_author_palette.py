@@ -93,6 +93,20 @@ def test_a_copy_added_from_the_palette_is_saved_as_adf_json_and_runs(editor, see
     ]
 
 
+def untouched(form: Any) -> dict[str, Any]:
+    """What a browser posts for ``form`` as the page first shows it."""
+    data: dict[str, Any] = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if value is None and getattr(field, "choices", None) and field.required:
+            value = next(iter(field.choices))[0]
+        if value is True:
+            value = "on"
+        if value not in (None, False):
+            data[name] = value
+    return data
+
+
 def test_each_type_starts_from_settings_that_save(editor, seeded):
     make_pipeline("Variables", variables={"label": {"type": "String"}})
     for kind, extra in [
@@ -102,19 +116,82 @@ def test_each_type_starts_from_settings_that_save(editor, seeded):
         ("SetVariable", {}),
         ("Lookup", {"source_dataset": "SourceDataset"}),
         ("Script", {"linked_service": tutorial.SOURCE_LS}),
+        ("Copy", {"source_dataset": "SourceDataset", "sink_dataset": "SinkDataset"}),
         ("ChangeTrackingCopy", {"source_dataset": "SourceDataset", "sink_dataset": "SinkDataset"}),
     ]:
-        page = editor.get(f"/author/pipelines/Variables/activities/new?type={kind}")
-        settings = page.context["form"].initial["type_properties"]
-        response = add(
-            editor, "/author/pipelines/Variables", type=kind, name=f"New{kind}", type_properties=settings, **extra
-        )
+        form = editor.get(f"/author/pipelines/Variables/activities/new?type={kind}").context["form"]
+        data = {**untouched(form), "name": f"New{kind}", **extra}
+        response = editor.post("/author/pipelines/Variables/activities/new", data)
         assert response.status_code == 302, (kind, text(response)[-1500:])
     saved = {a["name"]: a for a in activities("Variables")}
-    assert saved["NewSetVariable"]["typeProperties"]["variableName"] == "label"
-    assert saved["NewLookup"]["typeProperties"]["dataset"]["referenceName"] == "SourceDataset"
+    assert saved["NewWait"]["typeProperties"] == {"waitTimeInSeconds": 1}
+    assert saved["NewIfCondition"]["typeProperties"] == {
+        "expression": {"value": "@equals(1, 1)", "type": "Expression"},
+        "ifTrueActivities": [],
+        "ifFalseActivities": [],
+    }
+    assert saved["NewForEach"]["typeProperties"]["isSequential"] is True
+    assert saved["NewSetVariable"]["typeProperties"] == {"variableName": "label", "value": ""}
+    assert saved["NewLookup"]["typeProperties"] == {
+        "firstRowOnly": True,
+        "dataset": {"referenceName": "SourceDataset", "type": "DatasetReference"},
+        "source": {"type": "SqliteSource"},
+    }
+    assert saved["NewScript"]["typeProperties"] == {"scripts": [{"type": "Query", "text": "SELECT 1 AS ok"}]}
     assert saved["NewScript"]["linkedServiceName"]["referenceName"] == tutorial.SOURCE_LS
     assert "source" not in saved["NewChangeTrackingCopy"]["typeProperties"]
+
+
+def test_the_settings_fields_make_the_type_properties(editor, seeded):
+    make_pipeline("Fields", variables={"label": {"type": "String"}})
+    url = "/author/pipelines/Fields"
+    cases = [
+        ({"type": "Wait", "wait_seconds": "30"}, {"waitTimeInSeconds": 30}),
+        (
+            {"type": "SetVariable", "variable": "label", "value": "@pipeline().RunId"},
+            {"variableName": "label", "value": {"value": "@pipeline().RunId", "type": "Expression"}},
+        ),
+        (
+            {"type": "ForEach", "items": "@createArray('a')", "batch_count": "4"},
+            {
+                "activities": [],
+                "items": {"value": "@createArray('a')", "type": "Expression"},
+                "isSequential": False,
+                "batchCount": 4,
+            },
+        ),
+        (
+            {"type": "Lookup", "source_dataset": "SourceDataset", "query": "SELECT max(Age) AS oldest FROM t"},
+            {
+                "firstRowOnly": False,
+                "dataset": {"referenceName": "SourceDataset", "type": "DatasetReference"},
+                "source": {"type": "SqliteSource", "query": "SELECT max(Age) AS oldest FROM t"},
+            },
+        ),
+        (
+            {"type": "SqlServerStoredProcedure", "linked_service": tutorial.SOURCE_LS, "procedure": "dbo.Touch"},
+            {"storedProcedureName": "dbo.Touch", "storedProcedureParameters": {}},
+        ),
+        (
+            {
+                "type": "Script",
+                "linked_service": tutorial.SOURCE_LS,
+                "script_type": "NonQuery",
+                "sql": "DELETE FROM x",
+                "type_properties": '{"scriptBlockExecutionTimeout": "00:10:00"}',
+            },
+            {"scriptBlockExecutionTimeout": "00:10:00", "scripts": [{"type": "NonQuery", "text": "DELETE FROM x"}]},
+        ),
+    ]
+    for i, (fields, expected) in enumerate(cases):
+        more = {"SqlServerStoredProcedure": '{"storedProcedureParameters": {}}', "ForEach": '{"activities": []}'}
+        response = add(editor, url, **{"type_properties": more.get(fields["type"], "{}"), **fields, "name": f"A{i}"})
+        assert response.status_code == 302, (fields, text(response)[-1500:])
+        assert activities("Fields")[-1]["typeProperties"] == expected
+    page = text(add(editor, url, type="IfCondition", name="Bad", condition="equals(1, 1)"))
+    assert "an expression starts with @" in page
+    page = text(add(editor, url, type="IfCondition", name="Bad", condition="@equals(1, "))
+    assert "expression error" in page
 
 
 @pytest.mark.parametrize(
@@ -126,14 +203,15 @@ def test_each_type_starts_from_settings_that_save(editor, seeded):
         ({"name": ""}, "This field is required"),
         ({"type_properties": "{nope"}, "not valid JSON"),
         ({"type_properties": "[1]"}, "must be a JSON object"),
-        ({"type_properties": '{"waitTimeInSeconds": -5}'}, "waitTimeInSeconds"),
+        ({"wait_seconds": "-5"}, "Ensure this value is greater than or equal to 0"),
+        ({"wait_seconds": ""}, "This field is required"),
         ({"after": "Ghost"}, "Select a valid choice"),
         ({"after_condition": "Sometimes"}, "Select a valid choice"),
     ],
 )
 def test_bad_input_for_a_new_activity_is_a_form_error(editor, seeded, fields, words):
     before = activities()
-    response = add(editor, FULL, **{"type": "Wait", "name": "Nap", **fields})
+    response = add(editor, FULL, **{"type": "Wait", "name": "Nap", "wait_seconds": "1", **fields})
     assert words in text(response)
     assert activities() == before
 
