@@ -36,7 +36,9 @@ def leave_by(page: Page, section: str) -> None:
 
 
 def order(page: Page) -> list[str]:
-    return page.locator("table.activity-forms > tbody > tr").evaluate_all("rows => rows.map(r => r.dataset.activity)")
+    return page.locator("table.activity-forms > tbody > tr[data-activity]").evaluate_all(
+        "rows => rows.map(r => r.dataset.activity)"
+    )
 
 
 def test_activities_and_a_dependency_are_added_without_json_and_run(page: Page, portal: Portal):
@@ -60,7 +62,7 @@ def test_activities_and_a_dependency_are_added_without_json_and_run(page: Page, 
     expect(page.locator(".graph .edge.Completed")).to_have_count(1)
 
     add_wait(page, "Announce", "—")
-    row = page.locator("tr[data-activity='Announce']")
+    row = page.locator("tr[data-activity-detail='Announce']")
     row.get_by_text("Dependencies of Announce").click()
     row.get_by_label("Announce runs after").first.select_option("Settle")
     row.get_by_label("Succeeded").first.check()
@@ -68,10 +70,10 @@ def test_activities_and_a_dependency_are_added_without_json_and_run(page: Page, 
     screenshot(page, "author-depends")
     row.get_by_role("button", name="Save dependencies").click()
     expect(page.get_by_role("status")).to_contain_text("Dependencies of Announce saved.")
-    expect(page.locator("tr[data-activity='Announce'] td").nth(3)).to_contain_text("Settle (Succeeded, Failed)")
+    expect(page.locator("tr[data-activity='Announce'] > td").nth(3)).to_contain_text("Settle (Succeeded, Failed)")
 
     # A loop is refused with a message on the form, and nothing is saved.
-    row = page.locator("tr[data-activity='Settle']")
+    row = page.locator("tr[data-activity-detail='Settle']")
     row.get_by_text("Dependencies of Settle").click()
     row.get_by_label("Settle runs after").nth(1).select_option("Announce")
     row.get_by_label("Succeeded").nth(1).check()
@@ -91,8 +93,12 @@ def test_activities_and_a_dependency_are_added_without_json_and_run(page: Page, 
     expect(page.locator("#live .badge").first).to_have_text("Succeeded", timeout=30_000)
     expect(page.locator(".gantt-bar.succeeded")).to_have_count(3)
 
+    page.set_viewport_size({"width": 1024, "height": 800})
     page.goto(PIPELINE)
     page.get_by_text("Edit Settle").click()
+    page.get_by_text("Dependencies of Settle").click()
+    screenshot(page, "author-pipeline-1024")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024  # no sideways scrolling at 1024 px
     page.get_by_role("button", name="Remove Settle").click()
     expect(page.locator(".dependents")).to_have_text("Announce depends on Settle")
     screenshot(page, "author-remove-confirm")
