@@ -458,3 +458,16 @@ def test_a_copy_passes_values_to_its_datasets_parameters(editor, seeded):
     editor.post(f"{FULL}/trigger", {})
     copied = PipelineRun.objects.get().activity_runs.get(activity_name="CopyAny")
     assert copied.status == "Succeeded" and copied.output["rowsCopied"] == 5, copied.error
+
+
+def test_removing_an_activity_whose_output_others_read_is_refused_with_the_reason(editor, seeded):
+    url = "/author/pipelines/IncrementalCopyPipeline"
+    names = [a["name"] for a in activities("IncrementalCopyPipeline")]
+    index = names.index(tutorial.LOOKUP_LAST)
+    page = text(editor.post(f"{url}/activities/{index}/remove", {"original": tutorial.LOOKUP_LAST}))
+    assert f"IncrementalCopyActivity depends on {tutorial.LOOKUP_LAST}" in page
+    confirmed = {"original": tutorial.LOOKUP_LAST, "drop_dependencies": "yes"}
+    response = editor.post(f"{url}/activities/{index}/remove", confirmed)
+    page = text(editor.get(response["Location"]))
+    assert "Not saved:" in page and f"activity('{tutorial.LOOKUP_LAST}') names no activity in scope" in page
+    assert [a["name"] for a in activities("IncrementalCopyPipeline")] == names
