@@ -195,11 +195,12 @@ def trigger_now(request: HttpRequest, name: str) -> HttpResponse:
 
 @requires(GET=Role.EDITOR, POST=Role.EDITOR)
 def new_pipeline(request: HttpRequest) -> HttpResponse:
-    """Start a pipeline from JSON (an empty one by default)."""
+    """Start a pipeline: an empty one by name (then add activities from the palette), or from JSON."""
     text = request.POST.get("definition") or json.dumps(NEW_PIPELINE, indent=2)
     findings: list[Finding] = []
+    named = request.POST.get("name") is not None and not request.POST.get("definition")
     if request.method == "POST":
-        definition, findings = _parse(text)
+        definition, findings = ({**NEW_PIPELINE, "name": request.POST["name"]}, []) if named else _parse(text)
         if definition is not None:
             try:
                 saved, _ = save_definition("pipeline", definition, replace=False, actor=Actor.of(request.user))
@@ -208,4 +209,5 @@ def new_pipeline(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Pipeline {saved.name} created.")
                 return redirect("syncjobs:author_pipeline", name=saved.name)
-    return render(request, "author/new_pipeline.html", {"text": text, "findings": findings})
+    context = {"text": text, "findings": findings, "named": named, "name": request.POST.get("name", "")}
+    return render(request, "author/new_pipeline.html", context)

@@ -409,6 +409,15 @@ PAGES = [
         data=lambda w: {"definition": json.dumps({**_pipeline_json("new"), "name": "Planted"})},
         done=_new(Pipeline, "Planted"),
     ),
+    Case(
+        "author/pipelines/new/",
+        "POST",
+        lambda w: "/author/pipelines/new/",
+        Role.EDITOR,
+        302,
+        data=lambda w: {"name": "Planted"},
+        done=_new(Pipeline, "Planted"),
+    ),
     Case("author/pipelines/<str:name>/", "GET", lambda w: "/author/pipelines/Nightly/", Role.VIEWER, 200),
     Case(
         "author/pipelines/<str:name>/",

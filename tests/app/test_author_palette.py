@@ -471,3 +471,21 @@ def test_removing_an_activity_whose_output_others_read_is_refused_with_the_reaso
     page = text(editor.get(response["Location"]))
     assert "Not saved:" in page and f"activity('{tutorial.LOOKUP_LAST}') names no activity in scope" in page
     assert [a["name"] for a in activities("IncrementalCopyPipeline")] == names
+
+
+def test_an_empty_pipeline_is_started_by_name_without_json(editor, seeded):
+    response = editor.post("/author/pipelines/new/", {"name": "Blank"})
+    assert response.status_code == 302 and response["Location"] == "/author/pipelines/Blank/"
+    assert Pipeline.objects.get(name="Blank").properties["activities"] == []
+    assert "Add activity" in text(editor.get("/author/pipelines/Blank/"))
+    for name, words in [("1Blank", "must start with a letter"), ("blank", "already exists"), ("", "required")]:
+        page = editor.post("/author/pipelines/new/", {"name": name}).content.decode()
+        assert words in text_of(page) and 'class="inline" data-unsaved-guard data-dirty' in page
+    assert Pipeline.objects.filter(name__iexact="blank").count() == 1
+
+
+def text_of(html: str) -> str:
+    import html as entities
+    import re
+
+    return re.sub(r"\s+", " ", entities.unescape(html))
