@@ -489,3 +489,26 @@ def text_of(html: str) -> str:
     import re
 
     return re.sub(r"\s+", " ", entities.unescape(html))
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("activities/0/depends", {"original": "FullCopyActivity"}),  # no management form
+        ("activities/0/depends", {"original": "FullCopyActivity", "d0-TOTAL_FORMS": "x", "d0-INITIAL_FORMS": "0"}),
+        ("activities/0/depends", {"original": "FullCopyActivity", "d0-TOTAL_FORMS": "5000", "d0-INITIAL_FORMS": "0"}),
+        ("activities/0/move", {}),
+        ("activities/99999999999/remove", {"original": "FullCopyActivity"}),
+        ("activities/new", {"type": ["Wait", "Copy"], "name": "X"}),
+        (
+            "activities/new",
+            {"type": "Copy", "name": "X", "source_dataset": "SinkDataset", "sink_dataset": "SinkDataset"},
+        ),
+        ("activities/new", {"type": "Wait", "name": "X" * 500, "wait_seconds": "1e9"}),
+    ],
+)
+def test_odd_posts_are_answered_in_words_never_with_a_500(editor, seeded, path, data):
+    before = activities()
+    response = editor.post(f"{FULL}/{path}", data)
+    assert response.status_code in (200, 302)
+    assert activities() == before
