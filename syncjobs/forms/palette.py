@@ -99,6 +99,13 @@ class NewActivityForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["source_dataset"]).queryset = _datasets(sinks=False)
         cast(forms.ModelChoiceField, self.fields["sink_dataset"]).queryset = _datasets(sinks=True)
         cast(forms.ModelChoiceField, self.fields["linked_service"]).queryset = _database_linked_services()
+        self._keep_what_the_type_needs()
+        settings_fields = setting_fields(activity_type, variables)
+        self.fields.update(settings_fields)
+        self.order_fields([*ORDER[:-3], *settings_fields, *ORDER[-3:]])
+
+    def _keep_what_the_type_needs(self) -> None:
+        """Datasets, their parameters and a linked service only where the type uses them (then required)."""
         if "dataset" in self.entry.needs:
             self.fields["source_dataset"].label = "Dataset"
             self.fields["source_parameters"].label = "Dataset parameters"
@@ -111,9 +118,6 @@ class NewActivityForm(forms.Form):
         for key, dataset in (("source_parameters", "source_dataset"), ("sink_parameters", "sink_dataset")):
             if dataset not in wanted:
                 del self.fields[key]
-        settings_fields = setting_fields(activity_type, variables)
-        self.fields.update(settings_fields)
-        self.order_fields([*ORDER[:-3], *settings_fields, *ORDER[-3:]])
 
     def clean_type(self) -> str:
         if self.cleaned_data["type"] != self.entry.type:
