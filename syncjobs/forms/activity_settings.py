@@ -156,3 +156,51 @@ def remaining(activity_type: str, settings: dict[str, Any]) -> dict[str, Any]:
     """The default settings the fields do not cover: what "More settings" starts from."""
     covered = COVERED.get(activity_type, ())
     return {k: v for k, v in settings.items() if k not in covered}
+
+
+def _text(value: Any) -> Any:
+    return value.get("value") if isinstance(value, dict) and value.get("type") == "Expression" else value
+
+
+READERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "Wait": lambda tp: {"wait_seconds": tp.get("waitTimeInSeconds")},
+    "SetVariable": lambda tp: {"variable": tp.get("variableName"), "value": _text(tp.get("value"))},
+    "IfCondition": lambda tp: {"condition": _text(tp.get("expression"))},
+    "ForEach": lambda tp: {
+        "items": _text(tp.get("items")),
+        "sequential": tp.get("isSequential"),
+        "batch_count": tp.get("batchCount"),
+    },
+    "Script": lambda tp: {
+        "script_type": ((tp.get("scripts") or [{}])[0] or {}).get("type"),
+        "sql": ((tp.get("scripts") or [{}])[0] or {}).get("text"),
+    },
+    "SqlServerStoredProcedure": lambda tp: {"procedure": tp.get("storedProcedureName")},
+}
+
+
+def editable_settings(activity: dict[str, Any], variables: list[str]) -> tuple[Fields, dict[str, Any]]:
+    """The setting fields of an existing activity and their values, when the fields can say all it holds.
+
+    Returns no fields when the fields would lose something (a Script with parameters or two scripts, a
+    non-expression where an expression goes...): that activity's settings stay JSON.
+    """
+    kind, tp = str(activity.get("type")), activity.get("typeProperties")
+    read = READERS.get(kind)
+    if read is None or not isinstance(tp, dict):
+        return {}, {}
+    try:
+        values = read(tp)
+        rebuilt = {**remaining(kind, tp), **settings_from(kind, values)}
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return {}, {}
+    if rebuilt != tp:
+        return {}, {}
+    fields = setting_fields(kind, variables)
+    for name, field in fields.items():
+        field.required = False  # an emptied field is judged by validation, with the JSON path
+        try:
+            field.clean(values.get(name))
+        except forms.ValidationError:  # e.g. a Wait whose seconds are an expression
+            return {}, {}
+    return fields, values

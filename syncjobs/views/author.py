@@ -128,8 +128,9 @@ def pipeline_context(
     """The pipeline page's context; ``bound`` and ``dependencies`` are forms posted back with their errors."""
     props = instance.properties
     activities = props.get("activities") or []
+    variables = list(props.get("variables") or {})
     activity_forms = [
-        bound if bound is not None and bound.prefix == f"a{i}" else ActivityForm.for_activity(a, f"a{i}")
+        bound if bound is not None and bound.prefix == f"a{i}" else ActivityForm.for_activity(a, f"a{i}", variables)
         for i, a in enumerate(activities)
     ]
     depends = [
@@ -155,7 +156,10 @@ def pipeline_context(
 def edit_activity(request: HttpRequest, name: str, index: int) -> HttpResponse:
     """Save one activity's form into the pipeline (validated like any save)."""
     instance = get_object_or_404(Pipeline, name=name)
-    form = ActivityForm(request.POST, prefix=f"a{index}")
+    props = instance.properties
+    original = request.POST.get(f"a{index}-original")
+    activity = next((a for a in props.get("activities") or [] if a.get("name") == original), None)
+    form = ActivityForm(request.POST, prefix=f"a{index}", activity=activity, variables=props.get("variables") or ())
     findings: list[Finding] = []
     if form.is_valid():
         try:

@@ -512,3 +512,57 @@ def test_odd_posts_are_answered_in_words_never_with_a_500(editor, seeded, path, 
     response = editor.post(f"{FULL}/{path}", data)
     assert response.status_code in (200, 302)
     assert activities() == before
+
+
+def test_an_activity_whose_settings_fit_the_fields_is_edited_with_them(editor, seeded):
+    make_pipeline(
+        "Edits",
+        waits("A")
+        + [
+            {
+                "name": "Call",
+                "type": "SqlServerStoredProcedure",
+                "linkedServiceName": {"referenceName": tutorial.SOURCE_LS, "type": "LinkedServiceReference"},
+                "typeProperties": {
+                    "storedProcedureName": "dbo.Old",
+                    "storedProcedureParameters": {"n": {"value": 1, "type": "Int32"}},
+                },
+            }
+        ],
+    )
+    url = "/author/pipelines/Edits"
+    page = editor.get(f"{url}/").content.decode()
+    assert 'name="a0-wait_seconds"' in page and 'value="0"' in page and 'name="a0-typed" value="True"' in page
+    assert 'name="a1-procedure" value="dbo.Old"' in page
+    form = editor.get(f"{url}/").context["activities"][1][1]
+    assert json.loads(form.initial["type_properties"]) == {
+        "storedProcedureParameters": {"n": {"value": 1, "type": "Int32"}}
+    }
+    policy = {"a1-retry": "0", "a1-retry_interval": "30", "a1-timeout": "0.12:00:00"}
+    post = {"a1-original": "Call", "a1-name": "Call", "a1-typed": "True", "a1-procedure": "dbo.New", **policy}
+    post["a1-type_properties"] = form.initial["type_properties"]
+    assert editor.post(f"{url}/activities/1", post).status_code == 302
+    assert activities("Edits")[1]["typeProperties"] == {
+        "storedProcedureName": "dbo.New",
+        "storedProcedureParameters": {"n": {"value": 1, "type": "Int32"}},
+    }
+    page = text(editor.post(f"{url}/activities/1", {**post, "a1-procedure": ""}))
+    assert "storedProcedureName" in page and "required" in page
+
+
+def test_settings_the_fields_cannot_hold_stay_json(editor, seeded):
+    script = {"scripts": [{"type": "Query", "text": "SELECT 1", "parameters": [{"name": "p", "value": 1}]}]}
+    make_pipeline(
+        "Odd",
+        [
+            {"name": "Pause", "type": "Wait", "typeProperties": {"waitTimeInSeconds": "@add(1, 1)"}},
+            {
+                "name": "Run",
+                "type": "Script",
+                "linkedServiceName": {"referenceName": tutorial.SOURCE_LS, "type": "LinkedServiceReference"},
+                "typeProperties": script,
+            },
+        ],
+    )
+    page = editor.get("/author/pipelines/Odd/").content.decode()
+    assert "wait_seconds" not in page and "a1-sql" not in page and "Settings (typeProperties JSON)" in page
