@@ -566,3 +566,27 @@ def test_settings_the_fields_cannot_hold_stay_json(editor, seeded):
     )
     page = editor.get("/author/pipelines/Odd/").content.decode()
     assert "wait_seconds" not in page and "a1-sql" not in page and "Settings (typeProperties JSON)" in page
+
+
+def test_a_reference_passes_values_only_to_parameters_its_dataset_declares(editor, seeded):
+    from syncjobs.adf.findings import DefinitionError
+    from syncjobs.services.definitions import save_definition
+
+    data = dataset_form(name="AnyTable", linked_service=tutorial.SOURCE_LS, table="@dataset().table")
+    data |= {"p-TOTAL_FORMS": "1", "p-0-name": "table", "p-0-type": "String"}
+    assert editor.post("/author/datasets/new/", data).status_code == 302
+    copy = {
+        "name": "CopyAny",
+        "type": "Copy",
+        "typeProperties": {"source": {"type": "SqliteSource"}, "sink": {"type": "DelimitedTextSink"}},
+        "inputs": [{"referenceName": "AnyTable", "type": "DatasetReference", "parameters": {"tabel": "x"}}],
+        "outputs": [{"referenceName": "SinkDataset", "type": "DatasetReference"}],
+    }
+    pipeline = {"name": "Refs", "properties": {"activities": [copy]}}
+    with pytest.raises(DefinitionError, match="dataset 'AnyTable' has no parameter 'tabel' \\(it has: table\\)"):
+        save_definition("pipeline", pipeline)
+    copy["inputs"][0]["parameters"] = {}
+    _, warnings = save_definition("pipeline", pipeline)
+    assert [w.message for w in warnings] == ["passes no value to AnyTable's parameter 'table', which has no default"]
+    copy["inputs"][0]["parameters"] = {"table": tutorial.TABLE}
+    assert save_definition("pipeline", pipeline)[1] == []
