@@ -7,6 +7,7 @@ these patterns and fails on one that does not.
 from django.urls import path
 
 from syncjobs.views import (
+    activities,
     author,
     health,
     home,
@@ -97,4 +98,16 @@ urlpatterns = [
     ),
     path("author/pipelines/<str:name>/trigger", author.trigger_now, name="author_trigger"),
     path("author/pipelines/<str:name>/activities/<int:index>", author.edit_activity, name="author_activity"),
+    path("author/pipelines/<str:name>/activities/new", activities.new_activity, name="author_activity_new"),
+    path(
+        "author/pipelines/<str:name>/activities/<int:index>/remove",
+        activities.remove,
+        name="author_activity_remove",
+    ),
+    path("author/pipelines/<str:name>/activities/<int:index>/move", activities.move, name="author_activity_move"),
+    path(
+        "author/pipelines/<str:name>/activities/<int:index>/depends",
+        activities.dependencies,
+        name="author_activity_depends",
+    ),
 ]

@@ -142,3 +142,28 @@ def _sites(node: Any, path: str) -> Iterator[tuple[str, Any]]:
     elif isinstance(node, list):
         for i, value in enumerate(node):
             yield from _sites(value, f"{path}[{i}]")
+
+
+DATASET_PARAMETER_TYPES = ("String", "Int", "Float", "Bool", "Array", "Object")
+
+
+def check_dataset_expressions(check: Checker, props: dict[str, Any]) -> None:
+    """Add findings for a dataset's parameters and the expressions of its typeProperties.
+
+    Each parameter has one of ADF's types; every expression parses, and ``dataset().name`` names a
+    declared parameter (as ADF requires: a dataset sees only its own parameters).
+    """
+    declared = props.get("parameters")
+    if declared is not None and not isinstance(declared, dict):
+        check.add("properties.parameters", "must be an object")
+        declared = {}
+    for name, spec in (declared or {}).items():
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        if str(kind).lower() not in {t.lower() for t in DATASET_PARAMETER_TYPES}:  # Studio writes "string"
+            check.add(f"properties.parameters.{name}.type", f"must be one of {', '.join(DATASET_PARAMETER_TYPES)}")
+    names = _lowered(declared)
+    for site, value in _sites(props.get("typeProperties"), "properties.typeProperties"):
+        if not _syntax(check, site, value):
+            continue
+        for used in sorted(p for p in references(value).dataset_parameters if p.lower() not in names):
+            check.add(site, f"dataset().{used} is not declared in properties.parameters")

@@ -57,6 +57,7 @@ class KnownObjects:
     linked_services: dict[str, str] = field(default_factory=dict)  # name -> type
     datasets: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (type, linked service)
     pipelines: set[str] = field(default_factory=set)
+    dataset_parameters: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> its declarations
 
     def add(self, kind: str, definition: dict[str, Any]) -> None:
         """Make ``definition`` (of ``kind``) known."""
@@ -69,12 +70,18 @@ class KnownObjects:
             ref = props.get("linkedServiceName")
             ref = ref.get("referenceName", "") if isinstance(ref, dict) else ""
             self.datasets[name] = (str(props.get("type", "")), str(ref).strip())
+            declared = props.get("parameters")
+            self.dataset_parameters[name] = declared if isinstance(declared, dict) else {}
         elif kind == "pipeline":
             self.pipelines.add(name)
 
     def linked_service_type(self, name: str) -> str | None:
         """The type of the named linked service, or None if unknown."""
         return self.linked_services.get(name.strip().lower())
+
+    def parameters_of(self, dataset: str) -> dict[str, Any] | None:
+        """The parameters the named dataset declares, or None when they are not known."""
+        return self.dataset_parameters.get(dataset.strip().lower())
 
     def dataset(self, name: str) -> tuple[str, str] | None:
         """(type, linked service name) of the named dataset, or None if unknown."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncjobs.adf.expression_checks import check_expressions
-from syncjobs.adf.findings import Checker, KnownObjects, is_expression
+from syncjobs.adf.findings import WARNING, Checker, KnownObjects, is_expression
 from syncjobs.engine import connectors, limits
 from syncjobs.engine.schema_drift import POLICIES
 
@@ -294,6 +294,28 @@ def _dataset_ref(check: Checker, node: Any, path: str, known: KnownObjects | Non
     name = check.text(ref, "referenceName", path)
     if name and known is not None and known.dataset(name) is None:
         check.add(f"{path}.referenceName", f"dataset {name!r} does not exist")
+    elif name and known is not None:
+        _parameter_values(check, ref, path, name, known.parameters_of(name))
+
+
+def _parameter_values(
+    check: Checker, ref: dict[str, Any], path: str, dataset: str, declared: dict[str, Any] | None
+) -> None:
+    """A reference passes values only to parameters its dataset declares, and one to each without a default."""
+    if declared is None:
+        return
+    passed = check.obj(ref.get("parameters"), f"{path}.parameters", required=False)
+    names = {str(k).lower(): k for k in declared}
+    for key in passed:
+        if str(key).lower() not in names:
+            known = ", ".join(map(str, declared)) or "none"
+            check.add(f"{path}.parameters.{key}", f"dataset {dataset!r} has no parameter {key!r} (it has: {known})")
+    given = {str(k).lower() for k in passed}
+    for lowered, key in names.items():
+        spec = declared[key] if isinstance(declared[key], dict) else {}
+        if lowered not in given and spec.get("defaultValue") is None:
+            message = f"passes no value to {dataset}'s parameter {key!r}, which has no default"
+            check.add(f"{path}.parameters", message, WARNING)
 
 
 def _linked_service_ref(check: Checker, node: Any, path: str, known: KnownObjects | None) -> None:

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from syncjobs.adf.expression_checks import check_dataset_expressions
 from syncjobs.adf.findings import ERROR, WARNING, Checker, Finding, KnownObjects, has_control_characters, is_expression
 from syncjobs.adf.pipelines import validate_pipeline
 from syncjobs.adf.schedules import check_recurrence
@@ -166,6 +167,7 @@ def _validate_dataset(check: Checker, props: dict[str, Any], known: KnownObjects
             "properties.type",
             f"unknown dataset type {kind!r} (supported: {', '.join([*table_datasets, *FILE_DATASETS])})",
         )
+    check_dataset_expressions(check, props)
 
 
 def _validate_location(check: Checker, tp: dict[str, Any], ls_type: str | None) -> None:

@@ -36,8 +36,12 @@ def known_objects() -> KnownObjects:
     known = KnownObjects()
     for name, kind in LinkedService.objects.values_list("name", "type"):
         known.linked_services[name.lower()] = kind
-    for name, kind, ls_name in Dataset.objects.values_list("name", "type", "linked_service__name"):
+    for name, kind, ls_name, definition in Dataset.objects.values_list(
+        "name", "type", "linked_service__name", "definition"
+    ):
         known.datasets[name.lower()] = (kind, ls_name)
+        declared = (definition.get("properties") or {}).get("parameters") if isinstance(definition, dict) else None
+        known.dataset_parameters[name.lower()] = declared if isinstance(declared, dict) else {}
     known.pipelines.update(name.lower() for name in Pipeline.objects.values_list("name", flat=True))
     return known
 

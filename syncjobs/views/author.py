@@ -18,6 +18,7 @@ from syncjobs.engine.errors import EngineError
 from syncjobs.engine.types import TableName
 from syncjobs.forms.activities import ActivityForm
 from syncjobs.forms.datasets import DatasetForm
+from syncjobs.forms.palette import BaseDependencyFormSet, DependencyFormSet
 from syncjobs.models import Dataset, LinkedService, Pipeline
 from syncjobs.services import catalogue
 from syncjobs.services.definitions import save_definition
@@ -103,7 +104,7 @@ def pipeline(request: HttpRequest, name: str) -> HttpResponse:
             else:
                 messages.success(request, f"Pipeline {instance.name} saved.")
                 return redirect("syncjobs:author_pipeline", name=instance.name)
-    return render(request, "author/pipeline.html", _pipeline_context(instance, text, findings, validated))
+    return render(request, "author/pipeline.html", pipeline_context(instance, text, findings, validated))
 
 
 def _parse(text: str) -> tuple[dict[str, Any] | None, list[Finding]]:
@@ -116,21 +117,35 @@ def _parse(text: str) -> tuple[dict[str, Any] | None, list[Finding]]:
     return data, []
 
 
-def _pipeline_context(
-    instance: Pipeline, text: str, findings: list[Finding], validated: bool, bound: ActivityForm | None = None
+def pipeline_context(
+    instance: Pipeline,
+    text: str,
+    findings: list[Finding],
+    validated: bool,
+    bound: ActivityForm | None = None,
+    dependencies: BaseDependencyFormSet | None = None,
 ) -> dict[str, Any]:
+    """The pipeline page's context; ``bound`` and ``dependencies`` are forms posted back with their errors."""
     props = instance.properties
     activities = props.get("activities") or []
+    variables = list(props.get("variables") or {})
     activity_forms = [
-        bound if bound is not None and bound.prefix == f"a{i}" else ActivityForm.for_activity(a, f"a{i}")
+        bound if bound is not None and bound.prefix == f"a{i}" else ActivityForm.for_activity(a, f"a{i}", variables)
+        for i, a in enumerate(activities)
+    ]
+    depends = [
+        dependencies
+        if dependencies is not None and dependencies.prefix == f"d{i}"
+        else DependencyFormSet(prefix=f"d{i}", pipeline=instance.definition, activity=str(a.get("name")))
         for i, a in enumerate(activities)
     ]
     return {
         "pipeline": instance,
         "graph": layout(activities),
-        "activities": list(zip(activities, activity_forms, strict=True)),
+        "activities": list(zip(activities, activity_forms, depends, strict=True)),
         "parameters": props.get("parameters") or {},
         "text": text,
+        "json_dirty": text.replace("\r\n", "\n") != json.dumps(instance.definition, indent=2, ensure_ascii=False),
         "findings": findings,
         "validated": validated,
         "runs": instance.runs.order_by("-triggered_at")[:5],
@@ -141,7 +156,10 @@ def _pipeline_context(
 def edit_activity(request: HttpRequest, name: str, index: int) -> HttpResponse:
     """Save one activity's form into the pipeline (validated like any save)."""
     instance = get_object_or_404(Pipeline, name=name)
-    form = ActivityForm(request.POST, prefix=f"a{index}")
+    props = instance.properties
+    original = request.POST.get(f"a{index}-original")
+    activity = next((a for a in props.get("activities") or [] if a.get("name") == original), None)
+    form = ActivityForm(request.POST, prefix=f"a{index}", activity=activity, variables=props.get("variables") or ())
     findings: list[Finding] = []
     if form.is_valid():
         try:
@@ -154,7 +172,7 @@ def edit_activity(request: HttpRequest, name: str, index: int) -> HttpResponse:
                 messages.success(request, f"Activity {form.cleaned_data['name']} saved.")
                 return redirect("syncjobs:author_pipeline", name=name)
     text = json.dumps(instance.definition, indent=2, ensure_ascii=False)
-    return render(request, "author/pipeline.html", _pipeline_context(instance, text, findings, False, form))
+    return render(request, "author/pipeline.html", pipeline_context(instance, text, findings, False, form))
 
 
 @requires(POST=Role.OPERATOR)
@@ -181,11 +199,12 @@ def trigger_now(request: HttpRequest, name: str) -> HttpResponse:
 
 @requires(GET=Role.EDITOR, POST=Role.EDITOR)
 def new_pipeline(request: HttpRequest) -> HttpResponse:
-    """Start a pipeline from JSON (an empty one by default)."""
+    """Start a pipeline: an empty one by name (then add activities from the palette), or from JSON."""
     text = request.POST.get("definition") or json.dumps(NEW_PIPELINE, indent=2)
     findings: list[Finding] = []
+    named = request.POST.get("name") is not None and not request.POST.get("definition")
     if request.method == "POST":
-        definition, findings = _parse(text)
+        definition, findings = ({**NEW_PIPELINE, "name": request.POST["name"]}, []) if named else _parse(text)
         if definition is not None:
             try:
                 saved, _ = save_definition("pipeline", definition, replace=False, actor=Actor.of(request.user))
@@ -194,4 +213,5 @@ def new_pipeline(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Pipeline {saved.name} created.")
                 return redirect("syncjobs:author_pipeline", name=saved.name)
-    return render(request, "author/new_pipeline.html", {"text": text, "findings": findings})
+    context = {"text": text, "findings": findings, "named": named, "name": request.POST.get("name", "")}
+    return render(request, "author/new_pipeline.html", context)

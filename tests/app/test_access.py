@@ -247,6 +247,13 @@ def _description(model: type, name: str, text: str) -> Check:
     return lambda w, u: model.objects.get(name=name).properties.get("description") == text
 
 
+NIGHTLY = "/author/pipelines/Nightly"
+
+
+def _activities(name: str) -> list[dict[str, Any]]:
+    return Pipeline.objects.get(name=name).properties["activities"]
+
+
 def _pipeline_json(description: str) -> dict[str, Any]:
     wait = {"name": "Pause", "type": "Wait", "typeProperties": {"waitTimeInSeconds": 1}}
     return {"name": "Nightly", "properties": {"activities": [wait], "description": description}}
@@ -498,6 +505,15 @@ PAGES = [
         data=lambda w: {"definition": json.dumps({**_pipeline_json("new"), "name": "Planted"})},
         done=_new(Pipeline, "Planted"),
     ),
+    Case(
+        "author/pipelines/new/",
+        "POST",
+        lambda w: "/author/pipelines/new/",
+        Role.EDITOR,
+        302,
+        data=lambda w: {"name": "Planted"},
+        done=_new(Pipeline, "Planted"),
+    ),
     Case("author/pipelines/<str:name>/", "GET", lambda w: "/author/pipelines/Nightly/", Role.VIEWER, 200),
     Case(
         "author/pipelines/<str:name>/",
@@ -532,6 +548,54 @@ PAGES = [
         302,
         data=_activity_form,
         done=lambda w, u: Pipeline.objects.get(name="Nightly").properties["activities"][0]["name"] == "Nap",
+    ),
+    Case("author/pipelines/<str:name>/activities/new", "GET", lambda w: f"{NIGHTLY}/activities/new", Role.EDITOR, 200),
+    Case(
+        "author/pipelines/<str:name>/activities/new",
+        "GET",
+        lambda w: f"{NIGHTLY}/activities/new?type=Copy",
+        Role.EDITOR,
+        200,
+    ),
+    Case(
+        "author/pipelines/<str:name>/activities/new",
+        "POST",
+        lambda w: f"{NIGHTLY}/activities/new",
+        Role.EDITOR,
+        302,
+        data=lambda w: {
+            "type": "Wait",
+            "name": "Nap",
+            "after_condition": "Succeeded",
+            "wait_seconds": "1",
+        },
+        done=lambda w, u: [a["name"] for a in _activities("Nightly")] == ["Pause", "Nap"],
+    ),
+    Case(
+        "author/pipelines/<str:name>/activities/<int:index>/remove",
+        "POST",
+        lambda w: f"{NIGHTLY}/activities/0/remove",
+        Role.EDITOR,
+        302,
+        data=lambda w: {"original": "Pause"},
+        done=lambda w, u: _activities("Nightly") == [],
+    ),
+    Case(  # the only activity cannot move: a message, nothing saved
+        "author/pipelines/<str:name>/activities/<int:index>/move",
+        "POST",
+        lambda w: f"{NIGHTLY}/activities/0/move",
+        Role.EDITOR,
+        302,
+        data=lambda w: {"original": "Pause", "direction": "down"},
+    ),
+    Case(
+        "author/pipelines/<str:name>/activities/<int:index>/depends",
+        "POST",
+        lambda w: f"{NIGHTLY}/activities/0/depends",
+        Role.EDITOR,
+        302,
+        data=lambda w: {"original": "Pause", "d0-TOTAL_FORMS": "1", "d0-INITIAL_FORMS": "0", "d0-0-activity": ""},
+        done=lambda w, u: _activities("Nightly")[0].get("dependsOn") == [],
     ),
     Case("accounts/login/", "GET", lambda w: "/accounts/login/", None, 200),
     Case(
