@@ -97,7 +97,7 @@ def _output_dataset(activity: ActivityRun) -> dict[str, Any]:
     """The frozen definition of the activity's output dataset."""
     frozen = activity.pipeline_run.definition or {}
     activities = ((frozen.get("pipeline") or {}).get("properties") or {}).get("activities")
-    own = activity.parent if activity.parent_id else activity  # a table's run: its activity's definition
+    own = activity.parent or activity  # a table's run: its activity's definition
     found = next((a for _, a in iter_activities(activities) if a.get("name") == own.activity_name), None)
     outputs = (found or {}).get("outputs") or []
     name = (outputs[0] or {}).get("referenceName") if outputs and isinstance(outputs[0], dict) else None
