@@ -8,7 +8,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from syncjobs.access import Role, requires
-from syncjobs.views import author, health, manage, monitor, objects, triggers, users
+from syncjobs.views import author, health, manage, monitor, objects, tables, triggers, users
 
 app_name = "syncjobs"
 home = requires(GET=Role.VIEWER)(RedirectView.as_view(pattern_name="syncjobs:monitor"))
@@ -23,6 +23,11 @@ urlpatterns = [
     path("monitor/runs/<uuid:run_id>/rerun", monitor.rerun_view, name="run_rerun"),
     path("monitor/pipelines/<str:name>/", monitor.pipeline_history, name="pipeline_history"),
     path("monitor/watermarks/", monitor.watermarks, name="watermarks"),
+    # Tables
+    path("tables/", tables.index, name="tables"),
+    path("tables/<int:table_id>/", tables.detail, name="table_detail"),
+    path("tables/actions/<str:action>", tables.action, name="table_action"),
+    path("tables/resync/", tables.resync, name="table_resync"),
     # Manage
     path("manage/", manage.linked_services, name="manage"),
     path("manage/linkedservices/new/<str:kind>/", manage.new_linked_service, name="manage_new"),
