@@ -39,7 +39,9 @@ _RETENTION_SQL = {
 
 def schedule_refreshes() -> int:
     """One facts refresh task per source with synced tables; how many were queued."""
-    names = list(SyncedTable.objects.current().values_list("watermark__linked_service", flat=True).distinct())
+    names = list(
+        SyncedTable.objects.current().order_by().values_list("watermark__linked_service", flat=True).distinct()
+    )
     for pk in names:
         async_task("syncjobs.tasks.refresh_table_facts_task", pk, sync=settings.CTPORTAL_TASKS_INLINE)
     return len(names)
