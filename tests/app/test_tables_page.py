@@ -98,7 +98,7 @@ def test_a_table_with_no_success_within_its_schedule_is_late(shop, viewer):
     # The last success was two hours ago (the trigger fires every 15 minutes).
     WatermarkWindow.objects.update(created_at=WatermarkWindow.objects.first().created_at - timedelta(hours=2))
     page = text(viewer.get("/tables/"))
-    assert status_of(page, "customers") == "late" and "2 hours ago" in row(page, "customers")
+    assert status_of(page, "customers") == "late" and "2 h ago" in row(page, "customers")
 
 
 def test_change_tracking_turned_off_on_the_source_shows_once_the_facts_are_read(shop, viewer):
