@@ -216,3 +216,15 @@ def test_a_tables_page_shows_windows_schema_history_and_charts(shop, viewer):
     assert page.count('<svg class="chart"') == 2 and page.count(">Time (UTC)</text>") == 2
     assert "Rows per window" in page and "rows</title>" in page and 'class="axis y-axis"' in page
     assert viewer.get("/tables/999999/").status_code == 404
+
+
+def test_one_failing_table_of_a_run_leaves_the_others_on_time(shop, viewer):
+    shop.run("ShopSync")
+    shop.sql("DROP TABLE orders")
+    run = shop.run("ShopSync")
+    run.refresh_from_db()
+    assert run.failed_tables == ["orders"]
+    page = text(viewer.get("/tables/"))
+    assert status_of(page, "orders") == "failing" and status_of(page, "customers") == "on_time"
+    orders = shop.table("orders")
+    assert orders.last_run_id == run.pk and "orders" in orders.last_error_message
