@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncjobs.services import change_tracking, monitor, runs, table_facts, tables, triggers
+from syncjobs.services import change_tracking, monitor, runs, table_facts, table_outcomes, tables, triggers
 
 
 def run_pipeline_task(run_id: str) -> None:
@@ -48,3 +48,8 @@ def schedule_table_facts_task() -> int:
 def verify_table_task(synced_table_id: int) -> str:
     """verify_sync one synced table and keep the verdict on it."""
     return tables.verify_by_id(synced_table_id)
+
+
+def record_table_outcomes_task() -> int:
+    """Record the windows and ended runs since the last time on their synced tables (readers then find it done)."""
+    return table_outcomes.catch_up()

@@ -29,14 +29,14 @@ def table_list(request: HttpRequest) -> HttpResponse:
         raise bad_request(field, f"{field} must be {message}")
     top = _whole(request.GET.get("top", "100"), "top", 1, MAX_TOP)
     start = _whole(request.GET.get("continuationToken") or "0", "continuationToken", 0, 10**9)
-    selected = tables.listed(filters, now)
-    page = list(selected[start : start + top + 1])
+    counts = tables.status_counts(filters, now)
+    page = list(tables.listed(filters, now)[start : start + top + 1])
     more = len(page) > top
     return ok(
         {
             "value": [tables.as_dict(t, now) for t in page[:top]],
-            "count": selected.count(),
-            "countsByStatus": tables.status_counts(filters, now),
+            "count": tables.selected_count(filters, counts),
+            "countsByStatus": counts,
             "continuationToken": str(start + top) if more else None,
         }
     )

@@ -10,9 +10,11 @@ PostgreSQL); SQL Server keeps one per database in ``sys.change_tracking_database
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -20,7 +22,7 @@ from syncjobs.engine import bindings
 from syncjobs.engine.errors import EngineError
 from syncjobs.engine.types import TableName
 from syncjobs.models import LinkedService, SyncedTable
-from syncjobs.services.table_outcomes import risk_at
+from syncjobs.services.table_outcomes import risk_lead
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +55,9 @@ def refresh_source_facts(linked_service_id: int) -> int:
     An unreachable source is noted on its tables (``source_error``) and tried again next time.
     """
     linked = LinkedService.objects.filter(pk=linked_service_id).first()
-    tables = list(SyncedTable.objects.filter(watermark__linked_service_id=linked_service_id))
+    tables = list(
+        SyncedTable.objects.filter(watermark__linked_service_id=linked_service_id).select_related("watermark")
+    )
     if linked is None or not tables:
         return 0
     now = timezone.now()
@@ -64,16 +68,19 @@ def refresh_source_facts(linked_service_id: int) -> int:
             source_error=exc.message, source_checked_at=now
         )
         return 0
+    groups: dict[tuple[int | None, int | None], list[int]] = defaultdict(list)
     for table in tables:
         tracked, retention, version = facts.get(str(table.watermark.table).lower(), (None, None, None))
-        SyncedTable.objects.filter(pk=table.pk).update(
-            change_tracking=tracked,
-            retention_seconds=retention,
-            source_version=version,
-            source_checked_at=now,
-            source_error="",
-            risk_at=risk_at(table.last_success_at, retention, table.schedule_seconds),
-        )
+        table.change_tracking, table.retention_seconds, table.source_version = tracked, retention, version
+        table.source_checked_at, table.source_error = now, ""
+        groups[(retention, table.schedule_seconds)].append(table.pk)
+    fields = ["change_tracking", "retention_seconds", "source_version", "source_checked_at", "source_error"]
+    SyncedTable.objects.bulk_update(tables, fields, batch_size=1000)
+    for (retention, schedule), ids in groups.items():
+        # From the stored last success, in SQL: a window recorded meanwhile is not undone.
+        lead = risk_lead(retention, schedule)
+        risky = F("last_success_at") + lead if lead is not None else None
+        SyncedTable.objects.filter(pk__in=ids).update(risk_at=risky)
     return len(tables)
 
 

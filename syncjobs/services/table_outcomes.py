@@ -40,8 +40,14 @@ def catch_up(now: datetime | None = None) -> int:
     with transaction.atomic():
         cursor, _ = RunCursor.objects.select_for_update().get_or_create(name=CURSOR, defaults={"at": EPOCH})
         since = cursor.at - OVERLAP
+        # Only windows newer than what their table knows: a window read once is not read again.
+        unread = Q(watermark__synced__last_attempt_at__isnull=True) | Q(
+            watermark__synced__last_attempt_at__lt=F("created_at")
+        )
         windows = list(
-            WatermarkWindow.objects.filter(created_at__gte=since).select_related("activity_run").order_by("created_at")
+            WatermarkWindow.objects.filter(unread, created_at__gte=since, watermark__synced__isnull=False)
+            .select_related("activity_run")
+            .order_by("created_at")
         )
         tables = SyncedTable.objects.in_bulk({w.watermark_id for w in windows})
         for window in windows:
@@ -56,14 +62,20 @@ def catch_up(now: datetime | None = None) -> int:
     return read
 
 
-def risk_at(last_success: datetime | None, retention: int | None, schedule: int | None) -> datetime | None:
-    """When a table enters *Retention risk*: its changes leave the source's retention ``retention`` seconds
-    after its last success, and the next runs need a margin to catch up — two schedule intervals, or a
-    quarter of the retention when that is longer."""
-    if last_success is None or retention is None:
+def risk_lead(retention: int | None, schedule: int | None) -> timedelta | None:
+    """How long after its last success a table enters *Retention risk*: its changes leave the source's
+    retention ``retention`` seconds after it, and the next runs need a margin to catch up — two schedule
+    intervals, or a quarter of the retention when that is longer. None: no retention known."""
+    if retention is None:
         return None
     margin = max(2 * (schedule or 0), retention // 4)
-    return last_success + timedelta(seconds=max(retention - margin, 0))
+    return timedelta(seconds=max(retention - margin, 0))
+
+
+def risk_at(last_success: datetime | None, retention: int | None, schedule: int | None) -> datetime | None:
+    """When a table that last succeeded at ``last_success`` enters *Retention risk* (``risk_lead``)."""
+    lead = risk_lead(retention, schedule)
+    return last_success + lead if last_success is not None and lead is not None else None
 
 
 def record_window(window: WatermarkWindow, table: SyncedTable | None) -> bool:

@@ -22,7 +22,16 @@ from django.utils import timezone
 
 from syncjobs.access import SYSTEM, Actor
 from syncjobs.engine.errors import EngineError
-from syncjobs.models import AuditEntry, PipelineRun, RunCursor, SyncedTable, TableStatus, Trigger, Watermark
+from syncjobs.models import (
+    AuditEntry,
+    PipelineRun,
+    RunCursor,
+    SyncedTable,
+    TableBinding,
+    TableStatus,
+    Trigger,
+    Watermark,
+)
 from syncjobs.models.pipeline_runs import ACTIVE
 from syncjobs.services import audit, table_discovery, table_outcomes
 from syncjobs.services.runs import trigger_run
@@ -101,9 +110,24 @@ def listed(filters: TableFilters, now: datetime | None = None) -> Any:
     return filters.order(filters.apply(tables))
 
 
-def table_page(filters: TableFilters, number: Any, now: datetime | None = None) -> Page:
-    """One page of the list (a bad page number gives the nearest page)."""
-    return Paginator(listed(filters, now), filters.per_page).get_page(number)
+class CountedPaginator(Paginator):
+    """A paginator told its count (the status counts give it), so it does not count the tables again."""
+
+    def __init__(self, object_list: Any, per_page: int, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # Paginator.count is a cached_property
+
+
+def table_page(filters: TableFilters, number: Any, now: datetime | None = None, *, count: int | None = None) -> Page:
+    """One page of the list (a bad page number gives the nearest page); ``count``: how many the filters select."""
+    if count is None:
+        return Paginator(listed(filters, now), filters.per_page).get_page(number)
+    return CountedPaginator(listed(filters, now), filters.per_page, count).get_page(number)
+
+
+def selected_count(filters: TableFilters, counts: dict[str, int]) -> int:
+    """How many tables the filters select, from the counts by status."""
+    return counts.get(filters.status, 0) if filters.status else sum(counts.values())
 
 
 def status_counts(filters: TableFilters, now: datetime | None = None) -> dict[str, int]:
@@ -213,14 +237,17 @@ def sync_now(tables: list[SyncedTable], *, actor: Actor = SYSTEM) -> ActionResul
     """Queue one run per pipeline copying just these tables (paused ones are left out)."""
     result = ActionResult()
     by_pipeline: dict[Any, list[str]] = defaultdict(list)
+    first: dict[int, Any] = {}
+    bound = TableBinding.objects.filter(synced_table__in=[t.pk for t in tables]).select_related("pipeline")
+    for binding in bound.order_by("pipeline__name", "pk"):
+        first.setdefault(binding.synced_table_id, binding.pipeline)
     for table in tables:
-        binding = table.bindings.select_related("pipeline").order_by("pipeline__name").first()
         if table.watermark.paused:
             result.refused.append(f"{table.qualified_name}: paused (resume it first)")
-        elif binding is None:
+        elif table.pk not in first:
             result.refused.append(f"{table.qualified_name}: no pipeline copies it")
         else:
-            by_pipeline[binding.pipeline].append(table.qualified_name)
+            by_pipeline[first[table.pk]].append(table.qualified_name)
     for pipeline, names in by_pipeline.items():
         run = trigger_run(pipeline, tables=names, actor=actor)
         result.runs.append(run)

@@ -35,12 +35,13 @@ def index(request: HttpRequest) -> HttpResponse:
     filters = tables.TableFilters.from_query(request.GET)
     query = request.GET.copy()
     query.pop("page", None)
-    page = tables.table_page(filters, request.GET.get("page"), now)
+    counts = tables.status_counts(filters, now)
+    page = tables.table_page(filters, request.GET.get("page"), now, count=tables.selected_count(filters, counts))
     for table in page.object_list:
         table.view = tables.row_view(table, now)
     context = {
         "page": page,
-        "counts": tables.status_counts(filters, now),
+        "counts": counts,
         "filters": filters,
         "query": query.urlencode(),
         "statuses": TableStatus.choices,
