@@ -228,3 +228,19 @@ def test_one_failing_table_of_a_run_leaves_the_others_on_time(shop, viewer):
     assert status_of(page, "orders") == "failing" and status_of(page, "customers") == "on_time"
     orders = shop.table("orders")
     assert orders.last_run_id == run.pk and "orders" in orders.last_error_message
+
+
+def test_the_portals_schedules_record_outcomes_and_read_source_facts(shop):
+    from django_q.models import Schedule
+    from django_q.tasks import async_task
+
+    from syncjobs.services.schedules import TABLE_FACTS, TABLE_OUTCOMES, ensure_schedules
+
+    ensure_schedules()
+    shop.run("ShopSync")
+    assert shop.table("orders").last_success_at is None  # nobody has read the run yet
+    async_task(Schedule.objects.get(name=TABLE_OUTCOMES).func, sync=True)
+    async_task(Schedule.objects.get(name=TABLE_FACTS).func, sync=True)
+    orders = shop.table("orders")
+    assert orders.last_success_at is not None and orders.last_rows == 3
+    assert orders.change_tracking is True and orders.source_version == orders.watermark.version
