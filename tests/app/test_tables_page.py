@@ -244,3 +244,13 @@ def test_the_portals_schedules_record_outcomes_and_read_source_facts(shop):
     orders = shop.table("orders")
     assert orders.last_success_at is not None and orders.last_rows == 3
     assert orders.change_tracking is True and orders.source_version == orders.watermark.version
+
+
+def test_a_resync_waiting_for_its_run_shows_reinitializing(shop, editor, settings):
+    shop.run("ShopSync")
+    settings.CTPORTAL_TASKS_INLINE = False  # the run waits for a worker
+    customers = shop.table("customers")
+    editor.post("/tables/resync/", {"ids": [customers.pk], "confirm": "yes"})
+    page = text(editor.get("/tables/"))
+    assert status_of(page, "customers") == "reinitializing" and status_of(page, "orders") == "on_time"
+    assert PipelineRun.objects.filter(status="Queued", table_filter=["customers"]).exists()
