@@ -88,21 +88,43 @@ def refresh(pipelines: list[Pipeline] | None = None) -> int:
     scope = list(Pipeline.objects.all()) if pipelines is None else pipelines
     named = [t for p in scope for t in named_tables(p, datasets)]
     with transaction.atomic():
-        known = {
-            (w.linked_service_id, w.source_schema, w.source_table, w.sink_key): w
-            for w in Watermark.objects.filter(linked_service__in={n.linked_service.pk for n in named})
-        }
+        known = _watermarks(named)
         tables: dict[int, tuple[Watermark, NamedTable]] = {}
         for item in named:
-            watermark = known.get(_key(item)) or Watermark.objects.for_target(
-                item.linked_service, item.table, item.sink_key
-            )
-            known[_key(item)] = watermark
+            watermark = known[_key(item)]
             tables.setdefault(watermark.pk, (watermark, item))
         _store(tables)
         _bind(scope, [(known[_key(n)].pk, n) for n in named])
     refresh_schedules()
     return len(tables)
+
+
+def _watermarks(named: list[NamedTable]) -> dict[tuple[int, str, str, str], Watermark]:
+    """The watermark of every named table, the missing ones created empty (version None: a full copy next)."""
+
+    def stored() -> dict[tuple[int, str, str, str], Watermark]:
+        found = Watermark.objects.filter(linked_service__in={n.linked_service.pk for n in named})
+        return {(w.linked_service_id, w.source_schema, w.source_table, w.sink_key): w for w in found}
+
+    known = stored()
+    missing = {_key(n): n for n in named if _key(n) not in known}
+    if not missing:
+        return known
+    # Created in bulk (ignoring any a run created meanwhile), as Watermark.objects.for_target would one by one.
+    Watermark.objects.bulk_create(
+        [
+            Watermark(
+                linked_service=n.linked_service,
+                source_schema=n.table.schema or "",
+                source_table=n.table.name,
+                sink_key=n.sink_key,
+            )
+            for n in missing.values()
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
+    return stored()
 
 
 def _key(item: NamedTable) -> tuple[int, str, str, str]:
