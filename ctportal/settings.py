@@ -169,7 +169,8 @@ CTPORTAL_RUN_RETENTION_DAYS = env_int("CTPORTAL_RUN_RETENTION_DAYS", 0)
 
 _REDIS_URL = env_secret("CTPORTAL_REDIS_URL", "")
 Q_CLUSTER: dict[str, Any] = {
-    "name": "ctportal",
+    # Workers sharing one Redis serve the queue of this name (a second portal on the same Redis: another name).
+    "name": env_str("CTPORTAL_Q_CLUSTER_NAME", "ctportal"),
     "workers": env_int("CTPORTAL_WORKERS", 2),
     "timeout": env_int("CTPORTAL_TASK_TIMEOUT", 6 * 3600),
     "retry": env_int("CTPORTAL_TASK_TIMEOUT", 6 * 3600) + 600,  # django-q2 needs retry > timeout

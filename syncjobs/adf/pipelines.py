@@ -172,9 +172,11 @@ def _find_cycle(graph: dict[str, list[str]]) -> list[str]:
 
 
 def _window_settings(check: Checker, tp: dict[str, Any], tp_path: str) -> None:
-    """ChangeTrackingCopy's sizes: parts (maxRowsPerFile), connections (parallelCopies) and batches."""
+    """ChangeTrackingCopy's sizes: parts (maxRowsPerFile), connections (parallelCopies), batches, and
+    tables copied at once (batchCount, as ForEach's)."""
     for key in ("parallelCopies", "batchRows", "maxRowsPerFile"):
         check.integer(tp, key, tp_path, minimum=1)
+    check.integer(tp, "batchCount", tp_path, minimum=1, maximum=limits.FOREACH_BATCH, why="ADF's limit")
     sink = tp.get("sink")
     settings = sink.get("formatSettings") if isinstance(sink, dict) else None
     if isinstance(settings, dict):

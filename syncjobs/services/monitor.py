@@ -137,7 +137,7 @@ def attach_outcomes(runs: list[PipelineRun]) -> None:
     """Set ``run.outcome`` on each run, reading its copy and lookup activity runs in one query."""
     activities = defaultdict(list)
     succeeded = [r.pk for r in runs if r.status == RunStatus.SUCCEEDED]
-    for activity in ActivityRun.objects.filter(pipeline_run_id__in=succeeded).only(
+    for activity in ActivityRun.objects.filter(pipeline_run_id__in=succeeded, parent=None).only(
         "pipeline_run_id", "activity_type", "status", "output", "activity_name"
     ):
         activities[activity.pipeline_run_id].append(activity)

@@ -52,3 +52,28 @@ def test_the_benchmark_prints_every_figure(pg_server):
         "monitor (300 runs / 3,000 activity runs): one run's page",
     ):
         assert any(line.startswith(name) for line in lines), (name, done.stdout)
+
+
+def test_the_tables_tick_bench_prints_its_figures(pg_server):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "bench/tables_tick.py",
+            "--tables",
+            "4",
+            "--rows",
+            "20",
+            "--changed",
+            "2",
+            "--changed-rows",
+            "10",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, DSN_VARIABLE: SERVER.url()},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in ("ratio concurrency 1 / 4", "per quiet table, concurrency 1", "bare version check"):
+        assert name in done.stdout, done.stdout

@@ -161,3 +161,14 @@ def test_rerun_from_failure_never_reuses_a_tables_output_as_the_activitys(tables
     run = trigger_run(tables_pipeline())
     reused = PipelineRun.objects.get(pk=run.pk).reusable_outputs()
     assert list(reused) == ["SyncTables"] and len(reused["SyncTables"]["tables"]) == 3
+
+
+def test_batch_count_is_checked_when_saving(tables):
+    from syncjobs.adf.findings import DefinitionError
+    from syncjobs.services.definitions import save_definition
+
+    pipeline = tables_pipeline()
+    definition = {"name": pipeline.name, "properties": dict(pipeline.properties)}
+    definition["properties"]["activities"][0]["typeProperties"]["batchCount"] = 51
+    with pytest.raises(DefinitionError, match="batchCount: must be at most 50"):
+        save_definition("pipeline", definition)

@@ -279,3 +279,15 @@ def test_a_worker_threads_postgres_source_keeps_one_connection_table_after_table
     assert backend() != first
     source.close()
     assert source._idle is None
+
+
+def test_a_single_tables_failure_is_the_activitys_own_error(sqlite_tables):
+    u, t = sqlite_tables
+    u.source.disable_change_tracking(u.table("t0"))
+    single = t.copy_activity()
+    del single["typeProperties"]["tables"]  # the dataset's table (t0)
+    outcome = t.run(single)
+    assert outcome.status == "Failed" and list(outcome.failed_tables) == ["t0"]
+    error = t.host.run("SyncTables")["error"]
+    assert error["errorCode"] == t.host.tables()["t0"]["error"]["errorCode"] != "tables_failed"
+    assert error["message"] == t.host.tables()["t0"]["error"]["message"]

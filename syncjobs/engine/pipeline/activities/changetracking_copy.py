@@ -16,7 +16,7 @@ from typing import Any
 
 from syncjobs.engine import bindings
 from syncjobs.engine.changetracking import CopyOptions
-from syncjobs.engine.errors import TerminalError
+from syncjobs.engine.errors import TerminalError, TransientError
 from syncjobs.engine.pipeline.activities.sources import dataset_source_name
 from syncjobs.engine.pipeline.activities.table_runs import (
     FAILED,
@@ -80,9 +80,12 @@ def _summary(step: Step, outputs: list[dict[str, Any]], count: int) -> dict[str,
     copied = [o for o in outputs if o["status"] == SUCCEEDED]
     if failed and not copied:
         named = "; ".join(f"{table}: {message}" for table, message in list(failed.items())[:20])
-        raise TerminalError(
-            "tables_failed",
-            f"{len(failed)} of {count} tables failed: {named}",
+        errors = [o["error"] for o in outputs if o["status"] == FAILED]
+        transient = all(o.get("transient") for o in outputs if o["status"] == FAILED)
+        one = errors[0] if count == 1 else None  # a single table's failure is the activity's, as it was
+        raise (TransientError if transient else TerminalError)(  # a retry (the policy's) may help or not
+            one["errorCode"] if one else "tables_failed",
+            one["message"] if one else f"{len(failed)} of {count} tables failed: {named}",
             detail=json.dumps({"failedTables": list(failed)}),
         )
     return {

@@ -168,4 +168,5 @@ def _failed(own: Step, host: RunHost, name: str, exc: Exception) -> dict[str, An
         details = ""
     error = {"errorCode": code, "message": message, "failureType": failure, "target": name, "details": details}
     host.activity_finished(own.activity_run_id, status, {"table": name}, error)
-    return {"table": name, "status": status, "stopReason": own.stop_reason, "error": error}
+    transient = not isinstance(exc, EngineError) or exc.transient  # as the runner judges a retry
+    return {"table": name, "status": status, "stopReason": own.stop_reason, "error": error, "transient": transient}
