@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django import template
@@ -14,9 +13,3 @@ register = template.Library()
 def get_item(mapping: dict[str, Any], key: str) -> Any:
     """``mapping[key]`` (None when missing)."""
     return mapping.get(key)
-
-
-@register.filter
-def hours_left(table: Any, now: datetime) -> float | None:
-    """Hours before a synced table's changes may leave the source's retention."""
-    return table.retention_hours_left(now)
