@@ -254,3 +254,64 @@ def test_a_resync_waiting_for_its_run_shows_reinitializing(shop, editor, setting
     page = text(editor.get("/tables/"))
     assert status_of(page, "customers") == "reinitializing" and status_of(page, "orders") == "on_time"
     assert PipelineRun.objects.filter(status="Queued", table_filter=["customers"]).exists()
+
+
+def test_a_postgresql_sources_facts_give_each_tables_own_retention(inline, pg_database, tmp_path):
+    from syncjobs.engine import bindings
+    from syncjobs.engine.types import TableName
+    from syncjobs.models import LinkedService
+    from tests.factories import make_linked_service
+    from tests.fixtures.postgres import pg_connect
+
+    with pg_connect(pg_database) as conn:
+        for name in ("brief", "kept", "plain"):
+            conn.execute(f"CREATE TABLE {name} (id int PRIMARY KEY, v text)")
+    make_linked_service(
+        "Pg", type="PostgreSqlV2", server=pg_database.host, port=pg_database.port, database=pg_database.database,
+        username=pg_database.username, password={"type": "SecureString", "value": pg_database.password.reveal()},
+    )  # fmt: skip
+    source = bindings.source_for(LinkedService.objects.get(name="Pg").revealed_definition())
+    try:
+        source.enable_change_tracking(TableName("brief", "public"), retention_days=1)
+        source.enable_change_tracking(TableName("kept", "public"), retention_days=3)
+    finally:
+        source.close()
+    (tmp_path / "lake").mkdir()
+    save_definition(
+        "linkedService",
+        {"name": "Lake", "properties": {"type": "FileServer", "typeProperties": {"host": str(tmp_path / "lake")}}},
+    )
+    ref = {"type": "LinkedServiceReference"}
+    save_definition(
+        "dataset",
+        {
+            "name": "PgTable",
+            "properties": {
+                "type": "PostgreSqlV2Table",
+                "linkedServiceName": {**ref, "referenceName": "Pg"},
+                "typeProperties": {"schema": "public", "table": "brief"},
+            },
+        },
+    )
+    save_definition(
+        "dataset",
+        {
+            "name": "Files",
+            "properties": {
+                "type": "DelimitedText",
+                "linkedServiceName": {**ref, "referenceName": "Lake"},
+                "typeProperties": {"location": {"type": "FileServerLocation", "folderPath": "pg"}},
+            },
+        },
+    )
+    copy = {
+        "name": "Copy",
+        "type": "ChangeTrackingCopy",
+        "typeProperties": {"tables": [{"schema": "public", "table": t} for t in ("brief", "kept", "plain")]},
+        "inputs": [{"referenceName": "PgTable", "type": "DatasetReference"}],
+        "outputs": [{"referenceName": "Files", "type": "DatasetReference"}],
+    }
+    save_definition("pipeline", {"name": "PgSync", "properties": {"activities": [copy]}})
+    assert table_facts.schedule_refreshes() == 1
+    facts = {t.table_name: (t.change_tracking, t.retention_seconds) for t in SyncedTable.objects.all()}
+    assert facts == {"brief": (True, 86400), "kept": (True, 3 * 86400), "plain": (False, None)}
