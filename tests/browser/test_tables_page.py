@@ -109,6 +109,8 @@ def test_filter_sync_pause_in_bulk_and_a_tables_charts(page: Page, portal: Porta
     page.get_by_role("link", name=re.compile(r"^Paused")).click()
     expect(rows).to_have_count(2)
     screenshot(page, "tables-page")
+    page.set_viewport_size({"width": 1024, "height": 768})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024  # no sideways scrolling at 1024 px
 
     page.get_by_role("link", name="orders", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("orders")
@@ -123,4 +125,5 @@ def test_filter_sync_pause_in_bulk_and_a_tables_charts(page: Page, portal: Porta
     lag_chart = page.get_by_role("img", name=re.compile("^Lag over time"))
     expect(lag_chart.locator(".y-axis .axis-title")).to_contain_text("Lag (")
     expect(page.locator("table", has_text="Source type")).to_contain_text("INTEGER")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
     screenshot(page, "table-detail")
