@@ -16,7 +16,7 @@ from typing import Any
 
 from syncjobs.engine import bindings
 from syncjobs.engine.changetracking import CopyOptions
-from syncjobs.engine.errors import TerminalError, TransientError
+from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.pipeline.activities.sources import dataset_source_name
 from syncjobs.engine.pipeline.activities.table_runs import (
     FAILED,
@@ -26,6 +26,7 @@ from syncjobs.engine.pipeline.activities.table_runs import (
     TableCopy,
     copy_tables,
 )
+from syncjobs.engine.pipeline.policy import Policy
 from syncjobs.engine.pipeline.step import Step, StoppedError
 from syncjobs.engine.streaming import DEFAULT_BATCH_ROWS
 from syncjobs.engine.types import SYS_CHANGE_OPERATION, SYS_CHANGE_VERSION, TableName
@@ -58,6 +59,7 @@ def run_change_tracking_copy(step: Step) -> dict[str, Any]:
         root,
         _options(step, tp),
         connections,
+        Policy.of(step.activity),
     )
     try:
         outputs = copy_tables(job, tables, degree)
@@ -81,9 +83,8 @@ def _summary(step: Step, outputs: list[dict[str, Any]], count: int) -> dict[str,
     if failed and not copied:
         named = "; ".join(f"{table}: {message}" for table, message in list(failed.items())[:20])
         errors = [o["error"] for o in outputs if o["status"] == FAILED]
-        transient = all(o.get("transient") for o in outputs if o["status"] == FAILED)
         one = errors[0] if count == 1 else None  # a single table's failure is the activity's, as it was
-        raise (TransientError if transient else TerminalError)(  # a retry (the policy's) may help or not
+        raise TerminalError(  # each table was already tried again per the policy (table_runs.copy_one)
             one["errorCode"] if one else "tables_failed",
             one["message"] if one else f"{len(failed)} of {count} tables failed: {named}",
             detail=json.dumps({"failedTables": list(failed)}),
