@@ -54,7 +54,7 @@ def named_tables(pipeline: Pipeline, datasets: dict[str, Dataset]) -> list[Named
         try:
             root = bindings.folder_for(resolved_dataset(sink.definition))
             tables = _tables(activity.get("typeProperties") or {}, source)
-        except (EngineError, KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, EngineError, KeyError, TypeError, ValueError) as exc:  # a definition runs may refuse
             logger.info("tables of %s/%s not read: %s", pipeline.name, activity.get("name"), exc)
             continue
         key = f"{sink.name}:{root}"

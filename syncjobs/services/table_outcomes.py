@@ -127,7 +127,7 @@ def record_failures(run: PipelineRun) -> int:
     }
     children = {
         (c.parent.activity_name, c.table.lower()): c
-        for c in run.activity_runs.exclude(table="").select_related("parent")
+        for c in run.activity_runs.exclude(table="").select_related("parent").order_by("run_start")  # last attempt wins
         if c.parent is not None
     }
     bound = TableBinding.objects.filter(pipeline__name__iexact=run.pipeline_name, activity_name__in=list(activities))
