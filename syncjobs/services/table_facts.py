@@ -1,6 +1,6 @@
 """Facts read from a source for its synced tables: change tracking on or off, its retention, the current version.
 
-Read per source now and then (a schedule, the Tables page's *Refresh source facts*, a verify), never on
+Read per source now and then (a schedule every 15 minutes, the Tables page's *Read source facts*), never on
 a page load: a source may be slow or far away, and 10,000 tables must not mean 10,000 connections.
 Retention comes from where each database keeps it: the portal's emulated change tracking keeps it
 per table (``_ctportal_tables.retention_seconds`` on SQLite, ``ctportal_ct.tables.retention`` on
@@ -39,14 +39,12 @@ _RETENTION_SQL = {
 }
 
 
-def schedule_refreshes() -> int:
-    """One facts refresh task per source with synced tables; how many were queued."""
-    names = list(
-        SyncedTable.objects.current().order_by().values_list("watermark__linked_service", flat=True).distinct()
-    )
-    for pk in names:
+def schedule_refreshes(linked_service_ids: set[int] | None = None) -> int:
+    """One facts refresh task per source with synced tables (only ``linked_service_ids`` when given); how many."""
+    sources = set(SyncedTable.objects.current().order_by().values_list("watermark__linked_service", flat=True))
+    for pk in sorted(sources if linked_service_ids is None else sources & linked_service_ids):
         async_task("syncjobs.tasks.refresh_table_facts_task", pk, sync=settings.CTPORTAL_TASKS_INLINE)
-    return len(names)
+    return len(sources if linked_service_ids is None else sources & linked_service_ids)
 
 
 def refresh_source_facts(linked_service_id: int) -> int:

@@ -17,9 +17,15 @@ from django_q.tasks import async_task
 
 from syncjobs.access import Actor, Role, requires
 from syncjobs.models import SyncedTable, TableStatus
-from syncjobs.services import table_detail, tables
+from syncjobs.services import table_detail, table_facts, tables
 
-ACTIONS = {"sync": Role.OPERATOR, "pause": Role.OPERATOR, "resume": Role.OPERATOR, "verify": Role.OPERATOR}
+ACTIONS = {
+    "sync": Role.OPERATOR,
+    "pause": Role.OPERATOR,
+    "resume": Role.OPERATOR,
+    "verify": Role.OPERATOR,
+    "facts": Role.OPERATOR,
+}
 SELECTION_LIMIT = 10_000
 
 
@@ -67,7 +73,8 @@ def detail(request: HttpRequest, table_id: int) -> HttpResponse:
 
 @requires(POST=_action_role)
 def action(request: HttpRequest, action: str) -> HttpResponse:
-    """Sync now, Pause, Resume or Verify over the selected tables (``ids``) or the whole filter (``scope=filter``)."""
+    """Sync now, Pause, Resume, Verify or Read source facts over the selected tables (``ids``) or the whole
+    filter (``scope=filter``)."""
     if action not in ACTIONS:
         raise Http404(f"no action {action!r}")
     chosen = _chosen(request)
@@ -79,6 +86,9 @@ def action(request: HttpRequest, action: str) -> HttpResponse:
             result = tables.sync_now(chosen, actor=actor)
         elif action in ("pause", "resume"):
             result = tables.set_paused(chosen, action == "pause", actor=actor)
+        elif action == "facts":
+            count = table_facts.schedule_refreshes({t.watermark.linked_service_id for t in chosen})
+            result = tables.ActionResult(done=[f"the facts of {count} source(s) are being read"])
         else:
             result = _verify(chosen)
     except ValidationError as exc:

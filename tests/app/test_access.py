@@ -321,6 +321,15 @@ PAGES = [
         data=_ids,
         done=lambda w, u: OrmQ.objects.count() == 2,
     ),
+    Case(  # the world's table is on a SQLite file with nothing tracked: its facts say so
+        "tables/actions/<str:action>",
+        "POST",
+        lambda w: "/tables/actions/facts",
+        Role.OPERATOR,
+        302,
+        data=_ids,
+        done=lambda w, u: OrmQ.objects.count() == 2,
+    ),
     Case("tables/resync/", "GET", lambda w: f"/tables/resync/?ids={_table(w)}", Role.EDITOR, 200),
     Case(
         "tables/resync/",

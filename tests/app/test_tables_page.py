@@ -101,7 +101,7 @@ def test_a_table_with_no_success_within_its_schedule_is_late(shop, viewer):
     assert status_of(page, "customers") == "late" and "2 h ago" in row(page, "customers")
 
 
-def test_change_tracking_turned_off_on_the_source_shows_once_the_facts_are_read(shop, viewer):
+def test_change_tracking_turned_off_on_the_source_shows_once_the_facts_are_read(shop, viewer, operator):
     shop.run("NotesSync")
     source = shop.source()
     try:
@@ -111,7 +111,8 @@ def test_change_tracking_turned_off_on_the_source_shows_once_the_facts_are_read(
     finally:
         source.close()
     assert status_of(text(viewer.get("/tables/")), "notes") == "on_time"  # facts are not read on a page load
-    assert table_facts.schedule_refreshes() == 1
+    done = operator.post("/tables/actions/facts", {"ids": [shop.table("notes").pk]}, follow=True)
+    assert "the facts of 1 source(s) are being read" in text(done)
     page = text(viewer.get("/tables/?status=ct_off"))
     assert status_of(page, "notes") == "ct_off" and "Change tracking off</span> 1" in page
     assert shop.table("customers").change_tracking is True and shop.table("customers").retention_seconds == 2 * 86400
