@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncjobs.services import change_tracking, monitor, runs, triggers
+from syncjobs.services import change_tracking, monitor, runs, table_facts, table_outcomes, tables, triggers
 
 
 def run_pipeline_task(run_id: str) -> None:
@@ -33,3 +33,23 @@ def cleanup_change_tracking_task(linked_service_id: int) -> int:
 def fire_due_triggers_task() -> int:
     """Fire the schedule triggers that are due."""
     return len(triggers.fire_due_triggers())
+
+
+def refresh_table_facts_task(linked_service_id: int) -> int:
+    """Read one source's facts for its synced tables (change tracking, retention, current version)."""
+    return table_facts.refresh_source_facts(linked_service_id)
+
+
+def schedule_table_facts_task() -> int:
+    """Queue one source-facts refresh per source with synced tables."""
+    return table_facts.schedule_refreshes()
+
+
+def verify_table_task(synced_table_id: int) -> str:
+    """verify_sync one synced table and keep the verdict on it."""
+    return tables.verify_by_id(synced_table_id)
+
+
+def record_table_outcomes_task() -> int:
+    """Record the windows and ended runs since the last time on their synced tables (readers then find it done)."""
+    return table_outcomes.catch_up()

@@ -16,6 +16,7 @@ from syncjobs.views import (
     objects,
     run_files,
     schema_drift,
+    tables,
     tables_add,
     tables_tracking,
     triggers,
@@ -40,7 +41,11 @@ urlpatterns = [
     path("monitor/runs/<uuid:run_id>/rerun", monitor.rerun_view, name="run_rerun"),
     path("monitor/pipelines/<str:name>/", monitor.pipeline_history, name="pipeline_history"),
     path("monitor/watermarks/", monitor.watermarks, name="watermarks"),
-    # Tables: schema drift
+    # Tables
+    path("tables/", tables.index, name="tables"),
+    path("tables/<int:table_id>/", tables.detail, name="table_detail"),
+    path("tables/actions/<str:action>", tables.action, name="table_action"),
+    path("tables/resync/", tables.resync, name="table_resync"),
     path("tables/<int:watermark_id>/schema/", schema_drift.schema_page, name="table_schema"),
     path("tables/<int:watermark_id>/schema/accept", schema_drift.accept, name="table_schema_accept"),
     path("tables/schema/policy", schema_drift.set_policy, name="table_schema_policy"),

@@ -110,14 +110,14 @@ class DjangoRunHost:
         """A new InProgress activity run, only while the run still runs (its row is locked meanwhile)."""
         return self._started(name, activity_type=activity_type, input=input, retry_attempt=attempt)
 
-    def table_started(self, parent_run_id: str, name: str, table: str, input: dict[str, Any]) -> str:
+    def table_started(self, parent_run_id: str, name: str, table: str, input: dict[str, Any], attempt: int) -> str:
         """A table's own InProgress activity run, a child of its activity's run ("Sync: dbo.orders")."""
         parent = ActivityRun.objects.get(pk=parent_run_id)
         return self._started(
             f"{name}: {table}",
             activity_type=parent.activity_type,
             input=input,
-            retry_attempt=parent.retry_attempt,
+            retry_attempt=attempt,
             parent=parent,
             table=table,
         )

@@ -11,6 +11,8 @@ from django_q.models import Schedule
 RECOVER_RUNS = "ctportal: recover runs of dead workers"
 PURGE_RUNS = "ctportal: purge run history past its retention"
 FIRE_TRIGGERS = "ctportal: fire due schedule triggers"
+TABLE_OUTCOMES = "ctportal: record the synced tables' run outcomes"
+TABLE_FACTS = "ctportal: read the synced tables' source facts (change tracking, retention, version)"
 CLEANUP_CHANGE_TRACKING = "ctportal: change-tracking cleanup (retention) of PostgreSQL and SQLite sources"
 
 
@@ -34,4 +36,12 @@ def ensure_schedules(**_: Any) -> None:
             "schedule_type": Schedule.MINUTES,
             "minutes": settings.CTPORTAL_CHANGE_TRACKING_CLEANUP_MINUTES,
         },
+    )
+    Schedule.objects.update_or_create(
+        name=TABLE_FACTS,
+        defaults={"func": "syncjobs.tasks.schedule_table_facts_task", "schedule_type": Schedule.MINUTES, "minutes": 15},
+    )
+    Schedule.objects.update_or_create(
+        name=TABLE_OUTCOMES,
+        defaults={"func": "syncjobs.tasks.record_table_outcomes_task", "schedule_type": Schedule.MINUTES, "minutes": 1},
     )

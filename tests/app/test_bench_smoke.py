@@ -67,3 +67,45 @@ def test_the_tables_wizard_bench_prints_its_figures(pg_server):
     for figure in ("SQLite inventory (one query)", "PostgreSQL per-table catalogue", "Grid page /tables/add/"):
         assert figure in done.stdout, done.stdout
     assert "PostgreSQL: inventory =" in done.stdout
+
+
+def test_the_tables_tick_bench_prints_its_figures(pg_server):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "bench/tables_tick.py",
+            "--tables",
+            "4",
+            "--rows",
+            "20",
+            "--changed",
+            "2",
+            "--changed-rows",
+            "10",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, DSN_VARIABLE: SERVER.url()},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in ("ratio concurrency 1 / 4", "per quiet table, concurrency 1", "bare version check"):
+        assert name in done.stdout, done.stdout
+
+
+def test_the_tables_page_bench_prints_its_figures(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "bench/tables_page.py", "40"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "CTPORTAL_DATABASE_URL"},
+            "CTPORTAL_DATA_DIR": str(tmp_path),
+        },
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in ('"tables": 40', '"tables_page_ms"', '"tables_page_x_monitor"', '"api_tables_top_100_ms"'):
+        assert name in done.stdout, done.stdout

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncjobs.engine.changetracking import next_state
-from syncjobs.engine.errors import TerminalError
+from syncjobs.engine.errors import TerminalError, TransientError
 from syncjobs.engine.pipeline.host import RunInfo, WatermarkKey
 from syncjobs.engine.types import CopyResult
 from syncjobs.engine.windows import PendingWindow, SyncState
@@ -31,6 +31,7 @@ class MemoryHost:
         self.cancel = False
         self.cancel_after: int | None = None
         self.paused: set[str] = set()  # tables ("schema.table") paused
+        self.flaky: dict[str, int] = {}  # table -> how many more claims fail as a lost connection would
         self.checks = 0
 
     def linked_service(self, name: str) -> dict[str, Any]:
@@ -52,8 +53,8 @@ class MemoryHost:
         self.by_id[run_id] = record
         return run_id
 
-    def table_started(self, parent_run_id: str, name: str, table: str, input: dict[str, Any]) -> str:
-        run_id = self.activity_started(f"{name}: {table}", self.by_id[parent_run_id]["type"], input, 0)
+    def table_started(self, parent_run_id: str, name: str, table: str, input: dict[str, Any], attempt: int) -> str:
+        run_id = self.activity_started(f"{name}: {table}", self.by_id[parent_run_id]["type"], input, attempt)
         self.by_id[run_id].update(parent=parent_run_id, table=table)
         return run_id
 
@@ -70,6 +71,9 @@ class MemoryHost:
 
     def claim_watermark(self, key: WatermarkKey) -> SyncState:
         self.threads.add(threading.get_ident())
+        if self.flaky.get(str(key.table)):
+            self.flaky[str(key.table)] -= 1
+            raise TransientError("connection_lost", f"the portal's database went away while claiming {key.table}")
         if str(key.table) in self.paused:
             raise TerminalError("table_paused", f"{key.table} is paused")
         if key in self.claimed:

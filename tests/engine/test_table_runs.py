@@ -279,3 +279,35 @@ def test_a_worker_threads_postgres_source_keeps_one_connection_table_after_table
     assert backend() != first
     source.close()
     assert source._idle is None
+
+
+def test_a_single_tables_failure_is_the_activitys_own_error(sqlite_tables):
+    u, t = sqlite_tables
+    u.source.disable_change_tracking(u.table("t0"))
+    single = t.copy_activity()
+    del single["typeProperties"]["tables"]  # the dataset's table (t0)
+    outcome = t.run(single)
+    assert outcome.status == "Failed" and list(outcome.failed_tables) == ["t0"]
+    error = t.host.run("SyncTables")["error"]
+    assert error["errorCode"] == t.host.tables()["t0"]["error"]["errorCode"] != "tables_failed"
+    assert error["message"] == t.host.tables()["t0"]["error"]["message"]
+
+
+def test_a_transient_failure_of_one_table_is_tried_again_per_the_policy_alone(sqlite_tables):
+    _, t = sqlite_tables
+    t.host.flaky["t3"] = 1
+    retried = t.copy_activity()
+    retried["policy"] = {"retry": 2, "retryIntervalInSeconds": 0}
+    outcome = t.run(retried)
+    assert outcome.status == "Succeeded" and not outcome.failed_tables, outcome.message
+    attempts = [(r["attempt"], r["status"]) for r in t.host.runs if r.get("table") == "t3"]
+    assert attempts == [(0, "Failed"), (1, "Succeeded")]
+    assert [r["attempt"] for r in t.host.runs if r.get("table") == "t0"] == [0]  # the others once
+    assert len([r for r in t.host.runs if r["name"] == "SyncTables"]) == 1  # the activity itself once
+
+    t.host.flaky["t4"] = 5
+    retried["policy"] = {"retry": 1, "retryIntervalInSeconds": 0}
+    outcome = t.run(retried)
+    assert outcome.status == "Succeeded" and list(outcome.failed_tables) == ["t4"]
+    assert [r["status"] for r in t.host.runs if r.get("table") == "t4"] == ["Failed", "Failed"]
+    assert "went away" in outcome.failed_tables["t4"]

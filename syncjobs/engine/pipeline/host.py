@@ -69,9 +69,10 @@ class RunHost(Protocol):
         """Record an activity run as InProgress; return its activity run id."""
         ...
 
-    def table_started(self, parent_run_id: str, name: str, table: str, input: dict[str, Any]) -> str:
+    def table_started(self, parent_run_id: str, name: str, table: str, input: dict[str, Any], attempt: int) -> str:
         """Record one table of a multi-table activity as its own InProgress activity run, a child of the
-        activity run ``parent_run_id`` (``name`` its activity name); return its id (ended by ``activity_finished``)."""
+        activity run ``parent_run_id`` (``name`` its activity name; ``attempt`` counts the table's retries);
+        return its id (ended by ``activity_finished``)."""
         ...
 
     def activity_finished(

@@ -27,6 +27,7 @@ from syncjobs.engine.pipeline.activities.table_runs import (
     TableCopy,
     copy_tables,
 )
+from syncjobs.engine.pipeline.policy import Policy
 from syncjobs.engine.pipeline.step import Step, StoppedError
 from syncjobs.engine.schema_drift import DEFAULT_POLICY, check_policy
 from syncjobs.engine.streaming import DEFAULT_BATCH_ROWS
@@ -60,6 +61,7 @@ def run_change_tracking_copy(step: Step) -> dict[str, Any]:
         root,
         _options(step, tp),
         connections,
+        Policy.of(step.activity),
     )
     try:
         outputs = copy_tables(job, tables, degree)
@@ -82,9 +84,11 @@ def _summary(step: Step, outputs: list[dict[str, Any]], count: int) -> dict[str,
     copied = [o for o in outputs if o["status"] == SUCCEEDED]
     if failed and not copied:
         named = "; ".join(f"{table}: {message}" for table, message in list(failed.items())[:20])
-        raise TerminalError(
-            "tables_failed",
-            f"{len(failed)} of {count} tables failed: {named}",
+        errors = [o["error"] for o in outputs if o["status"] == FAILED]
+        one = errors[0] if count == 1 else None  # a single table's failure is the activity's, as it was
+        raise TerminalError(  # each table was already tried again per the policy (table_runs.copy_one)
+            one["errorCode"] if one else "tables_failed",
+            one["message"] if one else f"{len(failed)} of {count} tables failed: {named}",
             detail=json.dumps({"failedTables": list(failed)}),
         )
     return {

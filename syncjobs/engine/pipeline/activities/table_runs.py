@@ -20,7 +20,8 @@ from syncjobs.engine.errors import EngineError, TerminalError
 from syncjobs.engine.formats import Format
 from syncjobs.engine.pipeline.activities.copy import copy_output
 from syncjobs.engine.pipeline.host import RunHost, WatermarkKey
-from syncjobs.engine.pipeline.step import Step
+from syncjobs.engine.pipeline.policy import Policy
+from syncjobs.engine.pipeline.step import Step, StoppedError
 from syncjobs.engine.pipeline.threads import RunnerThreads
 from syncjobs.engine.sinks import Sink
 from syncjobs.engine.sources import Source
@@ -94,6 +95,7 @@ class TableCopy:
     root: str
     options: CopyOptions
     connections: Connections
+    policy: Policy  # the activity's: each table is tried again on a transient failure as the activity would be
 
 
 def copy_tables(job: TableCopy, tables: list[TableName], degree: int) -> list[dict[str, Any]]:
@@ -121,15 +123,33 @@ def copy_tables(job: TableCopy, tables: list[TableName], degree: int) -> list[di
 
 
 def copy_one(job: TableCopy, host: RunHost, table: TableName) -> dict[str, Any]:
-    """One table as its own activity run: skipped (busy, paused), copied one window, or failed alone."""
+    """One table: skipped (busy, paused), copied one window, or failed alone; a transient failure (connection
+    lost, timeout, deadlock...) is tried again per the activity's policy, each attempt its own activity run."""
+    output: dict[str, Any] = {}
+    for attempt in range(job.policy.retries + 1):
+        if attempt:
+            waiting = Step(
+                job.step.activity, replace(job.step.state, host=host), "", job.step.deadline, job.step.run_activities
+            )
+            try:
+                waiting.sleep(job.policy.interval_seconds)
+            except StoppedError:
+                return {**output, "stopReason": waiting.stop_reason}
+        output = _attempt(job, host, table, attempt)
+        if output["status"] != FAILED or output.get("stopReason") or not output.get("transient"):
+            break
+    return output
+
+
+def _attempt(job: TableCopy, host: RunHost, table: TableName, attempt: int) -> dict[str, Any]:
     step, name = job.step, str(table)
-    run_id = host.table_started(step.activity_run_id, step.name, name, {"table": name})
+    run_id = host.table_started(step.activity_run_id, step.name, name, {"table": name}, attempt)
     own = Step(step.activity, replace(step.state, host=host), run_id, step.deadline, step.run_activities)
     key = WatermarkKey(job.source_name, table, job.sink_key)
     try:
         state = host.claim_watermark(key)
-    except TerminalError as exc:
-        if exc.reason in SKIP_REASONS:
+    except Exception as exc:  # busy or paused: skipped; anything else: this table's failure
+        if isinstance(exc, TerminalError) and exc.reason in SKIP_REASONS:
             output = {"table": name, "status": SKIPPED, "message": SKIP_REASONS[exc.reason], "reason": exc.message}
             host.activity_finished(run_id, SKIPPED, output, {})
             return output
@@ -168,4 +188,5 @@ def _failed(own: Step, host: RunHost, name: str, exc: Exception) -> dict[str, An
         details = ""
     error = {"errorCode": code, "message": message, "failureType": failure, "target": name, "details": details}
     host.activity_finished(own.activity_run_id, status, {"table": name}, error)
-    return {"table": name, "status": status, "stopReason": own.stop_reason, "error": error}
+    transient = not isinstance(exc, EngineError) or exc.transient  # as the runner judges a retry
+    return {"table": name, "status": status, "stopReason": own.stop_reason, "error": error, "transient": transient}
