@@ -53,7 +53,6 @@ ROUTES: list[Route] = [
         "api_tables",
         {"get": "Synced tables with status and figures: ?status=&source=&schema=&name=&sort=&top=&continuationToken="},
     ),
-    ("tables/<str:table_id>", tables.table_item, "api_table", {"get": "One synced table (by its watermark id)"}),
     ("watermarks", runs.watermarks, "api_watermarks", {"get": "Change-tracking watermarks and their windows"}),
     (
         "verifySync",
@@ -67,6 +66,7 @@ ROUTES: list[Route] = [
         "api_schema_policy",
         {"post": "Set the schema drift policy of tables in bulk (Editor or above)"},
     ),
+    ("tables/<str:table_id>", tables.table_item, "api_table", {"get": "One synced table (by its watermark id)"}),
     (
         "auditlog",
         audit.audit_log,

@@ -130,7 +130,6 @@ def world(tmp_path, settings) -> World:
         conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
     shop = make_linked_service("Shop", database=str(tmp_path / "shop.sqlite3"))
     make_linked_service("Spare", database=str(tmp_path / "spare.sqlite3"))
-    make_linked_service("Files", type="FileServer", host=str(tmp_path))
     make_dataset("Customers", "Shop", typeProperties={"table": "customers"})
     make_pipeline("Spare")
     run = make_run(make_pipeline("Nightly"))
@@ -139,7 +138,6 @@ def world(tmp_path, settings) -> World:
     WatermarkWindow.objects.create(watermark=watermark, mode="full", new_version=5)
     added = {"kinds": ["added"], "added": [{"name": "email", "type": "string"}], "summary": "added email (string)"}
     SchemaChange.objects.create(watermark=watermark, kind="added", diff=added, policy="pause", outcome="paused")
-    SyncedTable.objects.create(watermark=watermark, source_name="Shop", table_name="customers", sink_dataset="out")
     recurrence = {"frequency": "Hour", "interval": 1, "startTime": "2026-01-01T00:00:00Z", "timeZone": "UTC"}
     Trigger(definition={"name": "Hourly", "properties": _trigger(recurrence)}).save()
     ensure_schedules()
@@ -158,7 +156,9 @@ def world(tmp_path, settings) -> World:
     assert sign_in.post("/accounts/login/", viewer).status_code == 302
     sign_in.post("/accounts/login/", {"username": "target", "password": "wrong"})
     assert AccessFailureLog.objects.exists()
-    return World(tmp_path, run, target, token, users, file_url=_file_run(tmp_path))
+    file_url = _file_run(tmp_path)  # saves definitions: the synced table comes after (saves refresh the list)
+    SyncedTable.objects.create(watermark=watermark, source_name="Shop", table_name="customers", sink_dataset="out")
+    return World(tmp_path, run, target, token, users, file_url=file_url)
 
 
 def _file_run(folder: Path) -> str:
