@@ -30,22 +30,23 @@ from django.utils import timezone  # noqa: E402
 RUNS_SQL = """
 INSERT INTO syncjobs_pipelinerun (run_id, pipeline_name, run_group_id, is_latest, status, invoked_by_type,
   invoked_by_name, invoked_by_id, parameters, definition, triggered_at, run_start, run_end, duration_ms, message,
-  last_updated, cancel_requested, worker, start_from_failure, secret_parameters, handled_errors, requeues)
+  last_updated, cancel_requested, worker, start_from_failure, secret_parameters, handled_errors, requeues,
+  failed_tables)
 SELECT md5(i::text)::uuid, 'Pipeline' || (i %% 20), md5(i::text)::uuid, true,
   CASE WHEN i %% 10 = 0 THEN 'Failed' ELSE 'Succeeded' END, 'Manual', 'Manual', '', '{}', '{}',
   now() - i * interval '10 seconds', now() - i * interval '10 seconds',
   now() - i * interval '10 seconds' + interval '4 seconds',
   4000, CASE WHEN i %% 10 = 0 THEN 'Operation on target Copy failed' ELSE '' END,
-  now() - i * interval '10 seconds', false, '', false, '', false, 0
+  now() - i * interval '10 seconds', false, '', false, '', false, 0, '[]'
 FROM generate_series(1, %(runs)s) AS i
 """
 ACTIVITIES_SQL = """
 INSERT INTO syncjobs_activityrun (activity_run_id, pipeline_run_id, activity_name, activity_type, status, run_start,
-  run_end, duration_ms, input, output, error, rows_read, rows_written, bytes_written, retry_attempt)
+  run_end, duration_ms, input, output, error, rows_read, rows_written, bytes_written, retry_attempt, "table")
 SELECT md5('a' || j::text)::uuid, md5((1 + (j - 1) / %(per)s)::text)::uuid, 'Activity' || (j %% %(per)s),
   CASE WHEN j %% %(per)s = 0 THEN 'Copy' ELSE 'Lookup' END, 'Succeeded', now() - (j / %(per)s) * interval '10 seconds',
   now() - (j / %(per)s) * interval '10 seconds' + interval '1 second', 1000, '{}',
-  '{"rowsRead": 1000, "rowsCopied": 1000, "dataWritten": 65000}', '{}', 1000, 1000, 65000, 0
+  '{"rowsRead": 1000, "rowsCopied": 1000, "dataWritten": 65000}', '{}', 1000, 1000, 65000, 0, ''
 FROM generate_series(1, %(runs)s * %(per)s) AS j
 """
 

@@ -167,7 +167,9 @@ def _database_linked_services() -> Any:
 
 def _copy_source(dataset: Dataset) -> str:
     found = connectors.linked_service_type(dataset.linked_service.type)
-    return found.copy_source if found is not None and found.copy_source else "SqlSource"
+    if found is not None and found.copy_source:
+        return found.copy_source
+    return connectors.copy_source_types()[0]  # a dataset of no known database: the table's first, validation says more
 
 
 def reference_parameters(text: str, dataset: Dataset) -> dict[str, Any]:

@@ -108,7 +108,11 @@ def test_trigger_rerun_cancel_and_trigger_state_are_recorded_without_parameter_v
     assert seen == [
         ("trigger", "Nightly", {"runId": run_id, "parameters": ["token"]}),
         ("cancel", "Nightly", {"runId": run_id}),
-        ("rerun", "Nightly", {"runId": str(rerun.run_id), "rerunOf": run_id, "fromFailed": False, "failedTablesOnly": False}),
+        (
+            "rerun",
+            "Nightly",
+            {"runId": str(rerun.run_id), "rerunOf": run_id, "fromFailed": False, "failedTablesOnly": False},
+        ),
         ("start", "Hourly", {}),
         ("stop", "Hourly", {}),
     ]
