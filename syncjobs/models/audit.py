@@ -57,6 +57,9 @@ class AuditEntry(models.Model):
         REVOKE_TOKEN = "revoke_token"  # noqa: S105 - an action name
         ENABLE_CHANGE_TRACKING = "enable_change_tracking"
         DISABLE_CHANGE_TRACKING = "disable_change_tracking"
+        ACKNOWLEDGE = "acknowledge"
+        MUTE = "mute"
+        SEND_TEST = "send_test"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.CharField(max_length=200)

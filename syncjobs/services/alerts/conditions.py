@@ -1,0 +1,167 @@
+"""The conditions the evaluator checks, each a function returning what it sees now (``Finding``s) and
+which open incidents of its kind have cleared.
+
+Run- and trigger-level conditions read the run and trigger tables; table-level ones (failing, late,
+retention risk) read ``services/tables.py`` once that exists (see ``table_findings``); schema changes
+read the drift records (see ``schema_findings``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from syncjobs.models import PipelineRun, RunStatus, Trigger, Watermark, WatermarkWindow
+from syncjobs.models.alerts import Condition, ObjectType, Severity
+from syncjobs.services.alerts.incidents import Finding
+
+
+@dataclass
+class Seen:
+    """What one condition found: findings to open or update, and objects (ids) whose incident has cleared."""
+
+    kind: str
+    findings: list[Finding] = field(default_factory=list)
+    cleared: dict[str, str] = field(default_factory=dict)  # object id -> why it cleared
+    # Sweeping conditions (state read whole, not since the last pass): every open incident of the kind
+    # not found again has cleared, with this reason.
+    sweep_reason: str = ""
+
+
+def run_failures(since: datetime) -> Seen:
+    """Pipelines whose latest finished run failed (opened) or succeeded (cleared), among those that ran since."""
+    seen = Seen(Condition.RUN_FAILED)
+    names = set(
+        PipelineRun.objects.finished().filter(run_end__gte=since).values_list("pipeline_name", flat=True).distinct()
+    )
+    for name in names:
+        runs = PipelineRun.objects.filter(pipeline_name=name, status__in=(RunStatus.FAILED, RunStatus.SUCCEEDED))
+        latest = runs.exclude(run_end=None).order_by("-run_end", "-pk").first()
+        if latest is None:
+            continue
+        if latest.status == RunStatus.SUCCEEDED:
+            seen.cleared[name.lower()] = f"run {latest.run_id} of {name} succeeded"
+            continue
+        last_ok = runs.filter(status=RunStatus.SUCCEEDED).order_by("-run_end").values_list("run_end", flat=True)
+        failed = runs.filter(status=RunStatus.FAILED)
+        if last_ok.first() is not None:
+            failed = failed.filter(run_end__gt=last_ok.first())
+        seen.findings.append(_run_failed(latest, failed.count()))
+    return seen
+
+
+def _run_failed(run: PipelineRun, count: int) -> Finding:
+    message = (run.message or "no message").strip().splitlines()[0][:300]
+    return Finding(
+        kind=Condition.RUN_FAILED,
+        severity=Severity.ERROR,
+        object_type=ObjectType.PIPELINE,
+        object_id=run.pipeline_name.lower(),
+        object_name=run.pipeline_name,
+        reason=f"run {run.run_id} failed: {message}",
+        link=reverse("syncjobs:run_detail", args=[run.run_id]),
+        pipeline_name=run.pipeline_name,
+        occurrence=str(run.run_id),
+        count=count,
+    )
+
+
+def long_runs() -> Seen:
+    """Runs in progress for longer than ``CTPORTAL_ALERT_RUN_LONG_MINUTES``; the rest have cleared."""
+    limit = settings.CTPORTAL_ALERT_RUN_LONG_MINUTES
+    now = timezone.now()
+    seen = Seen(Condition.RUN_LONG, sweep_reason="the run ended")
+    for run in PipelineRun.objects.in_progress().filter(run_start__lt=now - timedelta(minutes=limit)):
+        minutes = int((now - run.run_start).total_seconds() // 60) if run.run_start else limit
+        seen.findings.append(
+            Finding(
+                kind=Condition.RUN_LONG,
+                severity=Severity.WARNING,
+                object_type=ObjectType.RUN,
+                object_id=str(run.run_id),
+                object_name=f"{run.pipeline_name} run {str(run.run_id)[:8]}",
+                reason=f"in progress for {minutes} minutes (more than {limit})",
+                link=reverse("syncjobs:run_detail", args=[run.run_id]),
+                pipeline_name=run.pipeline_name,
+            )
+        )
+    return seen
+
+
+def trigger_failures() -> Seen:
+    """Triggers whose last attempt to fire failed; the others (fired since, or deleted) have cleared."""
+    seen = Seen(Condition.TRIGGER_FAILING, sweep_reason="the trigger fired again (or was deleted)")
+    for trigger in Trigger.objects.exclude(fire_error=""):
+        seen.findings.append(
+            Finding(
+                kind=Condition.TRIGGER_FAILING,
+                severity=Severity.ERROR,
+                object_type=ObjectType.TRIGGER,
+                object_id=trigger.name.lower(),
+                object_name=trigger.name,
+                reason=f"could not fire: {trigger.fire_error[:300]}",
+                link=reverse("syncjobs:manage_trigger", args=[trigger.name]),
+                occurrence=trigger.fire_error_at.isoformat() if trigger.fire_error_at else "",
+            )
+        )
+    return seen
+
+
+def reinitializations(since: datetime) -> Seen:
+    """Tables whose latest window was a reinitialization (a full copy: expired, restored, identity changed);
+    a later delta window clears it."""
+    seen = Seen(Condition.REINITIALIZED)
+    touched = WatermarkWindow.objects.filter(created_at__gte=since).values_list("watermark_id", flat=True)
+    for watermark in Watermark.objects.filter(pk__in=set(touched)).select_related("linked_service"):
+        latest = watermark.windows.select_related("pipeline_run").order_by("-created_at", "-pk").first()
+        if latest is None:
+            continue
+        if latest.mode == WatermarkWindow.Mode.REINITIALIZED:
+            seen.findings.append(_reinitialized(watermark, latest))
+        elif latest.mode == WatermarkWindow.Mode.DELTA:
+            seen.cleared[str(watermark.pk)] = "a change window (delta) was copied after the full copy"
+    return seen
+
+
+def _reinitialized(watermark: Watermark, window: WatermarkWindow) -> Finding:
+    run = window.pipeline_run
+    return Finding(
+        kind=Condition.REINITIALIZED,
+        severity=Severity.WARNING,
+        object_type=ObjectType.TABLE,
+        object_id=str(watermark.pk),
+        object_name=table_label(watermark),
+        reason=f"full copy into generation {window.generation}: {window.reason or 'reinitialized'}",
+        link=reverse("syncjobs:run_detail", args=[run.run_id]) if run else reverse("syncjobs:watermarks"),
+        pipeline_name=run.pipeline_name if run else "",
+        occurrence=str(window.pk),
+    )
+
+
+def table_label(watermark: Watermark) -> str:
+    """``Shop/dbo.customers -> out``: the linked service, the source table and the sink."""
+    return f"{watermark.linked_service.name}/{watermark.table} -> {watermark.sink_key}"
+
+
+def table_findings() -> Iterable[Seen]:
+    """Table failing, table late and retention risk, from the Tables service.
+
+    Hook: ``services/tables.py`` (branch tablespage) gives each synced table's status; until it is
+    merged there is nothing to read here.
+    """
+    return ()
+
+
+def schema_findings(since: datetime) -> Seen:
+    """Schema changed, from the drift records.
+
+    Hook: the drift helper records added, dropped and retyped columns per window; each record since
+    ``since`` becomes a ``Finding(Condition.SCHEMA_CHANGED, ...)`` on the table (object id: the
+    watermark's id), and the table's next window without a change clears it.
+    """
+    return Seen(Condition.SCHEMA_CHANGED)
