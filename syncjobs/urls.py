@@ -8,7 +8,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from syncjobs.access import Role, requires
-from syncjobs.views import author, health, manage, monitor, objects, triggers, users
+from syncjobs.views import alerts, author, health, manage, monitor, objects, triggers, users
 
 app_name = "syncjobs"
 home = requires(GET=Role.VIEWER)(RedirectView.as_view(pattern_name="syncjobs:monitor"))
@@ -23,6 +23,15 @@ urlpatterns = [
     path("monitor/runs/<uuid:run_id>/rerun", monitor.rerun_view, name="run_rerun"),
     path("monitor/pipelines/<str:name>/", monitor.pipeline_history, name="pipeline_history"),
     path("monitor/watermarks/", monitor.watermarks, name="watermarks"),
+    # Alerts
+    path("alerts/", alerts.alerts, name="alerts"),
+    path("alerts/evaluate", alerts.evaluate_now, name="alerts_evaluate"),
+    path("alerts/incidents/<int:incident_id>/", alerts.incident, name="alert_incident"),
+    path("alerts/channels/", alerts.channels, name="alert_channels"),
+    path("alerts/channels/<int:channel_id>/", alerts.channel, name="alert_channel"),
+    path("alerts/channels/<int:channel_id>/test", alerts.channel_test, name="alert_channel_test"),
+    path("alerts/rules/", alerts.rules, name="alert_rules"),
+    path("alerts/rules/<int:rule_id>/", alerts.rule, name="alert_rule"),
     # Manage
     path("manage/", manage.linked_services, name="manage"),
     path("manage/linkedservices/new/<str:kind>/", manage.new_linked_service, name="manage_new"),

@@ -48,7 +48,8 @@ def attempt(delivery: Delivery) -> bool:
     if claimed != 1:
         return False
     delivery.refresh_from_db()
-    event = Event.objects.select_related("incident", "incident__acknowledged_by").filter(pk=delivery.event_id).first()
+    events = Event.objects.select_related("incident", "incident__acknowledged_by")
+    event = events.filter(pk=delivery.event_id).first() if delivery.event_id is not None else None
     if event is None:  # a test message's row, or its event was deleted: nothing to send
         _record(delivery, Delivery.Status.FAILED, "no event to send")
         return False

@@ -34,8 +34,8 @@ class PassResult:
     sent: int
 
 
-def evaluate(*, send: bool = True) -> PassResult:
-    """One pass: every condition, then the deliveries due (unless ``send`` is False)."""
+def evaluate(*, wait_seconds: float = deliver.WAIT_SECONDS) -> PassResult:
+    """One pass: every condition, then the deliveries due (and retries due within ``wait_seconds``)."""
     with transaction.atomic():
         bookmark = _bookmark()
         started = timezone.now()
@@ -46,7 +46,7 @@ def evaluate(*, send: bool = True) -> PassResult:
             resolved += apply(seen)
         bookmark.last_pass_at = started
         bookmark.save(update_fields=["last_pass_at"])
-    sent = deliver.deliver_due() if send else 0
+    sent = deliver.deliver_due(wait_seconds)
     return PassResult(findings, resolved, sent)
 
 
