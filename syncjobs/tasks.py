@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncjobs.services import change_tracking, monitor, runs, triggers
+from syncjobs.services import change_tracking, monitor, runs, table_facts, tables, triggers
 from syncjobs.services.alerts import evaluate
 
 
@@ -39,3 +39,18 @@ def fire_due_triggers_task() -> int:
 def evaluate_alerts_task() -> int:
     """Open, update and resolve incidents, and send the events due; how many findings."""
     return evaluate.evaluate().findings
+
+
+def refresh_table_facts_task(linked_service_id: int) -> int:
+    """Read one source's facts for its synced tables (change tracking, retention, current version)."""
+    return table_facts.refresh_source_facts(linked_service_id)
+
+
+def schedule_table_facts_task() -> int:
+    """Queue one source-facts refresh per source with synced tables."""
+    return table_facts.schedule_refreshes()
+
+
+def verify_table_task(synced_table_id: int) -> str:
+    """verify_sync one synced table and keep the verdict on it."""
+    return tables.verify_by_id(synced_table_id)

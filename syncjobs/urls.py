@@ -8,7 +8,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from syncjobs.access import Role, requires
-from syncjobs.views import alerts, author, health, manage, monitor, objects, triggers, users
+from syncjobs.views import alerts, author, health, manage, monitor, objects, tables, triggers, users
 
 app_name = "syncjobs"
 home = requires(GET=Role.VIEWER)(RedirectView.as_view(pattern_name="syncjobs:monitor"))
@@ -32,6 +32,11 @@ urlpatterns = [
     path("alerts/channels/<int:channel_id>/test", alerts.channel_test, name="alert_channel_test"),
     path("alerts/rules/", alerts.rules, name="alert_rules"),
     path("alerts/rules/<int:rule_id>/", alerts.rule, name="alert_rule"),
+    # Tables
+    path("tables/", tables.index, name="tables"),
+    path("tables/<int:table_id>/", tables.detail, name="table_detail"),
+    path("tables/actions/<str:action>", tables.action, name="table_action"),
+    path("tables/resync/", tables.resync, name="table_resync"),
     # Manage
     path("manage/", manage.linked_services, name="manage"),
     path("manage/linkedservices/new/<str:kind>/", manage.new_linked_service, name="manage_new"),

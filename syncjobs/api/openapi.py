@@ -16,8 +16,9 @@ from syncjobs.api.alerts import MAX_MUTE_MINUTES, SEVERITIES, STATES
 from syncjobs.api.query import MAX_FILTERS, MAX_ORDERS, MAX_VALUES, OPERATORS, ORDERS
 from syncjobs.api.routes import ROUTES, Route
 from syncjobs.api.runs import ACTIVITY_OPERANDS, ACTIVITY_ORDERS, RUN_OPERANDS, RUN_ORDERS
-from syncjobs.models import AuditEntry
+from syncjobs.models import AuditEntry, TableStatus
 from syncjobs.models.alerts import Condition
+from syncjobs.services.tables import SORTS as TABLE_SORTS
 
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -27,6 +28,7 @@ _PATH_SCHEMAS = {
     "name": _NAME,
     "run_id": {"type": "string", "format": "uuid", "description": "a pipeline run's id"},
     "incident_id": {"type": "integer", "minimum": 1, "description": "an incident's id"},
+    "table_id": {"type": "string", "pattern": "^[0-9]+$", "description": "a synced table's id (its watermark's)"},
 }
 _RUN_QUERY = "#/components/schemas/RunQuery"
 _BODIES = {
@@ -73,8 +75,19 @@ _CODES = {
     ("api_alerts", "get"): ("200", "400"),
     ("api_alert_acknowledge", "post"): ("200", "404"),
     ("api_alert_mute", "post"): ("200", "400", "404"),
+    ("api_tables", "get"): ("200", "400"),
+    ("api_table", "get"): ("200", "400", "404"),
 }
 _PATH_QUERY = {
+    "api_tables": [
+        ("status", "table_status", "one status: " + ", ".join(TableStatus.values)),
+        ("source", "string", "the source linked service's name"),
+        ("schema", "string", "the source schema"),
+        ("name", "string", "part of the table's name"),
+        ("sort", "table_sort", "the order (a leading - reverses it)"),
+        ("top", "string", "tables per answer, 1 to 1000 (100 by default)"),
+        ("continuationToken", "string", "the next page, from the previous answer"),
+    ],
     "api_audit_log": [
         ("user", "string", "who: a user name, cli:<os user> or system"),
         ("action", "action", "what was done"),
@@ -228,6 +241,8 @@ def _query_parameter(name: str, kind: str, description: str) -> dict[str, Any]:
         "incident_state": {"type": "string", "enum": list(STATES)},
         "severity": {"type": "string", "enum": list(SEVERITIES)},
         "incident_kind": {"type": "string", "enum": list(Condition.values)},
+        "table_status": {"type": "string", "enum": list(TableStatus.values)},
+        "table_sort": {"type": "string", "enum": [*TABLE_SORTS, *(f"-{s}" for s in TABLE_SORTS)]},
     }
     schema = schemas[kind]
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.urls import register_converter
 
-from syncjobs.api import alerts, audit, definitions, runs, verification
+from syncjobs.api import alerts, audit, definitions, runs, tables, verification
 
 Route = tuple[str, Callable[..., Any], str, dict[str, str]]
 """(path, view, URL name, {method: summary})."""
@@ -47,6 +47,13 @@ ROUTES: list[Route] = [
         {"post": "Query a run's activity runs"},
     ),
     ("pipelineruns/<str:run_id>/cancel", runs.cancel, "api_cancel", {"post": "Cancel a pipeline run"}),
+    (
+        "tables",
+        tables.table_list,
+        "api_tables",
+        {"get": "Synced tables with status and figures: ?status=&source=&schema=&name=&sort=&top=&continuationToken="},
+    ),
+    ("tables/<str:table_id>", tables.table_item, "api_table", {"get": "One synced table (by its watermark id)"}),
     ("watermarks", runs.watermarks, "api_watermarks", {"get": "Change-tracking watermarks and their windows"}),
     (
         "verifySync",

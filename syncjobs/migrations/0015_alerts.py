@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("syncjobs", "0012_change_windows"),
+        ("syncjobs", "0014_synced_tables"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -71,6 +71,9 @@ class Migration(migrations.Migration):
                     ("acknowledge", "Acknowledge"),
                     ("mute", "Mute"),
                     ("send_test", "Send Test"),
+                    ("pause", "Pause"),
+                    ("resume", "Resume"),
+                    ("resync", "Resync"),
                 ],
                 max_length=30,
             ),

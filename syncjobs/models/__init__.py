@@ -5,6 +5,7 @@ from syncjobs.models.api_tokens import ApiToken
 from syncjobs.models.audit import AuditEntry
 from syncjobs.models.definitions import Dataset, Definition, LinkedService, Pipeline, Trigger, known_objects
 from syncjobs.models.pipeline_runs import ActivityRun, ActivityStatus, PipelineRun, RunStatus
+from syncjobs.models.synced_tables import RunCursor, SyncedTable, TableBinding, TableStatus
 from syncjobs.models.watermarks import Watermark, WatermarkConflictError, WatermarkWindow
 
 __all__ = [
@@ -23,7 +24,11 @@ __all__ = [
     "LinkedService",
     "Pipeline",
     "PipelineRun",
+    "RunCursor",
     "RunStatus",
+    "SyncedTable",
+    "TableBinding",
+    "TableStatus",
     "Trigger",
     "Watermark",
     "WatermarkConflictError",

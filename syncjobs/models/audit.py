@@ -60,6 +60,9 @@ class AuditEntry(models.Model):
         ACKNOWLEDGE = "acknowledge"
         MUTE = "mute"
         SEND_TEST = "send_test"
+        PAUSE = "pause"
+        RESUME = "resume"
+        RESYNC = "resync"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.CharField(max_length=200)

@@ -126,6 +126,10 @@ class PipelineRun(models.Model):
     # Succeeded, but an activity failed and a Failed/Completed dependency path handled it: the runner's
     # own verdict (PipelineOutcome.handled_errors), stored as it ends the run.
     handled_errors = models.BooleanField(default=False)
+    # The tables a ChangeTrackingCopy copies in this run ("schema.table"; None: every table it lists),
+    # and those that failed ("Succeeded with failed tables" when others succeeded).
+    table_filter = models.JSONField(null=True, blank=True)
+    failed_tables = models.JSONField(default=list, blank=True)
     last_updated = models.DateTimeField(default=timezone.now, db_index=True)
     cancel_requested = models.BooleanField(default=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -349,6 +353,9 @@ class ActivityRun(models.Model):
     rows_written = models.BigIntegerField(null=True, blank=True)
     bytes_written = models.BigIntegerField(null=True, blank=True)
     retry_attempt = models.PositiveIntegerField(default=0)
+    # A table of a ChangeTrackingCopy: its own record under the activity's run ("schema.table").
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    table = models.CharField(max_length=260, blank=True, default="")
 
     objects = ActivityRunQuerySet.as_manager()
 

@@ -69,6 +69,7 @@ class Watermark(models.Model):
     generation = models.PositiveIntegerField(default=0)  # 0: no window written yet
     chain_version = models.BigIntegerField(null=True, blank=True)
     pending = models.JSONField(null=True, blank=True)  # engine.windows.PendingWindow.to_json()
+    paused = models.BooleanField(default=False)  # a paused table is skipped by runs ("skipped: paused")
 
     objects = WatermarkQuerySet.as_manager()
 

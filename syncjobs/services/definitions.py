@@ -111,6 +111,7 @@ def import_definitions(
         result = ImportResult(findings=findings)
         for kind, definition in batch:
             _save(kind, definition, result, actor)
+        follow_tables(result.objects)
         return result
 
 
@@ -119,6 +120,20 @@ def delete_definition(instance: Definition, *, actor: Actor = SYSTEM) -> None:
     with transaction.atomic():
         instance.delete()
         audit.record(actor, AuditEntry.Action.DELETE, instance.KIND, instance.name)
+        follow_tables([instance])
+
+
+def follow_tables(changed: list[Definition]) -> None:
+    """Keep the synced tables (``table_discovery``) current after pipelines, datasets or triggers changed."""
+    from syncjobs.services import table_discovery  # it reads definitions: imported when they change
+
+    kinds = {obj.KIND for obj in changed}
+    if "dataset" in kinds or "linkedService" in kinds:
+        table_discovery.refresh()
+    elif "pipeline" in kinds:
+        table_discovery.refresh([p for p in changed if isinstance(p, Pipeline) and p.pk])
+    elif "trigger" in kinds:
+        table_discovery.refresh_schedules()
 
 
 def _prepare(

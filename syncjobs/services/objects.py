@@ -23,7 +23,7 @@ from syncjobs.adf.references import names, references, rename_references
 from syncjobs.adf.validation import validate_name
 from syncjobs.models import AuditEntry, Definition, PipelineRun, Watermark
 from syncjobs.services import audit
-from syncjobs.services.definitions import MODELS, delete_definition
+from syncjobs.services.definitions import MODELS, delete_definition, follow_tables
 
 LABELS = {"linkedService": "linked service", "dataset": "dataset", "pipeline": "pipeline", "trigger": "trigger"}
 # Which kinds of object may reference each kind.
@@ -116,6 +116,7 @@ def rename_object(instance: Definition, new_name: str, *, actor: Actor = SYSTEM)
         if instance.KIND == "dataset":
             problems += _move_watermarks(old, new_name)
         raise_for_errors(problems)
+        follow_tables([instance])
     return usages
 
 
@@ -129,6 +130,7 @@ def clone_object(instance: Definition, new_name: str, *, actor: Actor = SYSTEM) 
         clone = type(instance)()
         warnings = clone.set_definition({"name": new_name, "properties": copy.deepcopy(instance.properties)})
         clone.save()
+        follow_tables([clone])
         cleared = [w.path for w in warnings if w.severity == WARNING]
         audit.record(
             actor,

@@ -35,13 +35,17 @@ def trigger_run(
     invoked_by_type: str = "Manual",
     invoked_by_name: str = "Manual",
     actor: Actor = SYSTEM,
+    tables: list[str] | None = None,
 ) -> PipelineRun:
     """Queue a run of ``pipeline`` with its definition frozen now; raises ValidationError on bad parameters.
+
+    ``tables`` ("schema.table"): its ChangeTrackingCopy activities copy only those (None: every table).
 
     A manual run is named after the user who triggered it and noted in the audit log (with the names
     of its parameters, never their values); a schedule trigger's runs are in the run history only.
     """
     given = dict(parameters or {})
+    table_filter = _table_filter(tables)
     declared = pipeline.properties.get("parameters") or {}
     try:
         bind_parameters(declared, given)
@@ -59,6 +63,7 @@ def trigger_run(
             definition=pipeline.snapshot(),
             invoked_by_type=invoked_by_type,
             invoked_by_name=actor.name if actor.user_id else invoked_by_name,
+            table_filter=table_filter,
         )
         if invoked_by_type == "Manual":
             names = sorted(given)
@@ -67,6 +72,15 @@ def trigger_run(
             )
     _enqueue(run)
     return run
+
+
+def _table_filter(tables: list[str] | None) -> list[str] | None:
+    """``tables`` as stored (trimmed, unique, in order); ValidationError on anything but names."""
+    if tables is None:
+        return None
+    if not isinstance(tables, list) or not all(isinstance(t, str) and t.strip() for t in tables):
+        raise ValidationError('tables must be a list of table names such as "dbo.orders"')
+    return list(dict.fromkeys(t.strip() for t in tables))
 
 
 def _split_secure(declared: dict[str, Any], given: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -132,6 +146,7 @@ def _run_info(run: PipelineRun) -> RunInfo:
         parameters={**run.parameters, **(decrypt_mapping(run.secret_parameters) if run.secret_parameters else {})},
         reuse_outputs=earlier.reusable_outputs() if earlier else {},
         retry_items=earlier.failed_items() if earlier else {},
+        table_filter=tuple(run.table_filter) if run.table_filter is not None else None,
     )
 
 
@@ -143,8 +158,18 @@ def cancel_run(run: PipelineRun, *, actor: Actor = SYSTEM) -> bool:
     return requested
 
 
-def rerun(run: PipelineRun, *, from_failed: bool = False, actor: Actor = SYSTEM) -> PipelineRun:
-    """A new run in the same group, with the same parameters and the same frozen definition."""
+def rerun(
+    run: PipelineRun, *, from_failed: bool = False, actor: Actor = SYSTEM, failed_tables_only: bool = False
+) -> PipelineRun:
+    """A new run in the same group, with the same parameters and the same frozen definition.
+
+    ``failed_tables_only`` ("Retry failed tables"): only the tables that failed in ``run`` are copied;
+    ValidationError when none did.
+    """
+    if failed_tables_only and not run.failed_tables:
+        raise ValidationError(f"run {run.run_id} has no failed tables to retry")
+    table_filter = list(run.failed_tables) if failed_tables_only else run.table_filter
+    name = "Retry failed tables" if failed_tables_only else "Rerun from failed activity" if from_failed else "Rerun"
     with transaction.atomic():
         new = PipelineRun.objects.create(
             pipeline=run.pipeline,
@@ -155,8 +180,9 @@ def rerun(run: PipelineRun, *, from_failed: bool = False, actor: Actor = SYSTEM)
             secret_parameters=run.secret_parameters,
             definition=run.definition,
             invoked_by_type="Manual",
-            invoked_by_name="Rerun from failed activity" if from_failed else "Rerun",
-            start_from_failure=from_failed,
+            invoked_by_name=name,
+            start_from_failure=from_failed and not failed_tables_only,
+            table_filter=table_filter,
         )
         PipelineRun.objects.filter(run_group_id=run.run_group_id).exclude(pk=new.pk).update(is_latest=False)
         audit.record(
@@ -167,6 +193,7 @@ def rerun(run: PipelineRun, *, from_failed: bool = False, actor: Actor = SYSTEM)
             runId=str(new.run_id),
             rerunOf=str(run.run_id),
             fromFailed=from_failed,
+            failedTablesOnly=failed_tables_only,
         )
     _enqueue(new)
     return new

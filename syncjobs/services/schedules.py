@@ -11,6 +11,7 @@ from django_q.models import Schedule
 RECOVER_RUNS = "ctportal: recover runs of dead workers"
 PURGE_RUNS = "ctportal: purge run history past its retention"
 FIRE_TRIGGERS = "ctportal: fire due schedule triggers"
+TABLE_FACTS = "ctportal: read the synced tables' source facts (change tracking, retention, version)"
 CLEANUP_CHANGE_TRACKING = "ctportal: change-tracking cleanup (retention) of PostgreSQL and SQLite sources"
 EVALUATE_ALERTS = "ctportal: evaluate alerts (open, update and resolve incidents; send their events)"
 
@@ -39,4 +40,8 @@ def ensure_schedules(**_: Any) -> None:
     Schedule.objects.update_or_create(
         name=EVALUATE_ALERTS,
         defaults={"func": "syncjobs.tasks.evaluate_alerts_task", "schedule_type": Schedule.MINUTES, "minutes": 1},
+    )
+    Schedule.objects.update_or_create(
+        name=TABLE_FACTS,
+        defaults={"func": "syncjobs.tasks.schedule_table_facts_task", "schedule_type": Schedule.MINUTES, "minutes": 15},
     )

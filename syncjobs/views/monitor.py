@@ -107,8 +107,7 @@ def pipeline_history(request: HttpRequest, name: str) -> HttpResponse:
         {
             "name": name,
             "history": history,
-            "durations": charts.line_chart(history, "seconds"),
-            "rows": charts.line_chart(history, "rows"),
+            "charts": charts.pipeline_charts(history),
         },
     )
 

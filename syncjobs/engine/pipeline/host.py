@@ -28,6 +28,8 @@ class RunInfo:
     reuse_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # ...and of a ForEach that failed there, the items to run again (the others succeeded).
     retry_items: dict[str, list[int]] = field(default_factory=dict)
+    # The tables ("schema.table") a ChangeTrackingCopy copies in this run; None: every table it lists.
+    table_filter: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def run_change_tracking_copy(step: Step) -> dict[str, Any]:
     outputs = []
     try:
         with opened_source(step, source_name) as source:
-            for table in _tables(tp, source_dataset):
+            for table in _tables(tp, source_dataset, step.state.info.table_filter):
                 step.check()
                 key = WatermarkKey(source_name, table, f"{sink_dataset.get('name', '')}:{root}")
                 outputs.append(_copy_one(step, _options(step, tp), source, sink, fmt, root, key))
@@ -120,8 +120,14 @@ def _first(references: Any) -> dict[str, Any] | None:
     return references[0] if isinstance(references, list) and references else None
 
 
-def _tables(tp: dict[str, Any], source_dataset: dict[str, Any]) -> list[TableName]:
+def _tables(tp: dict[str, Any], source_dataset: dict[str, Any], wanted: tuple[str, ...] | None) -> list[TableName]:
+    """The tables this activity copies: ``tables`` (or the dataset's one), narrowed to the run's filter."""
     listed = tp.get("tables")
     if listed:
-        return [TableName(str(t["table"]), str(t["schema"]) if t.get("schema") else None) for t in listed]
-    return [bindings.table_name_for(source_dataset)]
+        tables = [TableName(str(t["table"]), str(t["schema"]) if t.get("schema") else None) for t in listed]
+    else:
+        tables = [bindings.table_name_for(source_dataset)]
+    if wanted is None:
+        return tables
+    chosen = {name.lower() for name in wanted}
+    return [t for t in tables if str(t).lower() in chosen]

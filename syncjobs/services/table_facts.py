@@ -1,0 +1,116 @@
+"""Facts read from a source for its synced tables: change tracking on or off, its retention, the current version.
+
+Read per source now and then (a schedule, the Tables page's *Refresh source facts*, a verify), never on
+a page load: a source may be slow or far away, and 10,000 tables must not mean 10,000 connections.
+Retention comes from where each database keeps it: the portal's emulated change tracking keeps it
+per table (``_ctportal_tables.retention_seconds`` on SQLite, ``ctportal_ct.tables.retention`` on
+PostgreSQL); SQL Server keeps one per database in ``sys.change_tracking_databases``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from syncjobs.engine import bindings
+from syncjobs.engine.errors import EngineError
+from syncjobs.engine.types import TableName
+from syncjobs.models import LinkedService, SyncedTable
+from syncjobs.services.table_outcomes import risk_at
+
+logger = logging.getLogger(__name__)
+
+_RETENTION_SQL = {
+    "SQLite": "SELECT table_name AS t, retention_seconds AS s FROM _ctportal_tables",
+    "PostgreSQL": (
+        "SELECT n.nspname || '.' || c.relname AS t, extract(epoch FROM t.retention)::bigint AS s "
+        "FROM ctportal_ct.tables t JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace"
+    ),
+    "SQL Server": (
+        "SELECT NULL AS t, retention_period * CASE retention_period_units WHEN 1 THEN 60 WHEN 2 THEN 3600 "
+        "ELSE 86400 END AS s FROM sys.change_tracking_databases WHERE database_id = DB_ID()"
+    ),
+}
+
+
+def schedule_refreshes() -> int:
+    """One facts refresh task per source with synced tables; how many were queued."""
+    names = list(
+        SyncedTable.objects.current().order_by().values_list("watermark__linked_service", flat=True).distinct()
+    )
+    for pk in names:
+        async_task("syncjobs.tasks.refresh_table_facts_task", pk, sync=settings.CTPORTAL_TASKS_INLINE)
+    return len(names)
+
+
+def refresh_source_facts(linked_service_id: int) -> int:
+    """Read the facts of every synced table of one source and store them; how many tables were read.
+
+    An unreachable source is noted on its tables (``source_error``) and tried again next time.
+    """
+    linked = LinkedService.objects.filter(pk=linked_service_id).first()
+    tables = list(SyncedTable.objects.filter(watermark__linked_service_id=linked_service_id))
+    if linked is None or not tables:
+        return 0
+    now = timezone.now()
+    try:
+        facts = read_facts(linked, [t.watermark.table for t in tables])
+    except EngineError as exc:
+        SyncedTable.objects.filter(pk__in=[t.pk for t in tables]).update(
+            source_error=exc.message, source_checked_at=now
+        )
+        return 0
+    for table in tables:
+        tracked, retention, version = facts.get(str(table.watermark.table).lower(), (None, None, None))
+        SyncedTable.objects.filter(pk=table.pk).update(
+            change_tracking=tracked,
+            retention_seconds=retention,
+            source_version=version,
+            source_checked_at=now,
+            source_error="",
+            risk_at=risk_at(table.last_success_at, retention, table.schedule_seconds),
+        )
+    return len(tables)
+
+
+def read_facts(linked: LinkedService, names: list[TableName]) -> dict[str, tuple[bool | None, int | None, int | None]]:
+    """``schema.table`` (lower case) → (change tracking on, retention seconds, current version)."""
+    source = bindings.source_for(linked.revealed_definition())
+    try:
+        retention = _retention(source)
+        found: dict[str, tuple[bool | None, int | None, int | None]] = {}
+        with source.snapshot() as snapshot:
+            current = snapshot.current_version()
+            for name in names:
+                try:
+                    tracked = snapshot.describe(name).change_tracking
+                except EngineError:
+                    tracked = None  # the table is gone: the run says so
+                kept = _kept(retention, name) if tracked else None
+                found[str(name).lower()] = (tracked, kept, current)
+        return found
+    finally:
+        source.close()
+
+
+def _retention(source: Any) -> dict[str, int]:
+    """Retention in seconds per tracked table (``*``: the whole database's)."""
+    sql = _RETENTION_SQL.get(source.dialect.name)
+    if sql is None:
+        return {}
+    try:
+        rows = source.execute(sql)
+    except EngineError:  # change tracking never enabled on this database: nothing is tracked
+        return {}
+    return {str(r["t"] or "*").lower(): int(r["s"]) for r in rows if r.get("s") is not None}
+
+
+def _kept(retention: dict[str, int], name: TableName) -> int | None:
+    for key in (str(name).lower(), name.name.lower(), f"public.{name.name.lower()}", "*"):
+        if key in retention:
+            return retention[key]
+    return None

@@ -1,0 +1,142 @@
+"""Run outcomes onto synced tables: the last success, the last attempt and its error, the last window's rows.
+
+``catch_up`` reads what happened since it last ran — windows written (a success, even while the run
+goes on) and runs ended (a table's failure) — and writes each table's figures. Every write is
+conditional on being newer than what the table holds, so reading the same window or run twice, or
+out of order, changes nothing. The Tables page and the API call it before they read, so they show runs
+that ended a moment ago without reading a run themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from syncjobs.models import (
+    ActivityRun,
+    ActivityStatus,
+    PipelineRun,
+    RunCursor,
+    SyncedTable,
+    TableBinding,
+    WatermarkWindow,
+)
+
+CURSOR = "tables"
+# A run's or window's time is set before its transaction commits: read a little behind the cursor.
+OVERLAP = timedelta(seconds=60)
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_RUNS = 500  # per call: a long history is read over a few page loads
+
+
+def catch_up(now: datetime | None = None) -> int:
+    """Record the windows and ended runs since the last call; return how many of each were read."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        cursor, _ = RunCursor.objects.select_for_update().get_or_create(name=CURSOR, defaults={"at": EPOCH})
+        since = cursor.at - OVERLAP
+        windows = WatermarkWindow.objects.filter(created_at__gte=since).select_related("activity_run")
+        read = 0
+        for window in windows.order_by("created_at"):
+            record_window(window)
+            read += 1
+        runs = list(PipelineRun.objects.finished().filter(last_updated__gte=since).order_by("last_updated")[:MAX_RUNS])
+        for run in runs:
+            record_failures(run)
+        read += len(runs)
+        latest = runs[-1].last_updated if len(runs) == MAX_RUNS else now
+        RunCursor.objects.filter(name=CURSOR).update(at=latest)
+    return read
+
+
+def risk_at(last_success: datetime | None, retention: int | None, schedule: int | None) -> datetime | None:
+    """When a table enters *Retention risk*: its changes leave the source's retention ``retention`` seconds
+    after its last success, and the next runs need a margin to catch up — two schedule intervals, or a
+    quarter of the retention when that is longer."""
+    if last_success is None or retention is None:
+        return None
+    margin = max(2 * (schedule or 0), retention // 4)
+    return last_success + timedelta(seconds=max(retention - margin, 0))
+
+
+def record_window(window: WatermarkWindow) -> bool:
+    """A window was written: its table succeeded then (unless it already knows of something newer)."""
+    table = SyncedTable.objects.filter(pk=window.watermark_id).first()
+    if table is None:
+        return False
+    ops = operations(window.activity_run, table.qualified_name)
+    at = window.created_at
+    changes: dict[str, Any] = {
+        "last_success_at": at,
+        "last_attempt_at": at,
+        "last_attempt_failed": False,
+        "last_error_reason": "",
+        "last_error_message": "",
+        "last_run_id": window.pipeline_run_id,
+        "last_mode": window.mode,
+        "last_rows": window.rows,
+        "rows_inserted": ops.get("I", 0),
+        "rows_updated": ops.get("U", 0),
+        "rows_deleted": ops.get("D", 0),
+        "late_at": at + timedelta(seconds=table.schedule_seconds) if table.schedule_seconds else None,
+        "risk_at": risk_at(at, table.retention_seconds, table.schedule_seconds),
+    }
+    older = Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=at)
+    return SyncedTable.objects.filter(older, pk=table.pk).update(**changes) == 1
+
+
+def operations(activity_run: ActivityRun | None, table: str) -> dict[str, int]:
+    """Rows per operation (I/U/D) of ``table``'s window, from the activity run that wrote it."""
+    output = activity_run.output if activity_run is not None else {}
+    entries = output.get("tables") if isinstance(output, dict) else None
+    if isinstance(entries, list):
+        output = next((e for e in entries if str(e.get("table", "")).lower() == table.lower()), {})
+    tracking = (output or {}).get("changeTracking") or {}
+    ops = tracking.get("operations") or {}
+    return {k: int(v) for k, v in ops.items() if isinstance(v, int)}
+
+
+def record_failures(run: PipelineRun) -> int:
+    """The tables ``run`` tried and did not copy: a per-table record that failed, or (without one) the
+    ChangeTrackingCopy activity that failed before the table had its window. Returns how many."""
+    wanted = {t.lower() for t in run.table_filter} if run.table_filter is not None else None
+    copied = set(run.watermark_windows.values_list("watermark_id", flat=True))
+    activities = {
+        a.activity_name: a
+        for a in run.activity_runs.filter(activity_type="ChangeTrackingCopy", parent__isnull=True).order_by("run_start")
+    }
+    children = {
+        (c.parent.activity_name, c.table.lower()): c
+        for c in run.activity_runs.exclude(table="").select_related("parent")
+        if c.parent is not None
+    }
+    bound = TableBinding.objects.filter(pipeline__name__iexact=run.pipeline_name, activity_name__in=list(activities))
+    failed = 0
+    for binding in bound.select_related("synced_table"):
+        table = binding.synced_table
+        name = table.qualified_name.lower()
+        if table.pk in copied or (wanted is not None and name not in wanted):
+            continue
+        record = children.get((binding.activity_name, name), activities[binding.activity_name])
+        if record.status == ActivityStatus.FAILED:
+            failed += record_failure(table, run, record)
+    return failed
+
+
+def record_failure(table: SyncedTable, run: PipelineRun, record: ActivityRun) -> int:
+    """``table`` failed in ``run`` as ``record`` says (unless it already knows of something newer)."""
+    error = record.error or {}
+    at = record.run_end or run.run_end or timezone.now()
+    changes = {
+        "last_attempt_at": at,
+        "last_attempt_failed": True,
+        "last_error_reason": str(error.get("errorCode") or "error")[:100],
+        "last_error_message": str(error.get("message") or run.message)[:4000],
+        "last_run_id": run.pk,
+    }
+    older = Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=at)
+    return SyncedTable.objects.filter(older, pk=table.pk).update(**changes)

@@ -1,0 +1,268 @@
+"""The Tables page's list and actions: synced tables filtered, sorted and paged in SQL, and what an operator
+does to them — Sync now, Pause, Resume, Re-sync, Verify — one table, a selection or a whole filter.
+
+Statuses (most urgent first; the first that holds wins): *Paused*; *Change tracking off* (on the source,
+as last read); *Reinitializing* (a full copy into a new generation is due or under way); *Retention
+risk* (its changes may leave the source's retention before the next runs catch up: see
+``table_outcomes.risk_at``); *Failing* (its last attempt failed); *Late* (no success within one interval
+of its schedule); *Not synced yet*; *On time*.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, F
+from django.http import QueryDict
+from django.utils import timezone
+
+from syncjobs.access import SYSTEM, Actor
+from syncjobs.engine.errors import EngineError
+from syncjobs.models import AuditEntry, PipelineRun, RunCursor, SyncedTable, TableStatus, Trigger, Watermark
+from syncjobs.models.pipeline_runs import ACTIVE
+from syncjobs.services import audit, table_discovery, table_outcomes
+from syncjobs.services.runs import trigger_run
+from syncjobs.services.verification import verify_sync
+
+PAGE_SIZES = (25, 50, 100, 200)
+SORTS = {
+    "table": ("source_name", "schema_name", "table_name"),
+    "status": ("severity", "source_name", "schema_name", "table_name"),
+    "last_success": ("last_success_at",),
+    "lag": ("lag_versions",),
+    "rows": ("last_rows",),
+    "next_run": ("next_run_at",),
+}
+AUDIT_NAMES = 50  # tables named in one audit entry; the count says how many in all
+
+
+@dataclass
+class TableFilters:
+    """The list's filters and order, read from a query string; ``errors`` names the fields at fault."""
+
+    status: str = ""
+    source: str = ""
+    schema: str = ""
+    name: str = ""
+    sort: str = "status"
+    per_page: int = 50
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_query(cls, query: QueryDict | dict[str, Any]) -> TableFilters:
+        """Filters from ``?status=&source=&schema=&name=&sort=&per_page=`` (bad values noted, then ignored)."""
+        found = cls(**{k: str(query.get(k, "")).strip()[:260] for k in ("status", "source", "schema", "name")})
+        if found.status and found.status not in TableStatus.values:
+            found.errors["status"] = f"one of {', '.join(TableStatus.values)}"
+            found.status = ""
+        sort = str(query.get("sort") or "status")
+        if sort.lstrip("-") not in SORTS:
+            found.errors["sort"] = f"one of {', '.join(SORTS)} (a leading - reverses it)"
+            sort = "status"
+        found.sort = sort
+        per_page = str(query.get("per_page") or "50")
+        if per_page not in {str(n) for n in PAGE_SIZES}:
+            found.errors["per_page"] = f"one of {', '.join(map(str, PAGE_SIZES))}"
+            per_page = "50"
+        found.per_page = int(per_page)
+        return found
+
+    def apply(self, tables: Any, *, with_status: bool = True) -> Any:
+        """``tables`` narrowed by every filter but the order."""
+        if self.source:
+            tables = tables.filter(source_name__iexact=self.source)
+        if self.schema:
+            tables = tables.filter(schema_name__iexact=self.schema)
+        if self.name:
+            tables = tables.filter(table_name__icontains=self.name)
+        if self.status and with_status:
+            tables = tables.filter(status=self.status)
+        return tables
+
+    def order(self, tables: Any) -> Any:
+        """``tables`` in the chosen order; nulls last either way."""
+        descending = self.sort.startswith("-")
+        columns = SORTS[self.sort.lstrip("-")]
+        fields = [F(c).desc(nulls_last=True) if descending else F(c).asc(nulls_last=True) for c in columns]
+        return tables.order_by(*fields, "pk")
+
+
+def listed(filters: TableFilters, now: datetime | None = None) -> Any:
+    """The synced tables the filters select, with status and lag, in order."""
+    tables = SyncedTable.objects.current().with_status(now or timezone.now()).select_related("watermark")
+    return filters.order(filters.apply(tables))
+
+
+def table_page(filters: TableFilters, number: Any, now: datetime | None = None) -> Page:
+    """One page of the list (a bad page number gives the nearest page)."""
+    return Paginator(listed(filters, now), filters.per_page).get_page(number)
+
+
+def status_counts(filters: TableFilters, now: datetime | None = None) -> dict[str, int]:
+    """How many tables each status has among those the other filters select, every status named."""
+    tables = filters.apply(SyncedTable.objects.current().with_status(now or timezone.now()), with_status=False)
+    counts = dict(tables.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    return {status: counts.get(status, 0) for status in TableStatus.values}
+
+
+def prepare(now: datetime | None = None) -> None:
+    """What a reader calls first: the tables found on a first call, ended runs recorded, schedules current
+    (after a trigger changed, or once a next run time has passed)."""
+    now = now or timezone.now()
+    read_until = RunCursor.objects.filter(name=table_outcomes.CURSOR).values_list("at", flat=True).first()
+    if read_until is None:
+        table_discovery.refresh()
+    table_outcomes.catch_up(now)
+    stale = SyncedTable.objects.filter(next_run_at__lt=now).exists()
+    if stale or (read_until and Trigger.objects.filter(updated__gte=read_until - table_outcomes.OVERLAP).exists()):
+        table_discovery.refresh_schedules(now)
+
+
+def as_dict(table: SyncedTable, now: datetime) -> dict[str, Any]:
+    """A table as the API shows it."""
+    watermark = table.watermark
+    return {
+        "id": table.pk,
+        "linkedServiceName": table.source_name,
+        "schema": table.schema_name or None,
+        "table": table.table_name,
+        "sink": watermark.sink_key,
+        "sinkDataset": table.sink_dataset,
+        "status": getattr(table, "status", None),
+        "statusLabel": table.status_label,
+        "paused": watermark.paused,
+        "version": watermark.version,
+        "generation": watermark.generation,
+        "sourceVersion": table.source_version,
+        "lagVersions": getattr(table, "lag_versions", None),
+        "lagSeconds": table.lag_seconds(now),
+        "lastSuccess": _iso(table.last_success_at),
+        "lastAttempt": _iso(table.last_attempt_at),
+        "lastRun": str(table.last_run_id) if table.last_run_id else None,
+        "lastWindow": {
+            "mode": table.last_mode or None,
+            "rows": table.last_rows,
+            "inserted": table.rows_inserted,
+            "updated": table.rows_updated,
+            "deleted": table.rows_deleted,
+        },
+        "lastError": {"reason": table.last_error_reason, "message": table.last_error_message}
+        if table.last_attempt_failed
+        else None,
+        "scheduleSeconds": table.schedule_seconds,
+        "nextRun": _iso(table.next_run_at),
+        "changeTracking": table.change_tracking,
+        "retentionSeconds": table.retention_seconds,
+        "retentionHoursLeft": table.retention_hours_left(now),
+        "sourceCheckedAt": _iso(table.source_checked_at),
+        "verify": table.verify_as_dict(),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# --- Actions --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ActionResult:
+    """What an action did: lines for the operator, and the runs it queued."""
+
+    done: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    runs: list[PipelineRun] = field(default_factory=list)
+
+
+def sync_now(tables: list[SyncedTable], *, actor: Actor = SYSTEM) -> ActionResult:
+    """Queue one run per pipeline copying just these tables (paused ones are left out)."""
+    result = ActionResult()
+    by_pipeline: dict[Any, list[str]] = defaultdict(list)
+    for table in tables:
+        binding = table.bindings.select_related("pipeline").order_by("pipeline__name").first()
+        if table.watermark.paused:
+            result.refused.append(f"{table.qualified_name}: paused (resume it first)")
+        elif binding is None:
+            result.refused.append(f"{table.qualified_name}: no pipeline copies it")
+        else:
+            by_pipeline[binding.pipeline].append(table.qualified_name)
+    for pipeline, names in by_pipeline.items():
+        run = trigger_run(pipeline, tables=names, actor=actor)
+        result.runs.append(run)
+        result.done.append(f"{pipeline.name}: run {run.run_id} copies {len(names)} table(s)")
+    return result
+
+
+def set_paused(tables: list[SyncedTable], paused: bool, *, actor: Actor = SYSTEM) -> ActionResult:
+    """Pause or resume: a paused table is skipped by runs until resumed. One audit entry per action."""
+    ids = [t.pk for t in tables]
+    changed = Watermark.objects.filter(pk__in=ids).exclude(paused=paused).update(paused=paused)
+    action = AuditEntry.Action.PAUSE if paused else AuditEntry.Action.RESUME
+    _audit(actor, action, tables)
+    verb = "paused" if paused else "resumed"
+    return ActionResult(
+        done=[f"{changed} table(s) {verb}" + (f", {len(ids) - changed} already were" if len(ids) > changed else "")]
+    )
+
+
+def resync(tables: list[SyncedTable], *, actor: Actor = SYSTEM) -> ActionResult:
+    """Forget each watermark, so the next copy is a fresh full copy into a new generation, and sync now.
+
+    A table a run is copying right now is refused (its run holds the watermark); audited.
+    """
+    result = ActionResult()
+    ready = []
+    for table in tables:
+        watermark = table.watermark
+        if (
+            watermark.claimed_by_id
+            and PipelineRun.objects.filter(pk=watermark.claimed_by_id, status__in=ACTIVE).exists()
+        ):
+            result.refused.append(f"{table.qualified_name}: a run is copying it now; try when it ends")
+            continue
+        watermark.reset()
+        ready.append(table)
+    if ready:
+        _audit(actor, AuditEntry.Action.RESYNC, ready)
+        result.done.append(f"{len(ready)} table(s) will be copied in full into a new generation")
+        synced = sync_now(ready, actor=actor)
+        result.done += synced.done
+        result.refused += synced.refused
+        result.runs += synced.runs
+    return result
+
+
+def verify(table: SyncedTable, *, now: datetime | None = None) -> str:
+    """Run verify_sync on ``table`` and keep its verdict on the table (counts only); the verdict in words."""
+    try:
+        report = verify_sync(table.source_name, table.qualified_name, table.sink_dataset)
+        exact: bool | None = report.exact
+        summary = (
+            f"{'exact' if report.exact else 'NOT exact'}: source rows {report.source_rows}, sink rows "
+            f"{report.sink_rows}, missing {report.rows_missing}, stale {report.rows_stale}, extra {report.rows_extra}, "
+            f"delivered twice {report.duplicate_deliveries}, bad files {report.files_bad}, "
+            f"{report.windows} window(s) of generation {report.generation}"
+        )
+    except EngineError as exc:
+        exact, summary = None, f"could not verify ({exc.reason}): {exc.message}"
+    SyncedTable.objects.filter(pk=table.pk).update(
+        verified_at=now or timezone.now(), verify_exact=exact, verify_summary=summary[:2000]
+    )
+    return summary
+
+
+def _audit(actor: Actor, action: str, tables: list[SyncedTable]) -> None:
+    names = [f"{t.source_name}/{t.qualified_name}" for t in tables]
+    label = names[0] if len(names) == 1 else f"{len(names)} tables"
+    audit.record(actor, action, "table", label, tables=names[:AUDIT_NAMES], count=len(names))
+
+
+def verify_by_id(synced_table_id: int) -> str:
+    """``verify`` of the table with that id ("" when it is gone)."""
+    table = SyncedTable.objects.filter(pk=synced_table_id).first()
+    return verify(table) if table is not None else ""

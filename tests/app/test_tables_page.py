@@ -1,0 +1,218 @@
+"""The Tables page and a table's page: every synced table with a status made by real state, and the actions."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from syncjobs.models import AuditEntry, PipelineRun, SyncedTable, Trigger, WatermarkWindow
+from syncjobs.services import table_facts
+from syncjobs.services.definitions import save_definition
+from tests.app.pages import text
+from tests.app.tables_world import build_shop
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shop(tmp_path, settings):
+    settings.CTPORTAL_TASKS_INLINE = True
+    return build_shop(tmp_path)
+
+
+def row(page: str, table: str) -> str:
+    """The text of one table's row on the Tables page."""
+    found = re.search(rf'<tr data-table-id="\d+">(?:(?!</tr>).)*?>{table}</a>.*?</tr>', page)
+    assert found, f"no row for {table}"
+    return found.group(0)
+
+
+def status_of(page: str, table: str) -> str:
+    return re.search(r'data-status="(\w+)"', row(page, table)).group(1)
+
+
+def test_every_table_a_change_tracking_copy_names_is_listed_once(shop, viewer):
+    page = text(viewer.get("/tables/"))
+    assert [SyncedTable.objects.get(pk=int(i)).table_name for i in re.findall(r'data-table-id="(\d+)"', page)] == [
+        "customers",
+        "items",
+        "notes",
+        "orders",
+    ]
+    assert "Shop → Lake:shop" in row(page, "orders") and "every 15 min" not in page
+    assert "Page 1 of 1 · 4 tables" in page
+    second = {
+        "name": "CustomersAgain",
+        "properties": {"activities": [{**_copy_customers(), "name": "Again"}]},
+    }
+    save_definition("pipeline", second)
+    assert SyncedTable.objects.count() == 4 and shop.table("customers").bindings.count() == 2
+    detail = text(viewer.get(f"/tables/{shop.table('customers').pk}/"))
+    assert "CustomersAgain</a>/Again" in detail and "ShopSync</a>/CopyShop" in detail
+
+
+def _copy_customers() -> dict:
+    return {
+        "type": "ChangeTrackingCopy",
+        "typeProperties": {"tables": [{"table": "customers"}]},
+        "inputs": [{"referenceName": "Customers", "type": "DatasetReference"}],
+        "outputs": [{"referenceName": "Lake", "type": "DatasetReference"}],
+    }
+
+
+def test_a_deleted_pipeline_takes_its_tables_off_the_list(shop, editor):
+    trigger = Trigger.objects.get(name="Every15").definition
+    trigger["properties"]["pipelines"] = trigger["properties"]["pipelines"][:2]  # NotesSync no longer triggered
+    save_definition("trigger", trigger)
+    deleted = editor.post("/author/pipelines/NotesSync/actions/", {"action": "delete", "delete-confirm": "on"})
+    assert deleted.status_code == 302
+    assert not SyncedTable.objects.current().filter(table_name="notes").exists()
+    assert "notes" not in text(editor.get("/tables/"))
+
+
+def test_statuses_on_time_not_synced_failing_and_paused(shop, operator):
+    shop.run("ShopSync")
+    shop.run("ItemsSync")
+    shop.sql("DROP TABLE items")
+    failed = shop.run("ItemsSync")
+    failed.refresh_from_db()
+    assert failed.status == "Failed"
+    page = text(operator.get("/tables/"))
+    assert status_of(page, "customers") == "on_time" and status_of(page, "orders") == "on_time"
+    assert status_of(page, "notes") == "not_synced"
+    assert status_of(page, "items") == "failing"
+    items = shop.table("items")
+    assert items.last_error_reason and items.last_error_reason in row(page, "items")
+    assert '3 <span class="muted">full</span>' in row(page, "customers")  # the full window: 3 rows
+    operator.post("/tables/actions/pause", {"ids": [shop.table("orders").pk], "next": "/tables/"})
+    page = text(operator.get("/tables/?status=paused"))
+    assert re.findall(r'data-table-id="(\d+)"', page) == [str(shop.table("orders").pk)]
+    assert "Paused</span> 1" in page and "Failing</span> 1" in page and "On time</span> 1" in page
+    assert AuditEntry.objects.filter(action="pause", object_name="Shop/orders").exists()
+
+
+def test_a_table_with_no_success_within_its_schedule_is_late(shop, viewer):
+    shop.run("ShopSync")
+    # The last success was two hours ago (the trigger fires every 15 minutes).
+    WatermarkWindow.objects.update(created_at=WatermarkWindow.objects.first().created_at - timedelta(hours=2))
+    page = text(viewer.get("/tables/"))
+    assert status_of(page, "customers") == "late" and "2 hours ago" in row(page, "customers")
+
+
+def test_change_tracking_turned_off_on_the_source_shows_once_the_facts_are_read(shop, viewer):
+    shop.run("NotesSync")
+    source = shop.source()
+    try:
+        from syncjobs.engine.types import TableName
+
+        source.disable_change_tracking(TableName("notes"))
+    finally:
+        source.close()
+    assert status_of(text(viewer.get("/tables/")), "notes") == "on_time"  # facts are not read on a page load
+    assert table_facts.schedule_refreshes() == 1
+    page = text(viewer.get("/tables/?status=ct_off"))
+    assert status_of(page, "notes") == "ct_off" and "Change tracking off</span> 1" in page
+    assert shop.table("customers").change_tracking is True and shop.table("customers").retention_seconds == 2 * 86400
+
+
+def test_a_short_source_retention_puts_the_table_at_retention_risk(shop, viewer):
+    shop.run("ShopSync")
+    # The source keeps changes for 10 minutes only; the schedule needs two 15-minute intervals to catch up.
+    shop.sql("UPDATE _ctportal_tables SET retention_seconds = 600 WHERE table_name = 'orders'")
+    table_facts.schedule_refreshes()
+    page = text(viewer.get("/tables/"))
+    assert status_of(page, "orders") == "retention_risk" and status_of(page, "customers") == "on_time"
+    assert re.search(r"0\.\d h left", row(page, "orders"))
+    detail = text(viewer.get(f"/tables/{shop.table('orders').pk}/"))
+    assert "Retention left" in detail and "retention 0 h" in detail
+
+
+def test_filters_and_sorting(shop, viewer):
+    shop.run("ShopSync")
+    page = text(viewer.get("/tables/?name=ord&source=shop"))
+    assert re.findall(r"<a href=\"/tables/\d+/\">(\w+)</a>", page) == ["orders"]
+    page = text(viewer.get("/tables/?sort=-table"))
+    assert re.findall(r"<a href=\"/tables/\d+/\">(\w+)</a>", page) == ["orders", "notes", "items", "customers"]
+    page = text(viewer.get("/tables/?sort=status"))  # the most urgent first: not synced before on time
+    assert re.findall(r"<a href=\"/tables/\d+/\">(\w+)</a>", page) == ["items", "notes", "customers", "orders"]
+    bad = viewer.get("/tables/?status=sideways&sort=nowhere")
+    assert bad.status_code == 400 and "status: one of" in bad.content.decode()
+
+
+def test_sync_now_copies_only_the_chosen_tables(shop, operator):
+    orders = shop.table("orders")
+    response = operator.post("/tables/actions/sync", {"ids": [orders.pk], "next": "/tables/"})
+    assert response.status_code == 302 and response["Location"] == "/tables/"
+    run = PipelineRun.objects.get()
+    assert run.pipeline_name == "ShopSync" and run.table_filter == ["orders"] and run.status == "Succeeded"
+    assert list(WatermarkWindow.objects.values_list("watermark__source_table", flat=True)) == ["orders"]
+    page = text(operator.get("/tables/"))
+    assert status_of(page, "orders") == "on_time" and status_of(page, "customers") == "not_synced"
+
+
+def test_bulk_actions_apply_to_the_whole_filter(shop, operator):
+    operator.post("/tables/actions/pause", {"scope": "filter", "name": "ers"})  # customers, orders
+    assert sorted(SyncedTable.objects.filter(watermark__paused=True).values_list("table_name", flat=True)) == [
+        "customers",
+        "orders",
+    ]
+    response = operator.post("/tables/actions/sync", {"scope": "filter", "status": "paused"}, follow=True)
+    assert "customers: paused (resume it first)" in text(response) and not PipelineRun.objects.exists()
+    operator.post("/tables/actions/resume", {"scope": "filter", "status": "paused"})
+    assert not SyncedTable.objects.filter(watermark__paused=True).exists()
+    assert AuditEntry.objects.get(action="resume").detail["count"] == 2
+    assert operator.post("/tables/actions/sync", {}).status_code == 400
+    assert operator.post("/tables/actions/sync", {"ids": ["x"]}).status_code == 400
+    assert operator.post("/tables/actions/explode", {"ids": [1]}).status_code == 404
+
+
+def test_resync_is_confirmed_then_writes_a_new_generation(shop, editor, operator):
+    shop.run("ShopSync")
+    orders = shop.table("orders")
+    assert operator.get(f"/tables/resync/?ids={orders.pk}").status_code == 403
+    confirm = text(editor.get(f"/tables/resync/?ids={orders.pk}&next=/tables/"))
+    assert "Re-sync 1 table?" in confirm and "Shop · orders → Lake:shop" in confirm
+    response = editor.post("/tables/resync/", {"ids": [orders.pk], "confirm": "yes", "next": "/tables/"})
+    assert response.status_code == 302
+    orders = shop.table("orders")
+    assert orders.watermark.generation == 2 and orders.watermark.version is not None
+    assert (shop.lake / "shop" / "orders" / "g0002").is_dir()
+    assert shop.table("customers").watermark.generation == 1
+    entry = AuditEntry.objects.get(action="resync")
+    assert entry.object_name == "Shop/orders" and entry.actor == editor.user.username
+
+
+def test_verify_keeps_its_verdict_on_the_table(shop, operator, viewer):
+    shop.run("ShopSync")
+    orders = shop.table("orders")
+    operator.post("/tables/actions/verify", {"ids": [orders.pk]})
+    assert shop.table("orders").verify_exact is True
+    assert "verify: exact" in row(text(viewer.get("/tables/")), "orders")
+    assert "exact: source rows 3, sink rows 3" in text(viewer.get(f"/tables/{orders.pk}/"))
+
+
+def test_a_viewer_sees_no_actions_and_may_not_act(shop, viewer):
+    page = text(viewer.get("/tables/"))
+    assert "Sync now" not in page and 'name="ids"' not in page
+    assert viewer.post("/tables/actions/pause", {"ids": [shop.table("orders").pk]}).status_code == 403
+    assert not SyncedTable.objects.filter(watermark__paused=True).exists()
+
+
+def test_a_tables_page_shows_windows_schema_history_and_charts(shop, viewer):
+    shop.run("ShopSync")
+    shop.sql("UPDATE customers SET note = 'z' WHERE id = 1")
+    shop.sql("DELETE FROM customers WHERE id = 2")
+    shop.sql("ALTER TABLE customers ADD COLUMN email TEXT")
+    shop.sql("INSERT INTO customers (note, email) VALUES ('d', 'd@example.com')")
+    shop.run("ShopSync")
+    customers = shop.table("customers")
+    page = text(viewer.get(f"/tables/{customers.pk}/"))
+    assert "1 / 1 / 1" in page and "all rows" in page  # the delta's I/U/D; a full window replaces the table
+    assert "<td>email</td>" in page and "<td>id</td><td>int</td>" in page
+    history = page[page.index("Schema history") : page.index("Windows")]
+    assert history.count("<tr><td>") == 2 and "<td>5</td><td>email</td>" in history  # email added: 5 columns
+    assert page.count('<svg class="chart"') == 2 and page.count("Time (UTC)") == 2
+    assert "Rows per window" in page and "rows</title>" in page and 'class="axis y-axis"' in page
+    assert viewer.get("/tables/999999/").status_code == 404
