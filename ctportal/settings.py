@@ -165,6 +165,8 @@ CTPORTAL_CHANGE_TRACKING_CLEANUP_MINUTES = env_int("CTPORTAL_CHANGE_TRACKING_CLE
 CTPORTAL_ALERT_RUN_LONG_MINUTES = env_int("CTPORTAL_ALERT_RUN_LONG_MINUTES", 120)
 CTPORTAL_ALERT_TABLE_FAILING_REPEAT = env_int("CTPORTAL_ALERT_TABLE_FAILING_REPEAT", 5)
 CTPORTAL_ALERT_RETENTION_HORIZON_HOURS = env_int("CTPORTAL_ALERT_RETENTION_HORIZON_HOURS", 12)
+# A table is late (an incident) after this many schedule intervals without a success.
+CTPORTAL_ALERT_LATE_FACTOR = env_int("CTPORTAL_ALERT_LATE_FACTOR", 2)
 # The first pass after an install reads this far back.
 CTPORTAL_ALERT_LOOKBACK_HOURS = env_int("CTPORTAL_ALERT_LOOKBACK_HOURS", 24)
 # Deliveries: attempts per event and channel, the first backoff in milliseconds (doubled each time), the HTTP timeout.

@@ -261,11 +261,18 @@ class AlertRule(models.Model):
         if self.scope == self.Scope.PIPELINE:
             return incident.pipeline_name.lower() == self.scope_name.strip().lower()
         if self.scope == self.Scope.TABLE:
-            return incident.object_type == ObjectType.TABLE and self.scope_name.strip().lower() in (
-                incident.object_name.lower(),
-                incident.object_name.rsplit("/", 1)[-1].lower(),
+            return incident.object_type == ObjectType.TABLE and self.scope_name.strip().lower() in table_names(
+                incident.object_name
             )
         return True
+
+
+def table_names(shown: str) -> set[str]:
+    """The names a rule may give a table shown as ``Source/schema.table -> sink``, lower case: that whole,
+    ``Source/schema.table``, ``schema.table`` and ``table``."""
+    source_table = shown.split(" -> ", 1)[0]
+    qualified = source_table.split("/", 1)[-1]
+    return {n.lower() for n in (shown, source_table, qualified, qualified.rsplit(".", 1)[-1])}
 
 
 class Delivery(models.Model):

@@ -2,8 +2,8 @@
 which open incidents of its kind have cleared.
 
 Run- and trigger-level conditions read the run and trigger tables; table-level ones (failing, late,
-retention risk) read ``services/tables.py`` once that exists (see ``table_findings``); schema changes
-read the drift records (see ``schema_findings``).
+retention risk) read the Tables service's synced tables (``services/tables.py``); schema changes read
+the drift records (see ``schema_findings``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from syncjobs.models import PipelineRun, RunStatus, Trigger, Watermark, WatermarkWindow
+from syncjobs.models import PipelineRun, RunStatus, SyncedTable, TableStatus, Trigger, Watermark, WatermarkWindow
 from syncjobs.models.alerts import Condition, ObjectType, Severity
+from syncjobs.models.synced_tables import status_rules
+from syncjobs.services import tables
 from syncjobs.services.alerts.incidents import Finding
 
 
@@ -130,14 +132,19 @@ def reinitializations(since: datetime) -> Seen:
 
 def _reinitialized(watermark: Watermark, window: WatermarkWindow) -> Finding:
     run = window.pipeline_run
+    synced = SyncedTable.objects.filter(pk=watermark.pk).select_related("watermark").first()
+    if synced is not None:
+        link = reverse("syncjobs:table_detail", args=[watermark.pk])
+    else:
+        link = reverse("syncjobs:run_detail", args=[run.run_id]) if run else reverse("syncjobs:watermarks")
     return Finding(
         kind=Condition.REINITIALIZED,
         severity=Severity.WARNING,
         object_type=ObjectType.TABLE,
         object_id=str(watermark.pk),
-        object_name=table_label(watermark),
+        object_name=str(synced) if synced is not None else table_label(watermark),
         reason=f"full copy into generation {window.generation}: {window.reason or 'reinitialized'}",
-        link=reverse("syncjobs:run_detail", args=[run.run_id]) if run else reverse("syncjobs:watermarks"),
+        link=link,
         pipeline_name=run.pipeline_name if run else "",
         occurrence=str(window.pk),
     )
@@ -149,12 +156,104 @@ def table_label(watermark: Watermark) -> str:
 
 
 def table_findings() -> Iterable[Seen]:
-    """Table failing, table late and retention risk, from the Tables service.
+    """Table failing, table late and retention risk, read from the Tables service's synced tables.
 
-    Hook: ``services/tables.py`` (branch tablespage) gives each synced table's status; until it is
-    merged there is nothing to read here.
+    Their statuses are the Tables page's (``status_rules``); a paused table is neither failing nor late
+    (someone paused it), but its retention still runs out.
     """
-    return ()
+    now = timezone.now()
+    tables.prepare(now)
+    rules = {status: q for q, status in status_rules(now)}
+    current = SyncedTable.objects.current().select_related("watermark", "last_run")
+    running = current.filter(watermark__paused=False)
+    return [
+        _failing(running.filter(rules[TableStatus.FAILING])),
+        _late(running.filter(rules[TableStatus.LATE]), now),
+        _retention_risk(current.filter(retention_seconds__isnull=False, last_success_at__isnull=False), now),
+    ]
+
+
+def _table_finding(table: SyncedTable, kind: str, severity: int, reason: str, **more: object) -> Finding:
+    run = table.last_run
+    pipeline = run.pipeline_name if run else ""
+    if not pipeline:
+        pipeline = table.bindings.values_list("pipeline__name", flat=True).first() or ""
+    return Finding(
+        kind=kind,
+        severity=severity,
+        object_type=ObjectType.TABLE,
+        object_id=str(table.pk),
+        object_name=str(table),
+        reason=reason,
+        link=reverse("syncjobs:table_detail", args=[table.pk]),
+        pipeline_name=pipeline,
+        **more,  # type: ignore[arg-type]
+    )
+
+
+def _failing(failing: Iterable[SyncedTable]) -> Seen:
+    seen = Seen(Condition.TABLE_FAILING, sweep_reason="its last attempt succeeded (or it was paused or unlisted)")
+    repeat = settings.CTPORTAL_ALERT_TABLE_FAILING_REPEAT
+    for table in failing:
+        why = (table.last_error_message or table.last_error_reason or "no message").strip().splitlines()[0][:300]
+        found = _table_finding(
+            table,
+            Condition.TABLE_FAILING,
+            Severity.ERROR,
+            f"its last attempt failed: {why}",
+            occurrence=str(table.last_run_id or table.last_attempt_at),
+            repeat_every=repeat,
+        )
+        seen.findings.append(found)
+    return seen
+
+
+def _late(late: Iterable[SyncedTable], now: datetime) -> Seen:
+    """Late past the freshness target: ``CTPORTAL_ALERT_LATE_FACTOR`` schedule intervals without a success
+    (the Tables page shows *Late* after one)."""
+    seen = Seen(Condition.TABLE_LATE, sweep_reason="it synced again (or was paused or unlisted)")
+    factor = settings.CTPORTAL_ALERT_LATE_FACTOR
+    for table in late:
+        if not table.schedule_seconds or table.late_at is None:
+            continue
+        due = table.late_at + timedelta(seconds=table.schedule_seconds * (factor - 1))
+        if due > now:
+            continue
+        since = table.last_success_at.strftime("%Y-%m-%d %H:%M UTC") if table.last_success_at else "never"
+        target = _duration(table.schedule_seconds * factor)
+        reason = f"no successful sync within its freshness target of {target} (last success: {since})"
+        seen.findings.append(_table_finding(table, Condition.TABLE_LATE, Severity.WARNING, reason))
+    return seen
+
+
+def _retention_risk(tracked: Iterable[SyncedTable], now: datetime) -> Seen:
+    """Tables whose unsynced changes leave the source's retention within the horizon, or already have."""
+    seen = Seen(Condition.RETENTION_RISK, sweep_reason="it synced: its changes are within the source's retention")
+    horizon = settings.CTPORTAL_ALERT_RETENTION_HORIZON_HOURS
+    for table in tracked:
+        left = table.retention_hours_left(now)
+        at_risk = (table.risk_at is not None and table.risk_at <= now) or (left is not None and left <= horizon)
+        if not at_risk or left is None:
+            continue
+        if left <= 0:
+            reason = "changes after its watermark may already be gone from the source: a full copy will follow"
+            severity = Severity.CRITICAL
+        else:
+            reason = f"its changes leave the source's retention in {left} h unless it syncs before then"
+            severity = Severity.WARNING
+        retention = _duration(table.retention_seconds or 0)
+        seen.findings.append(
+            _table_finding(table, Condition.RETENTION_RISK, severity, f"{reason} (retention {retention})")
+        )
+    return seen
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400} d"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min"
 
 
 def schema_findings(since: datetime) -> Seen:
