@@ -140,3 +140,12 @@ def test_check_now_evaluates_on_demand(operator):
 def test_an_unknown_or_huge_id_is_a_404(admin):
     assert admin.get("/alerts/incidents/99/").status_code == 404
     assert admin.get(f"/alerts/channels/{2**70}/").status_code == 404
+
+
+def test_each_tables_open_incidents_are_there_for_the_tables_page_and_api():
+    from syncjobs.services.alerts.incidents import open_for_tables
+
+    late = _incident(kind="table_late", object_type="table", object_id="7", severity=Severity.WARNING)
+    failing = _incident(kind="table_failing", object_type="table", object_id="7")
+    _incident(kind="table_failing", object_type="table", object_id="8", resolved_at=timezone.now())
+    assert open_for_tables([7, 8, 9]) == {7: [failing, late]}

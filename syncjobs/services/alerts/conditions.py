@@ -11,12 +11,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from syncjobs.models import PipelineRun, RunStatus, SyncedTable, TableStatus, Trigger, Watermark, WatermarkWindow
+from syncjobs.models import (
+    Incident,
+    PipelineRun,
+    RunStatus,
+    SyncedTable,
+    TableStatus,
+    Trigger,
+    Watermark,
+    WatermarkWindow,
+)
 from syncjobs.models.alerts import Condition, ObjectType, Severity
 from syncjobs.models.synced_tables import status_rules
 from syncjobs.services import tables
@@ -132,26 +143,24 @@ def reinitializations(since: datetime) -> Seen:
 
 def _reinitialized(watermark: Watermark, window: WatermarkWindow) -> Finding:
     run = window.pipeline_run
-    synced = SyncedTable.objects.filter(pk=watermark.pk).select_related("watermark").first()
-    if synced is not None:
-        link = reverse("syncjobs:table_detail", args=[watermark.pk])
-    else:
-        link = reverse("syncjobs:run_detail", args=[run.run_id]) if run else reverse("syncjobs:watermarks")
     return Finding(
         kind=Condition.REINITIALIZED,
         severity=Severity.WARNING,
         object_type=ObjectType.TABLE,
         object_id=str(watermark.pk),
-        object_name=str(synced) if synced is not None else table_label(watermark),
+        object_name=table_label(watermark),
         reason=f"full copy into generation {window.generation}: {window.reason or 'reinitialized'}",
-        link=link,
+        link=reverse("syncjobs:table_detail", args=[watermark.pk]),
         pipeline_name=run.pipeline_name if run else "",
         occurrence=str(window.pk),
     )
 
 
 def table_label(watermark: Watermark) -> str:
-    """``Shop/dbo.customers -> out``: the linked service, the source table and the sink."""
+    """As the Tables page names it (``Shop/dbo.customers -> Lake:out``): the source, the table, the sink."""
+    synced = SyncedTable.objects.filter(pk=watermark.pk).select_related("watermark").first()
+    if synced is not None:
+        return str(synced)
     return f"{watermark.linked_service.name}/{watermark.table} -> {watermark.sink_key}"
 
 
@@ -257,10 +266,43 @@ def _duration(seconds: int) -> str:
 
 
 def schema_findings(since: datetime) -> Seen:
-    """Schema changed, from the drift records.
+    """Schema changed, from the tables' schema history (``SchemaChange``, recorded by each copy).
 
-    Hook: the drift helper records added, dropped and retyped columns per window; each record since
-    ``since`` becomes a ``Finding(Condition.SCHEMA_CHANGED, ...)`` on the table (object id: the
-    watermark's id), and the table's next window without a change clears it.
+    Open while the table is paused on the change (until an Editor accepts it), or until a later window
+    carried the new schema; an error when the table stopped or its primary key changed. The model comes
+    with schema drift; before it is installed there is nothing to read.
     """
-    return Seen(Condition.SCHEMA_CHANGED)
+    seen = Seen(Condition.SCHEMA_CHANGED)
+    try:
+        changes = apps.get_model("syncjobs", "SchemaChange").objects
+    except LookupError:
+        return seen
+    recent = set(changes.filter(created_at__gte=since).values_list("watermark_id", flat=True))
+    still = Incident.objects.open().filter(kind=Condition.SCHEMA_CHANGED).values_list("object_id", flat=True)
+    for watermark_id in recent | {int(pk) for pk in still}:
+        change = changes.filter(watermark_id=watermark_id).select_related("watermark__linked_service").first()
+        if change is None:
+            seen.cleared[str(watermark_id)] = "the table's schema history is gone"
+            continue
+        later = WatermarkWindow.objects.filter(watermark_id=watermark_id, created_at__gt=change.created_at)
+        if not change.is_waiting and later.exclude(pk=change.window_id).exists():
+            seen.cleared[str(watermark_id)] = "the table synced since, with its new schema"
+            continue
+        seen.findings.append(_schema_changed(change))
+    return seen
+
+
+def _schema_changed(change: Any) -> Finding:
+    watermark = change.watermark
+    stopped = change.is_waiting or change.kind == "primary_key"
+    outcome = "paused until an Editor accepts it" if change.is_waiting else str(change.outcome)
+    return Finding(
+        kind=Condition.SCHEMA_CHANGED,
+        severity=Severity.ERROR if stopped else Severity.WARNING,
+        object_type=ObjectType.TABLE,
+        object_id=str(watermark.pk),
+        object_name=table_label(watermark),
+        reason=f"{change.summary or change.kind}: {outcome} (policy {change.policy})",
+        link=reverse("syncjobs:table_detail", args=[watermark.pk]),
+        occurrence=str(change.pk),
+    )

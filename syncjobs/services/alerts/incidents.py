@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from syncjobs.access import Actor
 from syncjobs.models import AlertRule, AuditEntry, Delivery, Event, Incident
-from syncjobs.models.alerts import RESOLVED, Severity
+from syncjobs.models.alerts import RESOLVED, ObjectType, Severity
 from syncjobs.services import audit
 
 
@@ -146,3 +146,14 @@ def mute(incident: Incident, minutes: int, actor: Actor) -> datetime | None:
 
 def _label(incident: Incident) -> str:
     return f"#{incident.pk} {incident.kind} {incident.object_type} {incident.object_name}"
+
+
+def open_for_tables(table_ids: list[int]) -> dict[int, list[Incident]]:
+    """The open incidents of each synced table (by its id, the watermark's), most severe first: for the
+    Tables page's rows and ``/api/tables``."""
+    found: dict[int, list[Incident]] = {}
+    ids = [str(pk) for pk in table_ids]
+    rows = Incident.objects.open().filter(object_type=ObjectType.TABLE, object_id__in=ids)
+    for incident in rows.order_by("-severity", "-updated_at"):
+        found.setdefault(int(incident.object_id), []).append(incident)
+    return found
