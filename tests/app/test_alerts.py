@@ -218,3 +218,26 @@ def test_webhooks_to_internal_addresses_are_refused(url, refused, settings):
     if "169.254" in url:
         with pytest.raises(channel_kinds.DeliveryError, match="link-local"):
             channel_kinds.send(channel, "t", "x", {"event": "test"})
+
+
+def test_an_apprise_channel_sends_through_apprise_once_per_event(flaky, webhook_receiver):
+    database, pipeline = flaky
+    url = webhook_receiver.url.replace("http://", "json://")
+    channel = save_channel(None, ChannelChange("Chat", "apprise", apprise_urls=url), SYSTEM)
+    save_rule(AlertRule(name="Chat"), [channel], SYSTEM)
+    trigger_run(pipeline)
+    evaluate()
+    _fix(database)
+    trigger_run(pipeline)
+    evaluate()
+    titles = [r.json["title"] for r in webhook_receiver.received]  # apprise's JSON: title, message, type
+    assert titles == ["[error] run failed: pipeline Nightly", "[resolved] run failed: pipeline Nightly"]
+    assert "no such table: flag" in webhook_receiver.received[0].json["message"]
+    assert list(Delivery.objects.values_list("answer", flat=True)) == ["sent to 1 service(s)"] * 2
+
+
+def test_an_apprise_channel_refuses_a_private_address_unless_allowed(settings):
+    settings.CTPORTAL_ALERT_ALLOW_PRIVATE_TARGETS = False
+    channel = save_channel(None, ChannelChange("Chat", "apprise", apprise_urls="json://10.0.0.9/x"), SYSTEM)
+    with pytest.raises(channel_kinds.DeliveryError, match="loopback, private or reserved"):
+        channel_kinds.send(channel, "t", "x", {})

@@ -34,7 +34,6 @@ from django.core.mail import send_mail
 from syncjobs.models import AlertChannel
 from syncjobs.secrets import MASK
 
-logger = logging.getLogger(__name__)
 ANSWER_LIMIT = 500
 GENERIC_APPRISE = ("json", "jsons", "form", "forms", "xml", "xmls")
 
@@ -187,6 +186,8 @@ def _apprise(secrets: dict[str, str], title: str, text: str) -> str:
     urls = apprise_urls(secrets)
     if not urls:
         raise DeliveryError("the channel has no apprise URL")
+    # Its log lines may carry a URL's token: captured below, masked into the answer, not sent to the portal's log.
+    logging.getLogger("apprise").propagate = False
     notifier = apprise.Apprise()
     for url in urls:
         if urlsplit(url).scheme.lower() in GENERIC_APPRISE:
