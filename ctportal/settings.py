@@ -153,6 +153,10 @@ CTPORTAL_TASKS_INLINE = env_bool("CTPORTAL_TASKS_INLINE", False)
 # CTPORTAL_HEARTBEAT_SECONDS from a background thread, also through long statements).
 CTPORTAL_STALLED_RUN_SECONDS = env_int("CTPORTAL_STALLED_RUN_SECONDS", 120)
 CTPORTAL_HEARTBEAT_SECONDS = env_int("CTPORTAL_HEARTBEAT_SECONDS", 2)
+# Per run on a worker: tables of one ChangeTrackingCopy copied at once (an activity's batchCount may ask
+# for fewer), and activities with no dependency between them run at once (as ADF does).
+CTPORTAL_WORKER_TABLE_CONCURRENCY = env_int("CTPORTAL_WORKER_TABLE_CONCURRENCY", 4)
+CTPORTAL_WORKER_ACTIVITY_CONCURRENCY = env_int("CTPORTAL_WORKER_ACTIVITY_CONCURRENCY", 4)
 # A queued run whose task left the broker without starting it is handed over again after this long,
 # and failed if no worker started it this long after its trigger.
 CTPORTAL_QUEUED_RUN_SECONDS = env_int("CTPORTAL_QUEUED_RUN_SECONDS", 300)

@@ -64,7 +64,8 @@ def _run(run_id: str, target: str = "runId") -> PipelineRun:
 
 @api_view(POST=Role.OPERATOR)
 def create_run(request: HttpRequest, name: str) -> HttpResponse:
-    """Trigger now (body: parameters); ``referencePipelineRunId`` + ``isRecovery`` rerun, as in ADF."""
+    """Trigger now (body: parameters); ``referencePipelineRunId`` + ``isRecovery`` rerun, as in ADF
+    (``startFromFailure=true`` from the failed activity; ours, ``failedTablesOnly=true``, only its failed tables)."""
     pipeline = Pipeline.objects.filter(name__iexact=name).first()
     if pipeline is None:
         raise ApiError(404, "NotFound", f"pipeline {name!r} does not exist")
@@ -73,7 +74,10 @@ def create_run(request: HttpRequest, name: str) -> HttpResponse:
         if reference and request.GET.get("isRecovery", "").lower() == "true":
             from_failed = request.GET.get("startFromFailure", "").lower() == "true"
             run = rerun(
-                _run(reference, "referencePipelineRunId"), from_failed=from_failed, actor=Actor.of(request.user)
+                _run(reference, "referencePipelineRunId"),
+                from_failed=from_failed,
+                failed_tables_only=request.GET.get("failedTablesOnly", "").lower() == "true",
+                actor=Actor.of(request.user),
             )
         else:
             run = trigger_run(pipeline, body(request), invoked_by_type="Manual", actor=Actor.of(request.user))

@@ -195,16 +195,20 @@ class PipelineRun(models.Model):
             (RunStatus.QUEUED,), status=RunStatus.IN_PROGRESS, run_start=now, heartbeat_at=now, worker=worker
         )
 
-    def succeed(self, *, handled_errors: bool = False) -> bool:
+    def succeed(
+        self, *, handled_errors: bool = False, failed_tables: list[str] | None = None, message: str = ""
+    ) -> bool:
         """A running run ended well (a cancel that came too late does not undo that).
 
-        ``handled_errors``: an activity failed and a Failed/Completed path handled it, as the runner says.
+        ``handled_errors``: an activity failed and a Failed/Completed path handled it, as the runner says;
+        ``failed_tables``: tables that failed while others were copied ("Succeeded with failed tables").
         """
-        return self._finish(RUNNING, RunStatus.SUCCEEDED, "", handled_errors=handled_errors)
+        changes = {"handled_errors": handled_errors, "failed_tables": list(failed_tables or [])}
+        return self._finish(RUNNING, RunStatus.SUCCEEDED, message, **changes)
 
-    def fail(self, message: str) -> bool:
-        """The run failed with ``message`` (no secrets in it)."""
-        return self._finish(ACTIVE, RunStatus.FAILED, message)
+    def fail(self, message: str, *, failed_tables: list[str] | None = None) -> bool:
+        """The run failed with ``message`` (no secrets in it); ``failed_tables`` are the tables that failed."""
+        return self._finish(ACTIVE, RunStatus.FAILED, message, failed_tables=list(failed_tables or []))
 
     def request_cancel(self) -> bool:
         """Cancel: a queued run is cancelled at once; a running one is asked to stop between batches."""
@@ -279,7 +283,7 @@ class PipelineRun(models.Model):
 
     def to_adf(self) -> dict[str, Any]:
         """The run as ADF's ``PipelineRun`` object."""
-        return {
+        shaped = {
             "runId": str(self.run_id),
             "runGroupId": str(self.run_group_id),
             "isLatest": self.is_latest,
@@ -298,6 +302,9 @@ class PipelineRun(models.Model):
             "status": self.status,
             "message": self.message,
         }
+        if self.failed_tables:  # ours, beside ADF's keys: the message names them too
+            shaped["failedTables"] = list(self.failed_tables)
+        return shaped
 
 
 class ActivityStatus(models.TextChoices):
@@ -327,7 +334,7 @@ class ActivityRunQuerySet(models.QuerySet):
     def reusable_on_rerun(self) -> ActivityRunQuerySet:
         """Succeeded activities of a type in ``REUSABLE_ON_RERUN`` whose output was recorded (a hidden
         output, ``secureOutput``, cannot stand in for the real one, so that activity runs again)."""
-        succeeded = self.filter(status=ActivityStatus.SUCCEEDED, activity_type__in=REUSABLE_ON_RERUN)
+        succeeded = self.filter(status=ActivityStatus.SUCCEEDED, activity_type__in=REUSABLE_ON_RERUN, parent=None)
         return succeeded.exclude(output__has_key="secureOutput")
 
 

@@ -158,6 +158,8 @@ def outcome_of(run: PipelineRun, activities: list[ActivityRun]) -> Outcome:
     suspicious = _suspicion(activities)
     if suspicious:
         return Outcome("Succeeded but suspicious", "warn", suspicious)
+    if run.failed_tables:
+        return Outcome("Succeeded with failed tables", "warn", run.message or ", ".join(run.failed_tables))
     if run.handled_errors:
         return Outcome("Succeeded with handled errors", "warn", _HANDLED)
     return Outcome("Succeeded", "ok")
@@ -216,6 +218,21 @@ def gantt(run: PipelineRun, activities: list[ActivityRun]) -> Gantt:
     return Gantt(bars, int(span * 1000))
 
 
+def in_tree_order(activities: list[Any]) -> list[Any]:
+    """Activity runs by start, each table's run (a child) right after its activity's run."""
+    children: dict[Any, list[Any]] = defaultdict(list)
+    for activity in activities:
+        if activity.parent_id is not None:
+            children[activity.parent_id].append(activity)
+    ordered: list[Any] = []
+    seen = {a.pk for a in activities}
+    for activity in activities:
+        if activity.parent_id is None or activity.parent_id not in seen:
+            ordered.append(activity)
+            ordered.extend(children.get(activity.pk, []))
+    return ordered
+
+
 def copy_details(activity: ActivityRun) -> dict[str, Any] | None:
     """Rows, bytes, throughput, change-tracking mode and files of a copy activity, for people."""
     output = activity.output or {}
@@ -231,6 +248,8 @@ def copy_details(activity: ActivityRun) -> dict[str, Any] | None:
         "tables": [
             {
                 "table": t.get("table", ""),
+                "status": t.get("status", "Succeeded"),
+                "message": t.get("message") or (t.get("error") or {}).get("message", ""),
                 "rows": t.get("rowsCopied"),
                 "files": t.get("files", []),
                 "tracking": _tracking(t.get("changeTracking") or {}),
@@ -252,7 +271,7 @@ def pipeline_history(pipeline_name: str, limit: int = 100) -> list[dict[str, Any
     )
     rows: dict[Any, int] = defaultdict(int)
     for run_id, copied in ActivityRun.objects.filter(
-        pipeline_run_id__in=[r.pk for r in runs], rows_written__isnull=False
+        pipeline_run_id__in=[r.pk for r in runs], rows_written__isnull=False, parent=None
     ).values_list("pipeline_run_id", "rows_written"):
         rows[run_id] += copied
     return [

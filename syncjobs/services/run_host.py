@@ -107,17 +107,27 @@ class DjangoRunHost:
 
     def activity_started(self, name: str, activity_type: str, input: dict[str, Any], attempt: int) -> str:
         """A new InProgress activity run, only while the run still runs (its row is locked meanwhile)."""
+        return self._started(name, activity_type=activity_type, input=input, retry_attempt=attempt)
+
+    def table_started(self, parent_run_id: str, name: str, table: str, input: dict[str, Any]) -> str:
+        """A table's own InProgress activity run, a child of its activity's run ("Sync: dbo.orders")."""
+        parent = ActivityRun.objects.get(pk=parent_run_id)
+        return self._started(
+            f"{name}: {table}",
+            activity_type=parent.activity_type,
+            input=input,
+            retry_attempt=parent.retry_attempt,
+            parent=parent,
+            table=table,
+        )
+
+    def _started(self, name: str, **fields: Any) -> str:
         with transaction.atomic():
             touched = PipelineRun.objects.filter(pk=self.run.pk, status__in=RUNNING)
             if touched.update(last_updated=timezone.now()) != 1:
                 raise claim_lost(f"activity {name} was not started")
             activity_run = ActivityRun.objects.create(
-                pipeline_run=self.run,
-                activity_name=name,
-                activity_type=activity_type,
-                status=ActivityStatus.IN_PROGRESS,
-                input=input,
-                retry_attempt=attempt,
+                pipeline_run=self.run, activity_name=name, status=ActivityStatus.IN_PROGRESS, **fields
             )
         return str(activity_run.pk)
 
@@ -148,8 +158,10 @@ class DjangoRunHost:
         return self._watermarks[key]
 
     def claim_watermark(self, key: WatermarkKey) -> SyncState:
-        """Take the watermark with a new fencing token; refuse while another active run holds it."""
+        """Take the watermark with a new fencing token; refuse while another active run holds it or it is paused."""
         watermark = self._watermark(key)
+        if Watermark.objects.filter(pk=watermark.pk, paused=True).exists():
+            raise TerminalError("table_paused", f"{key.table} to {key.sink_key} is paused; this run did not copy it")
         token = watermark.claim(self.run)
         if token is None:
             if not PipelineRun.objects.filter(pk=self.run.pk, status__in=RUNNING).exists():

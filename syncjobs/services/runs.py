@@ -125,12 +125,13 @@ def execute_run(run_id: str) -> None:
         logger.exception("run %s failed inside the runner", run_id)
         run.fail(f"internal error: {type(exc).__name__}: {exc}")
         return
+    failed_tables = list(outcome.failed_tables)
     if outcome.status == RunStatus.SUCCEEDED:
-        run.succeed(handled_errors=outcome.handled_errors)
+        run.succeed(handled_errors=outcome.handled_errors, failed_tables=failed_tables, message=outcome.message)
     elif outcome.status == RunStatus.CANCELLED:
         run.mark_cancelled()
     else:
-        run.fail(outcome.message)
+        run.fail(outcome.message, failed_tables=failed_tables)
 
 
 def _run_info(run: PipelineRun) -> RunInfo:
@@ -147,6 +148,8 @@ def _run_info(run: PipelineRun) -> RunInfo:
         reuse_outputs=earlier.reusable_outputs() if earlier else {},
         retry_items=earlier.failed_items() if earlier else {},
         table_filter=tuple(run.table_filter) if run.table_filter is not None else None,
+        activity_concurrency=settings.CTPORTAL_WORKER_ACTIVITY_CONCURRENCY,
+        table_concurrency=settings.CTPORTAL_WORKER_TABLE_CONCURRENCY,
     )
 
 

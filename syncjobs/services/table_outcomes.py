@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from syncjobs.models import (
@@ -39,11 +40,13 @@ def catch_up(now: datetime | None = None) -> int:
     with transaction.atomic():
         cursor, _ = RunCursor.objects.select_for_update().get_or_create(name=CURSOR, defaults={"at": EPOCH})
         since = cursor.at - OVERLAP
-        windows = WatermarkWindow.objects.filter(created_at__gte=since).select_related("activity_run")
-        read = 0
-        for window in windows.order_by("created_at"):
-            record_window(window)
-            read += 1
+        windows = list(
+            WatermarkWindow.objects.filter(created_at__gte=since).select_related("activity_run").order_by("created_at")
+        )
+        tables = SyncedTable.objects.in_bulk({w.watermark_id for w in windows})
+        for window in windows:
+            record_window(window, tables.get(window.watermark_id))
+        read = len(windows)
         runs = list(PipelineRun.objects.finished().filter(last_updated__gte=since).order_by("last_updated")[:MAX_RUNS])
         for run in runs:
             record_failures(run)
@@ -63,9 +66,9 @@ def risk_at(last_success: datetime | None, retention: int | None, schedule: int 
     return last_success + timedelta(seconds=max(retention - margin, 0))
 
 
-def record_window(window: WatermarkWindow) -> bool:
-    """A window was written: its table succeeded then (unless it already knows of something newer)."""
-    table = SyncedTable.objects.filter(pk=window.watermark_id).first()
+def record_window(window: WatermarkWindow, table: SyncedTable | None) -> bool:
+    """A window was written: its table (``table``, None when it is no synced table) succeeded then, unless it
+    already knows of something newer; the source was at the window's version at least."""
     if table is None:
         return False
     ops = operations(window.activity_run, table.qualified_name)
@@ -84,6 +87,7 @@ def record_window(window: WatermarkWindow) -> bool:
         "rows_deleted": ops.get("D", 0),
         "late_at": at + timedelta(seconds=table.schedule_seconds) if table.schedule_seconds else None,
         "risk_at": risk_at(at, table.retention_seconds, table.schedule_seconds),
+        "source_version": Greatest(Coalesce(F("source_version"), Value(window.new_version)), Value(window.new_version)),
     }
     older = Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=at)
     return SyncedTable.objects.filter(older, pk=table.pk).update(**changes) == 1

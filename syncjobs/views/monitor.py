@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -60,7 +61,7 @@ def run_rows(request: HttpRequest) -> HttpResponse:
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     """One run: activity runs as a table and a Gantt, their JSON, copy details; ``?partial=1`` for live updates."""
     run = get_object_or_404(PipelineRun, pk=run_id)
-    activities = list(ActivityRun.objects.filter(pipeline_run=run).order_by("run_start"))
+    activities = monitor.in_tree_order(list(ActivityRun.objects.filter(pipeline_run=run).order_by("run_start")))
     monitor.attach_outcomes([run])
     for activity in activities:
         activity.copy = monitor.copy_details(activity)
@@ -90,9 +91,18 @@ def cancel(request: HttpRequest, run_id: str) -> HttpResponse:
 
 @requires(POST=Role.OPERATOR)
 def rerun_view(request: HttpRequest, run_id: str) -> HttpResponse:
-    """Rerun (whole, or from the failed activity); the new run joins the original's group."""
+    """Rerun (whole, from the failed activity, or only its failed tables); the new run joins the original's group."""
     run = get_object_or_404(PipelineRun, pk=run_id)
-    new = rerun(run, from_failed=request.POST.get("from_failed") == "1", actor=Actor.of(request.user))
+    try:
+        new = rerun(
+            run,
+            from_failed=request.POST.get("from_failed") == "1",
+            failed_tables_only=request.POST.get("failed_tables_only") == "1",
+            actor=Actor.of(request.user),
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return redirect("syncjobs:run_detail", run_id=run.run_id)
     messages.success(request, f"Rerun {new.run_id} queued.")
     return redirect("syncjobs:run_detail", run_id=new.run_id)
 

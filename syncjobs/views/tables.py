@@ -35,8 +35,11 @@ def index(request: HttpRequest) -> HttpResponse:
     filters = tables.TableFilters.from_query(request.GET)
     query = request.GET.copy()
     query.pop("page", None)
+    page = tables.table_page(filters, request.GET.get("page"), now)
+    for table in page.object_list:
+        table.view = tables.row_view(table, now)
     context = {
-        "page": tables.table_page(filters, request.GET.get("page"), now),
+        "page": page,
         "counts": tables.status_counts(filters, now),
         "filters": filters,
         "query": query.urlencode(),

@@ -41,6 +41,7 @@ from syncjobs.models import (
     LinkedService,
     Pipeline,
     PipelineRun,
+    SyncedTable,
     Trigger,
     Watermark,
     WatermarkWindow,
@@ -138,6 +139,7 @@ def world(tmp_path, settings) -> World:
     ActivityRun.objects.create(pipeline_run=run, activity_name="Pause", activity_type="Wait")
     watermark = Watermark.objects.create(linked_service=shop, source_table="customers", sink_key="out", version=5)
     WatermarkWindow.objects.create(watermark=watermark, mode="full", new_version=5)
+    SyncedTable.objects.create(watermark=watermark, source_name="Shop", table_name="customers", sink_dataset="out")
     recurrence = {"frequency": "Hour", "interval": 1, "startTime": "2026-01-01T00:00:00Z", "timeZone": "UTC"}
     Trigger(definition={"name": "Hourly", "properties": _trigger(recurrence)}).save()
     ensure_schedules()
@@ -293,6 +295,15 @@ def _window(w: World) -> dict[str, str]:
     }
 
 
+def _table(w: World) -> int:
+    """The world's synced table (its watermark's id)."""
+    return SyncedTable.objects.get().pk
+
+
+def _ids(w: World) -> dict[str, Any]:
+    return {"ids": [_table(w)]}
+
+
 def _run_id(w: World) -> str:
     return str(w.run.run_id)
 
@@ -321,6 +332,39 @@ PAGES = [
     ),
     Case("monitor/pipelines/<str:name>/", "GET", lambda w: "/monitor/pipelines/Nightly/", Role.VIEWER, 200),
     Case("monitor/watermarks/", "GET", lambda w: "/monitor/watermarks/", Role.VIEWER, 200),
+    Case("tables/", "GET", lambda w: "/tables/", Role.VIEWER, 200),
+    Case("tables/<int:table_id>/", "GET", lambda w: f"/tables/{_table(w)}/", Role.VIEWER, 200),
+    Case(
+        "tables/actions/<str:action>",
+        "POST",
+        lambda w: "/tables/actions/pause",
+        Role.OPERATOR,
+        302,
+        data=lambda w: {"ids": [_table(w)]},
+        done=lambda w, u: Watermark.objects.get(pk=_table(w)).paused,
+    ),
+    Case(  # allowed: no pipeline copies the world's table, so nothing is queued (test_tables_page has the runs)
+        "tables/actions/<str:action>", "POST", lambda w: "/tables/actions/sync", Role.OPERATOR, 302, data=_ids
+    ),
+    Case(  # a verify is queued for a worker (the world's tasks are not inline)
+        "tables/actions/<str:action>",
+        "POST",
+        lambda w: "/tables/actions/verify",
+        Role.OPERATOR,
+        302,
+        data=_ids,
+        done=lambda w, u: OrmQ.objects.count() == 2,
+    ),
+    Case("tables/resync/", "GET", lambda w: f"/tables/resync/?ids={_table(w)}", Role.EDITOR, 200),
+    Case(
+        "tables/resync/",
+        "POST",
+        lambda w: "/tables/resync/",
+        Role.EDITOR,
+        302,
+        data=lambda w: {"ids": [_table(w)], "confirm": "yes"},
+        done=lambda w, u: Watermark.objects.get(pk=_table(w)).version is None,
+    ),
     Case("manage/", "GET", lambda w: "/manage/", Role.VIEWER, 200),
     Case(
         "manage/linkedservices/new/<str:kind>/", "GET", lambda w: "/manage/linkedservices/new/Sqlite/", Role.ADMIN, 200
@@ -739,6 +783,8 @@ API_CASES = [
         "api/pipelineruns/<str:run_id>/cancel", "POST", "/api/pipelineruns/{run}/cancel", Role.OPERATOR, done=_cancelled
     ),
     _api("api/watermarks", "GET", "/api/watermarks", Role.VIEWER),
+    _api("api/tables", "GET", "/api/tables?status=on_time", Role.VIEWER),
+    Case("api/tables/<str:table_id>", "GET", lambda w: f"/api/tables/{_table(w)}", Role.VIEWER, 200, kind=API),
     _api("api/auditlog", "GET", "/api/auditlog?action=create", Role.ADMIN),
     Case(  # allowed, it answers 404: the world has no file dataset (tests/app/test_verify_sync.py has the 200s)
         "api/verifySync",

@@ -20,7 +20,7 @@ from syncjobs import tutorial
 from syncjobs.engine import bindings
 from syncjobs.engine.changetracking import copy_table
 from syncjobs.engine.errors import TerminalError
-from syncjobs.engine.pipeline.activities.changetracking_copy import HostJournal
+from syncjobs.engine.pipeline.activities.table_runs import HostJournal
 from syncjobs.engine.pipeline.host import WatermarkKey
 from syncjobs.engine.types import TableName
 from syncjobs.engine.windows import PendingWindow

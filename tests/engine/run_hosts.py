@@ -30,6 +30,7 @@ class MemoryHost:
         self.threads: set[int] = set()  # threads the runner called the host from
         self.cancel = False
         self.cancel_after: int | None = None
+        self.paused: set[str] = set()  # tables ("schema.table") paused
         self.checks = 0
 
     def linked_service(self, name: str) -> dict[str, Any]:
@@ -51,6 +52,11 @@ class MemoryHost:
         self.by_id[run_id] = record
         return run_id
 
+    def table_started(self, parent_run_id: str, name: str, table: str, input: dict[str, Any]) -> str:
+        run_id = self.activity_started(f"{name}: {table}", self.by_id[parent_run_id]["type"], input, 0)
+        self.by_id[run_id].update(parent=parent_run_id, table=table)
+        return run_id
+
     def activity_finished(self, activity_run_id: str, status: str, output: dict, error: dict) -> None:
         self.threads.add(threading.get_ident())
         run = self.by_id[activity_run_id]
@@ -63,6 +69,9 @@ class MemoryHost:
         return self.cancel
 
     def claim_watermark(self, key: WatermarkKey) -> SyncState:
+        self.threads.add(threading.get_ident())
+        if str(key.table) in self.paused:
+            raise TerminalError("table_paused", f"{key.table} is paused")
         if key in self.claimed:
             raise TerminalError("watermark_busy", f"another run is copying {key.table}")
         self.claims += 1
@@ -100,6 +109,10 @@ class MemoryHost:
     def statuses(self) -> list[tuple[str, str]]:
         """(activity name, status) in the order the activity runs started."""
         return [(r["name"], r["status"]) for r in self.runs]
+
+    def tables(self) -> dict[str, dict[str, Any]]:
+        """The last activity run of each table (``table_started``), by table."""
+        return {r["table"]: r for r in self.runs if r.get("table")}
 
     def run(self, name: str) -> dict[str, Any]:
         """The last activity run of ``name``."""

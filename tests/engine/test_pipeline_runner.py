@@ -128,13 +128,16 @@ def test_a_failed_sink_never_advances_the_watermark(walk):
     assert [s.watermark for s in walk.host.watermarks.values()] == [None] and walk.host.claimed == {}
 
 
-def test_two_runs_of_one_watermark_never_overlap(walk):
+def test_two_runs_of_one_watermark_never_overlap_the_busy_table_is_skipped_for_this_run(walk):
     key = WatermarkKey(tutorial.SOURCE_LS, TableName(tutorial.TABLE), "SinkDataset:adftutorial/incchgtracking")
     walk.host.claimed[key] = 99  # another run holds it
     _, outcome = walk.run("IncrementalSync")
-    assert outcome.status == "Failed"
-    assert "another run" in walk.host.run("SyncDataSourceTable")["error"]["message"]
-    assert walk.host.run("SyncDataSourceTable")["error"]["errorCode"] == "watermark_busy"
+    assert outcome.status == "Succeeded" and not outcome.failed_tables  # skipped for this tick, not a failed run
+    table = walk.host.tables()[tutorial.TABLE]
+    assert table["status"] == "Skipped" and table["output"]["message"] == "skipped: previous window still running"
+    assert "another run" in table["output"]["reason"]
+    assert walk.host.run("SyncDataSourceTable")["output"]["skippedTables"] == [tutorial.TABLE]
+    assert walk.host.windows == [] and walk.host.claimed[key] == 99
 
 
 def test_dependency_conditions_skip_and_handled_failure(walk):

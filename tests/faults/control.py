@@ -41,7 +41,7 @@ def statuses() -> dict[str, Any]:
 
 
 def outputs(run_id: str) -> dict[str, Any]:
-    found = ActivityRun.objects.filter(pipeline_run_id=run_id, activity_type="ChangeTrackingCopy")
+    found = ActivityRun.objects.filter(pipeline_run_id=run_id, activity_type="ChangeTrackingCopy", parent=None)
     return {"outputs": [{"status": a.status, "output": a.output, "error": a.error} for a in found]}
 
 

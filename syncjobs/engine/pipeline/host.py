@@ -30,6 +30,10 @@ class RunInfo:
     retry_items: dict[str, list[int]] = field(default_factory=dict)
     # The tables ("schema.table") a ChangeTrackingCopy copies in this run; None: every table it lists.
     table_filter: tuple[str, ...] | None = None
+    # How many activities with no dependency between them run at once, and how many tables of one
+    # ChangeTrackingCopy copy at once (the worker's limits; an activity's batchCount may ask for fewer).
+    activity_concurrency: int = 4
+    table_concurrency: int = 4
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,9 @@ class PipelineOutcome:
     message: str = ""
     activity_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     handled_errors: bool = False  # Succeeded, but an activity failed and a Failed/Completed path handled it
+    # Tables ("schema.table") a ChangeTrackingCopy failed to copy, each with its error: Succeeded with them
+    # is "Succeeded with failed tables"; "Retry failed tables" copies only these.
+    failed_tables: dict[str, str] = field(default_factory=dict)
 
 
 class RunHost(Protocol):
@@ -60,6 +67,11 @@ class RunHost(Protocol):
 
     def activity_started(self, name: str, activity_type: str, input: dict[str, Any], attempt: int) -> str:
         """Record an activity run as InProgress; return its activity run id."""
+        ...
+
+    def table_started(self, parent_run_id: str, name: str, table: str, input: dict[str, Any]) -> str:
+        """Record one table of a multi-table activity as its own InProgress activity run, a child of the
+        activity run ``parent_run_id`` (``name`` its activity name); return its id (ended by ``activity_finished``)."""
         ...
 
     def activity_finished(
@@ -82,7 +94,8 @@ class RunHost(Protocol):
         Each claim carries a fencing token (``SyncState.claim``, higher than any before it): once the
         claim is taken from this run (its worker judged dead), every later write by it is refused.
         Raises ``engine.errors.TerminalError("watermark_busy", ...)`` when another active run holds it,
-        so two runs of one watermark never overlap.
+        so two runs of one watermark never overlap, and ``TerminalError("table_paused", ...)`` when the
+        table is paused (both skip the table for this run).
         """
         ...
 

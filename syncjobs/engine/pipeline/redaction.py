@@ -199,6 +199,10 @@ class RedactingHost:
         """Record the activity's start with its input masked."""
         return self._host.activity_started(name, activity_type, self._redactor.redact(input), attempt)
 
+    def table_started(self, parent_run_id: str, name: str, table: str, input: dict[str, Any]) -> str:
+        """Record a table's start with its input masked."""
+        return self._host.table_started(parent_run_id, name, table, self._redactor.redact(input))
+
     def activity_finished(
         self, activity_run_id: str, status: str, output: dict[str, Any], error: dict[str, Any]
     ) -> None:

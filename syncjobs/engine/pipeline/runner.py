@@ -26,6 +26,7 @@ from syncjobs.engine.pipeline.policy import Policy
 from syncjobs.engine.pipeline.redaction import RedactingHost, Redactor
 from syncjobs.engine.pipeline.state import RunState
 from syncjobs.engine.pipeline.step import ActivitiesResult, Step
+from syncjobs.engine.pipeline.threads import RunnerThreads
 
 SUCCEEDED, FAILED, SKIPPED, CANCELLED = "Succeeded", "Failed", "Skipped", "Cancelled"
 # ADF's policy.secureInput / secureOutput: the monitor records neither (later activities still see the output).
@@ -65,11 +66,24 @@ def _run(
     variables = declared_variables(props.get("variables") or {})
     state = RunState(snapshot, info, host, parameters, variables, redactor=redactor)
     result = run_activities(props.get("activities") or [], state)
+    failed_tables = dict(state.failed_tables)
     if result.cancelled:
-        return PipelineOutcome(CANCELLED, "Cancelled by request", state.outputs)
+        return PipelineOutcome(CANCELLED, "Cancelled by request", state.outputs, failed_tables=failed_tables)
     if not result.succeeded:
-        return PipelineOutcome(FAILED, _failure_message(result), state.outputs)
-    return PipelineOutcome(SUCCEEDED, "", state.outputs, handled_errors=bool(state.handled_failures))
+        return PipelineOutcome(FAILED, _failure_message(result), state.outputs, failed_tables=failed_tables)
+    message = tables_failed_message(failed_tables)
+    handled = bool(state.handled_failures)
+    return PipelineOutcome(SUCCEEDED, message, state.outputs, handled_errors=handled, failed_tables=failed_tables)
+
+
+def tables_failed_message(failed: dict[str, str], shown: int = 20) -> str:
+    """The failed tables in words, each with its error ("" when none failed)."""
+    if not failed:
+        return ""
+    named = "; ".join(f"{table}: {error}" for table, error in list(failed.items())[:shown])
+    more = f"; and {len(failed) - shown} more" if len(failed) > shown else ""
+    count = f"{len(failed)} table{'s' if len(failed) != 1 else ''}"
+    return f"Succeeded with failed tables ({count}): {named}{more}"
 
 
 def _failure_message(result: ActivitiesResult) -> str:
@@ -78,29 +92,75 @@ def _failure_message(result: ActivitiesResult) -> str:
 
 
 def run_activities(activities: list[dict[str, Any]], state: RunState) -> ActivitiesResult:
-    """Run ``activities`` (one pipeline level, or a ForEach/IfCondition body) in dependency order."""
+    """Run ``activities`` (one pipeline level, or a ForEach/IfCondition body) in dependency order.
+
+    Activities with no dependency between them run at the same time, as in ADF, up to
+    ``RunInfo.activity_concurrency`` (in threads whose host calls this thread carries out, ``threads.py``).
+    An activity that is the only one ready while none runs runs here, on this thread.
+    """
     result = ActivitiesResult()
     by_name = {str(a.get("name")): a for a in activities}
     _check_dependencies(by_name)
     pending = list(by_name)
-    while pending:
-        ready = [n for n in pending if all(d in result.statuses for d in _dependencies(by_name[n]))]
-        if not ready:
-            raise TerminalError("dependency_cycle", f"activities {', '.join(pending)} depend on each other in a cycle")
-        for name in ready:
-            pending.remove(name)
-            if state.host.cancel_requested():
-                result.cancelled = True
-                return result
-            status = _run_or_skip(by_name[name], state, result)
-            result.statuses[name] = status
-            if status == CANCELLED:
-                result.cancelled = True
-                return result
+    limit = state.info.activity_concurrency
+    with RunnerThreads[str](state.host, limit, "activity") as threads:
+        while pending or threads.running:
+            ready = [n for n in pending if all(d in result.statuses for d in _dependencies(by_name[n]))]
+            if not ready and not threads.running:
+                raise TerminalError(
+                    "dependency_cycle", f"activities {', '.join(pending)} depend on each other in a cycle"
+                )
+            if not _start_ready(ready, pending, by_name, state, result, threads):
+                break
+            if threads.running:
+                name, done = threads.next_finished()
+                _finished(name, done.result(), result)
+            if result.cancelled:
+                break
+    if result.cancelled:
+        return result
     result.succeeded = all(_judge(leaf, by_name, result.statuses) for leaf in _leaves(by_name))
     if result.succeeded:
         state.handled_failures.update(result.errors)
     return result
+
+
+def _start_ready(
+    ready: list[str],
+    pending: list[str],
+    by_name: dict[str, dict[str, Any]],
+    state: RunState,
+    result: ActivitiesResult,
+    threads: RunnerThreads[str],
+) -> bool:
+    """Skip, reuse or start the ready activities while there is room; False once the run is cancelled."""
+    for name in ready:
+        if threads.full:
+            return True
+        pending.remove(name)
+        if state.host.cancel_requested():
+            result.cancelled = True
+            return False
+        activity = by_name[name]
+        settled = _skip_or_reuse(activity, state, result)
+        if settled:
+            result.statuses[name] = settled
+        elif threads.running == 0 and len(ready) == 1:
+            _finished(name, _run_with_retries(activity, state), result)  # nothing beside it: run it here
+        else:
+            threads.start(name, _run_with_retries, activity, replace(state, host=threads.host))
+        if result.cancelled:
+            return False
+    return True
+
+
+def _finished(name: str, ended: tuple[str, str], result: ActivitiesResult) -> None:
+    status, message = ended
+    result.statuses[name] = status
+    if status == FAILED:
+        result.errors[name] = message
+    if status == CANCELLED:
+        result.cancelled = True
 
 
 def _dependencies(activity: dict[str, Any]) -> list[str]:
@@ -139,7 +199,8 @@ def _judge(name: str, by_name: dict[str, dict[str, Any]], statuses: dict[str, st
     return status == SUCCEEDED
 
 
-def _run_or_skip(activity: dict[str, Any], state: RunState, result: ActivitiesResult) -> str:
+def _skip_or_reuse(activity: dict[str, Any], state: RunState, result: ActivitiesResult) -> str:
+    """Skipped (its dependency conditions are not met) or Succeeded (its output reused); "" when it must run."""
     name, kind = str(activity.get("name")), str(activity.get("type"))
     if not _conditions_met(activity, result.statuses):
         run_id = state.host.activity_started(name, kind, {}, 0)
@@ -149,10 +210,7 @@ def _run_or_skip(activity: dict[str, Any], state: RunState, result: ActivitiesRe
     if reused is not None:
         state.outputs[name] = reused
         return SUCCEEDED
-    status, message = _run_with_retries(activity, state)
-    if status == FAILED:
-        result.errors[name] = message
-    return status
+    return ""
 
 
 def _run_with_retries(activity: dict[str, Any], state: RunState) -> tuple[str, str]:

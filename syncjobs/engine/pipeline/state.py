@@ -36,6 +36,8 @@ class RunState:
     redactor: Redactor = field(default_factory=lambda: Redactor({}))
     # Activities that failed where a Failed/Completed path handled it (at any level, ForEach bodies included).
     handled_failures: set[str] = field(default_factory=set)
+    # Tables a ChangeTrackingCopy failed to copy in this run ("schema.table" -> error), at any level.
+    failed_tables: dict[str, str] = field(default_factory=dict)
 
     def pipeline_value(self) -> dict[str, Any]:
         """``pipeline()``."""
@@ -78,6 +80,7 @@ class RunState:
             item,
             self.redactor,
             self.handled_failures,
+            self.failed_tables,
         )
 
     def dataset(self, reference: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ capabilities) is on :class:`PostgresSource`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -170,6 +171,11 @@ class PostgresSource(Connector):
 
     def __init__(self, config: PostgresConfig) -> None:
         self.config = config
+        # Keep one idle connection for the next snapshot (a run's worker thread copying table after
+        # table: a quiet table then costs its queries, not a new connection); closed by close().
+        self.keep_connection = False
+        self._idle: psycopg.Connection | None = None
+        self._idle_lock = threading.Lock()
 
     @classmethod
     def from_type_properties(cls, tp: dict[str, Any], *, name: str = "?", quick: bool = False) -> PostgresSource:
@@ -206,7 +212,7 @@ class PostgresSource(Connector):
     @contextmanager
     def snapshot(self) -> Iterator[PostgresSnapshot]:
         """BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; COMMIT (ROLLBACK on error) on leaving."""
-        conn = _connect(self.config, autocommit=True)
+        conn = self._connection()
         try:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield PostgresSnapshot(conn, self._errors)
@@ -214,10 +220,28 @@ class PostgresSource(Connector):
         except BaseException as exc:
             with suppress(psycopg.Error):
                 conn.execute("ROLLBACK")
+            conn.close()  # never kept after an error
             if isinstance(exc, psycopg.Error):
                 raise engine_error(exc, self.config) from None
             raise
-        finally:
+        self._keep_or_close(conn)
+
+    def _connection(self) -> psycopg.Connection:
+        """The idle connection kept from the last snapshot when it is still sound, else a new one."""
+        with self._idle_lock:
+            kept, self._idle = self._idle, None
+        if kept is not None and not kept.broken and kept.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            return kept
+        if kept is not None:
+            kept.close()
+        return _connect(self.config, autocommit=True)
+
+    def _keep_or_close(self, conn: psycopg.Connection) -> None:
+        with self._idle_lock:
+            kept = self.keep_connection and self._idle is None
+            if kept:
+                self._idle = conn
+        if not kept:
             conn.close()
 
     def catalogue(self) -> list[Table]:
@@ -311,4 +335,8 @@ class PostgresSource(Connector):
                 raise engine_error(exc, self.config) from None
 
     def close(self) -> None:
-        """Nothing to release: every call opens and closes its own connection."""
+        """Close the connection kept for the next snapshot, if any (every other call closes its own)."""
+        with self._idle_lock:
+            kept, self._idle = self._idle, None
+        if kept is not None:
+            kept.close()

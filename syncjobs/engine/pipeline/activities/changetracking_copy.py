@@ -4,91 +4,96 @@
 several tables of its linked service instead. ``outputs``: the sink file dataset: each table's windows
 go under its container/folder (``engine/windows.py`` has the layout; the dataset's file name is not
 used). Optional: ``sink.formatSettings.maxRowsPerFile`` (ADF's place; also accepted at the top level),
-``parallelCopies`` (connections a full window's parts are read over), ``changeColumns``, ``batchRows``.
+``parallelCopies`` (connections a full window's parts are read over), ``changeColumns``, ``batchRows``,
+``batchCount`` (tables copied at once, as ForEach's; capped by the worker's limit).
 The source needs read access only: nothing is written to it.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from syncjobs.engine import bindings
-from syncjobs.engine.changetracking import CopyOptions, copy_table
+from syncjobs.engine.changetracking import CopyOptions
 from syncjobs.engine.errors import TerminalError
-from syncjobs.engine.formats import Format
-from syncjobs.engine.pipeline.activities.copy import copy_output
-from syncjobs.engine.pipeline.activities.sources import dataset_source_name, opened_source
-from syncjobs.engine.pipeline.host import RunHost, WatermarkKey
-from syncjobs.engine.pipeline.step import Step
+from syncjobs.engine.pipeline.activities.sources import dataset_source_name
+from syncjobs.engine.pipeline.activities.table_runs import (
+    FAILED,
+    SKIPPED,
+    SUCCEEDED,
+    Connections,
+    TableCopy,
+    copy_tables,
+)
+from syncjobs.engine.pipeline.step import Step, StoppedError
 from syncjobs.engine.streaming import DEFAULT_BATCH_ROWS
 from syncjobs.engine.types import SYS_CHANGE_OPERATION, SYS_CHANGE_VERSION, TableName
-from syncjobs.engine.windows import DEFAULT_MAX_ROWS_PER_FILE, PendingWindow
+from syncjobs.engine.windows import DEFAULT_MAX_ROWS_PER_FILE
 
-
-class HostJournal:
-    """The engine's ``WindowJournal`` over the run host, for one watermark."""
-
-    def __init__(self, host: RunHost, key: WatermarkKey) -> None:
-        self._host, self._key = host, key
-
-    def record(self, window: PendingWindow) -> None:
-        """Store the window in the portal (fenced by the claim)."""
-        self._host.record_window(self._key, window)
-
-    def check_claim(self) -> None:
-        """The fence, checked right before the manifest is created."""
-        self._host.check_claim(self._key)
+DEFAULT_BATCH = 20  # tables at once when batchCount is absent (as ForEach), capped by the worker's limit
 
 
 def run_change_tracking_copy(step: Step) -> dict[str, Any]:
-    """Copy each table's changes since its watermark as a change window; output per table and totals."""
+    """Copy each table's changes since its watermark as a change window; output per table and totals.
+
+    Each table is its own activity run (``table_runs.py``), up to ``batchCount`` (capped by the worker's
+    ``RunInfo.table_concurrency``) at once. The activity fails only when tables failed and none was
+    copied; otherwise the failed ones are the run's ``failed_tables`` ("Succeeded with failed tables").
+    """
     tp = step.type_properties(frozenset({"fileName"}))  # ChangeTrackingCopy names its own files
     source_dataset = step.dataset(_first(step.activity.get("inputs")), "input")
     sink_dataset = step.dataset(_first(step.activity.get("outputs")), "output")
     source_name = dataset_source_name(source_dataset)
     sink_settings = tp.get("sink") or {}
-    fmt = bindings.format_for(sink_dataset, sink_settings.get("formatSettings"))
-    sink = bindings.sink_for(step.state.linked_service_of(sink_dataset)[1])
     root = bindings.folder_for(sink_dataset)
-    outputs = []
+    tables = _tables(tp, source_dataset, step.state.info.table_filter)
+    degree = min(_positive(tp.get("batchCount"), "batchCount") or DEFAULT_BATCH, step.state.info.table_concurrency)
+    connections = Connections(step.state.linked_service(source_name), step.state.linked_service_of(sink_dataset)[1])
+    job = TableCopy(
+        step,
+        source_name,
+        f"{sink_dataset.get('name', '')}:{root}",
+        bindings.format_for(sink_dataset, sink_settings.get("formatSettings")),
+        root,
+        _options(step, tp),
+        connections,
+    )
     try:
-        with opened_source(step, source_name) as source:
-            for table in _tables(tp, source_dataset, step.state.info.table_filter):
-                step.check()
-                key = WatermarkKey(source_name, table, f"{sink_dataset.get('name', '')}:{root}")
-                outputs.append(_copy_one(step, _options(step, tp), source, sink, fmt, root, key))
+        outputs = copy_tables(job, tables, degree)
     finally:
-        sink.close()
+        connections.close()
+    return _summary(step, outputs, len(tables))
+
+
+def _summary(step: Step, outputs: list[dict[str, Any]], count: int) -> dict[str, Any]:
+    """The activity's output; fails it when every table copied failed, stops it on cancel or timeout."""
+    failed = {o["table"]: o["error"]["message"] for o in outputs if o["status"] == FAILED and not o.get("stopReason")}
+    for output in outputs:
+        if output["status"] == SUCCEEDED:
+            step.state.failed_tables.pop(output["table"], None)
+    step.state.failed_tables.update(failed)
+    stopped = next((o["stopReason"] for o in outputs if o.get("stopReason")), "") or step.stop_reason
+    if stopped or len(outputs) < count:
+        step.stop_reason = stopped or "cancelled"
+        raise StoppedError(step.stop_reason, f"activity {step.name} stopped: {step.stop_reason}")
+    copied = [o for o in outputs if o["status"] == SUCCEEDED]
+    if failed and not copied:
+        named = "; ".join(f"{table}: {message}" for table, message in list(failed.items())[:20])
+        raise TerminalError(
+            "tables_failed",
+            f"{len(failed)} of {count} tables failed: {named}",
+            detail=json.dumps({"failedTables": list(failed)}),
+        )
     return {
         "tables": outputs,
-        "rowsRead": sum(o["rowsRead"] for o in outputs),
-        "rowsCopied": sum(o["rowsCopied"] for o in outputs),
-        "dataWritten": sum(o["dataWritten"] for o in outputs),
-        "filesWritten": sum(o["filesWritten"] for o in outputs),
+        "rowsRead": sum(o["rowsRead"] for o in copied),
+        "rowsCopied": sum(o["rowsCopied"] for o in copied),
+        "dataWritten": sum(o["dataWritten"] for o in copied),
+        "filesWritten": sum(o["filesWritten"] for o in copied),
+        "failedTables": list(failed),
+        "skippedTables": [o["table"] for o in outputs if o["status"] == SKIPPED],
     }
-
-
-def _copy_one(
-    step: Step, options: CopyOptions, source: Any, sink: Any, fmt: Format, root: str, key: WatermarkKey
-) -> dict[str, Any]:
-    host = step.state.host
-    state = host.claim_watermark(key)
-    try:
-        result = copy_table(
-            source,
-            key.table,
-            sink,
-            fmt,
-            root,
-            state,
-            journal=HostJournal(host, key),
-            options=options,
-            should_stop=step.should_stop,
-        )
-        host.advance_watermark(key, state, result, step.activity_run_id)
-    finally:
-        host.release_watermark(key)
-    return {"table": str(key.table), **copy_output(result.as_output(), result.seconds)}
 
 
 def _options(step: Step, tp: dict[str, Any]) -> CopyOptions:

@@ -1,8 +1,8 @@
 """ForEach: the body once per item, one after another or up to ``batchCount`` at a time.
 
 Parallel iterations run in threads, but every call to the run's host (recording activity runs,
-watermarks, cancel checks) is carried out on the runner's own thread: the portal's host uses the
-database connection of the thread that runs the pipeline.
+watermarks, cancel checks) is carried out on the runner's own thread (``threads.py``): the portal's
+host uses the database connection of the thread that runs the pipeline.
 
 Work is linear in the items: at most ``batchCount`` iterations exist at once (each started when one
 ends), and the runner's thread wakes for one host call or one finished iteration at a time, never
@@ -13,16 +13,14 @@ within a heartbeat of a cancel. ADF's limits hold: at most 100,000 items and a `
 from __future__ import annotations
 
 import json
-import queue
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.expressions import evaluate
 from syncjobs.engine.limits import FOREACH_BATCH, FOREACH_ITEMS
-from syncjobs.engine.pipeline.host import RunHost
 from syncjobs.engine.pipeline.step import ActivitiesResult, Step, StoppedError
+from syncjobs.engine.pipeline.threads import RunnerThreads
 
 DEFAULT_BATCH = 20  # ADF's default parallelism
 _SHOWN_FAILURES = 20
@@ -95,56 +93,24 @@ def _one_by_one(step: Step, body: list[dict[str, Any]], items: list[Any]) -> lis
     return results
 
 
-_FINISHED = object()  # on the call queue: an iteration ended (its index and future follow)
-_Call = tuple[Any, tuple[Any, ...], "Future[Any] | None"]  # (function, its arguments, where the answer goes)
-
-
 def _in_parallel(step: Step, body: list[dict[str, Any]], items: list[Any], batch: int) -> list[Any]:
     """Up to ``batch`` iterations at a time; the runner's thread serves host calls and starts the next item."""
-    calls: queue.Queue[_Call] = queue.Queue()
-    host = HostOnRunnerThread(step.state.host, calls)
-    with ThreadPoolExecutor(max_workers=batch, thread_name_prefix=f"foreach-{step.name}") as pool:
+    finished: dict[int, Future[ActivitiesResult]] = {}
+    started = 0
+    with RunnerThreads[int](step.state.host, batch, f"foreach-{step.name}") as threads:
 
         def start(index: int) -> None:
-            future = pool.submit(step.run_activities, body, step.state.child(items[index], host))
-            future.add_done_callback(lambda done: calls.put((_FINISHED, (index, done), None)))
+            threads.start(index, step.run_activities, body, step.state.child(items[index], threads.host))
 
-        running = started = 0
         while started < min(batch, len(items)):
             start(started)
-            started, running = started + 1, running + 1
-        finished: dict[int, Future[ActivitiesResult]] = {}
-        while running:
-            function, args, answer = calls.get()
-            if function is _FINISHED:
-                index, done = args
-                finished[index], running = done, running - 1
-                ended_well = done.exception() is None and not done.result().cancelled
-                if started < len(items) and ended_well and not step.should_stop():
-                    start(started)
-                    started, running = started + 1, running + 1
-                continue
-            try:
-                answer.set_result(function(*args))  # type: ignore[union-attr]
-            except BaseException as exc:  # handed to the iteration that made the call
-                answer.set_exception(exc)  # type: ignore[union-attr]
+            started += 1
+        while threads.running:
+            index, done = threads.next_finished()
+            finished[index] = done
+            ended_well = done.exception() is None and not done.result().cancelled
+            if started < len(items) and ended_well and not step.should_stop():
+                start(started)
+                started += 1
     # Every iteration has ended: an error raised inside one surfaces now, not while others still wait.
     return [finished[i].result() for i in range(started)]
-
-
-class HostOnRunnerThread:
-    """A RunHost for iteration threads: each call is queued and answered by the runner's thread."""
-
-    def __init__(self, host: RunHost, calls: queue.Queue[_Call]) -> None:
-        self._host = host
-        self._calls = calls
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(self._host, name)
-
-        def call(*args: Any) -> Any:
-            answer: Future[Any] = Future()
-            self._calls.put((method, args, answer))
-            return answer.result()
-
-        return call
