@@ -86,6 +86,8 @@ def test_admins_create_a_channel_whose_url_is_never_shown_again(admin, viewer, w
     assert TOKEN not in edit and "s3cr3t" not in edit and "127.0.0.1" in edit
     admin.post(f"/alerts/channels/{channel.pk}/", {"name": "Hook", "kind": "webhook", "enabled": "on"})
     assert AlertChannel.objects.get().secrets()["url"] == webhook_receiver.url  # blank kept it
+    admin.post(f"/alerts/channels/{channel.pk}/", {"name": "Hook", "kind": "email", "recipients": "a@example.test"})
+    assert AlertChannel.objects.get().secrets() == {}  # now an e-mail channel: the webhook's secrets are gone
     detail = AuditEntry.objects.filter(object_kind="alertChannel").values_list("detail", flat=True)
     assert TOKEN not in str(list(detail)) and "s3cr3t" not in str(list(detail))
 

@@ -28,6 +28,13 @@ class ChannelChange:
     apprise_urls: str = ""
 
 
+_SECRETS_OF: dict[str, tuple[str, ...]] = {
+    AlertChannel.Kind.EMAIL.value: (),
+    AlertChannel.Kind.WEBHOOK.value: ("url", "signing_secret"),
+    AlertChannel.Kind.APPRISE.value: ("urls",),
+}
+
+
 def save_channel(channel: AlertChannel | None, change: ChannelChange, actor: Actor) -> AlertChannel:
     """Create or change a channel; audited with the names of the secrets that changed (never their values)."""
     created = channel is None
@@ -35,6 +42,7 @@ def save_channel(channel: AlertChannel | None, change: ChannelChange, actor: Act
     stored = channel.secrets()
     given = {"url": change.url, "signing_secret": change.signing_secret, "urls": change.apprise_urls}
     secrets = {**stored, **{k: v.strip() for k, v in given.items() if v.strip()}}
+    secrets = {k: v for k, v in secrets.items() if k in _SECRETS_OF[change.kind]}  # a kind changed: old ones go
     channel.name, channel.kind, channel.enabled = change.name, change.kind, change.enabled
     channel.config = {"recipients": change.recipients} if change.kind == AlertChannel.Kind.EMAIL else {}
     channel.set_secrets(secrets)
