@@ -241,3 +241,30 @@ def test_an_apprise_channel_refuses_a_private_address_unless_allowed(settings):
     channel = save_channel(None, ChannelChange("Chat", "apprise", apprise_urls="json://10.0.0.9/x"), SYSTEM)
     with pytest.raises(channel_kinds.DeliveryError, match="loopback, private or reserved"):
         channel_kinds.send(channel, "t", "x", {})
+
+
+def test_the_same_finding_twice_is_one_incident_and_an_attempt_is_sent_once(webhook_receiver):
+    from syncjobs.services.alerts.deliver import attempt
+    from syncjobs.services.alerts.incidents import Finding, observe
+
+    _webhook(webhook_receiver.url)
+    finding = Finding(
+        "trigger_failing", Severity.ERROR, "trigger", "hourly", "Hourly", "could not fire", occurrence="1"
+    )
+    assert observe(finding) == observe(finding)
+    delivery = Delivery.objects.get()
+    assert attempt(delivery) is True
+    assert attempt(delivery) is False  # claimed already: a second pass at the same moment sends nothing
+    assert webhook_receiver.events() == ["trigger_failing"] and Incident.objects.get().count == 1
+
+
+def test_resolved_incidents_go_with_the_run_history(webhook_receiver, settings):
+    from syncjobs.services.alerts.evaluate import purge_resolved
+
+    settings.CTPORTAL_RUN_RETENTION_DAYS = 30
+    make_run(status="Failed", run_start=timezone.now(), run_end=timezone.now())
+    evaluate()
+    Incident.objects.update(resolved_at=timezone.now() - timedelta(days=31))
+    assert purge_resolved(timezone.now()) == 1 and not Incident.objects.exists()
+    settings.CTPORTAL_RUN_RETENTION_DAYS = 0
+    assert purge_resolved(timezone.now()) == 0

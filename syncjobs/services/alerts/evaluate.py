@@ -46,6 +46,7 @@ def evaluate(*, wait_seconds: float = deliver.WAIT_SECONDS) -> PassResult:
             resolved += apply(seen)
         bookmark.last_pass_at = started
         bookmark.save(update_fields=["last_pass_at"])
+        purge_resolved(started)
     sent = deliver.deliver_due(wait_seconds)
     return PassResult(findings, resolved, sent)
 
@@ -86,3 +87,12 @@ def apply(seen: Seen) -> int:
     for incident in open_ones.filter(object_id__in=list(seen.cleared)):
         resolved += resolve(incident, seen.cleared[incident.object_id])
     return resolved
+
+
+def purge_resolved(now: datetime) -> int:
+    """Delete incidents resolved longer ago than the run history is kept (``CTPORTAL_RUN_RETENTION_DAYS``;
+    0 keeps them), with their events and deliveries; how many incidents went."""
+    days = settings.CTPORTAL_RUN_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    return Incident.objects.filter(resolved_at__lt=now - timedelta(days=days)).delete()[1].get("syncjobs.Incident", 0)
