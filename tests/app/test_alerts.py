@@ -268,3 +268,16 @@ def test_resolved_incidents_go_with_the_run_history(webhook_receiver, settings):
     assert purge_resolved(timezone.now()) == 1 and not Incident.objects.exists()
     settings.CTPORTAL_RUN_RETENTION_DAYS = 0
     assert purge_resolved(timezone.now()) == 0
+
+
+def test_an_attempt_whose_sender_died_is_failed_and_tried_again(webhook_receiver, settings):
+    from syncjobs.services.alerts.deliver import deliver_due
+    from syncjobs.services.alerts.incidents import Finding, observe
+
+    _webhook(webhook_receiver.url)
+    observe(Finding("trigger_failing", Severity.ERROR, "trigger", "hourly", "Hourly", "could not fire"))
+    settings.CTPORTAL_ALERT_BACKOFF_MS = 10
+    Delivery.objects.update(status="sending", at=timezone.now() - timedelta(minutes=5))  # its sender was killed
+    deliver_due(1)
+    attempts = list(Delivery.objects.order_by("attempt").values_list("attempt", "status"))
+    assert attempts == [(1, "failed"), (2, "sent")] and webhook_receiver.events() == ["trigger_failing"]

@@ -28,6 +28,7 @@ def deliver_due(wait_seconds: float = WAIT_SECONDS) -> int:
     """Send every attempt that is due, and those falling due within ``wait_seconds``; how many were sent."""
     deadline = time.monotonic() + wait_seconds
     sent = 0
+    recover_stalled()
     while True:
         for delivery in Delivery.objects.filter(status=Delivery.Status.PENDING, due_at__lte=timezone.now()):
             sent += attempt(delivery)
@@ -38,6 +39,22 @@ def deliver_due(wait_seconds: float = WAIT_SECONDS) -> int:
         if time.monotonic() + pause > deadline:
             return sent
         time.sleep(max(pause, 0))
+
+
+def recover_stalled() -> int:
+    """Attempts left *sending* by a sender that died: failed (no answer is known), and tried again.
+
+    The receiver may have got the message, so this is at-least-once: a duplicate beats a lost alert.
+    """
+    stale = timezone.now() - timedelta(seconds=3 * settings.CTPORTAL_ALERT_TIMEOUT_SECONDS + 60)
+    recovered = 0
+    for delivery in Delivery.objects.filter(status=Delivery.Status.SENDING, at__lt=stale):
+        answer = "no answer recorded: the sender stopped (its worker died?)"
+        stopped = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING)
+        if stopped.update(status=Delivery.Status.FAILED, answer=answer) == 1:
+            _retry(delivery)
+            recovered += 1
+    return recovered
 
 
 def attempt(delivery: Delivery) -> bool:
