@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from syncjobs.access import Actor
-from syncjobs.models import AlertRule, AuditEntry, Delivery, Event, Incident
+from syncjobs.models import AlertChannel, AlertRule, AuditEntry, Delivery, Event, Incident
 from syncjobs.models.alerts import RESOLVED, ObjectType, Severity
 from syncjobs.services import audit
 
@@ -119,9 +119,9 @@ def raise_event(incident: Incident, kind: str, reason: str) -> Event:
     return event
 
 
-def channels_for(incident: Incident) -> list:
+def channels_for(incident: Incident) -> list[AlertChannel]:
     """The enabled channels of every enabled rule that matches ``incident``, each once."""
-    found: dict[int, object] = {}
+    found: dict[int, AlertChannel] = {}
     for rule in AlertRule.objects.filter(enabled=True).prefetch_related("channels"):
         if rule.matches(incident):
             found.update({c.pk: c for c in rule.channels.all() if c.enabled})
