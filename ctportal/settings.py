@@ -164,6 +164,23 @@ CTPORTAL_QUEUED_RUN_TIMEOUT_SECONDS = env_int("CTPORTAL_QUEUED_RUN_TIMEOUT_SECON
 # Minutes between change-tracking cleanups of PostgreSQL and SQLite sources (retention, as SQL Server's).
 CTPORTAL_CHANGE_TRACKING_CLEANUP_MINUTES = env_int("CTPORTAL_CHANGE_TRACKING_CLEANUP_MINUTES", 30)
 
+# Alerts (services/alerts): a run in progress longer than this is an incident; a table failing raises
+# its event again every N more failures; retention risk looks this many hours ahead.
+CTPORTAL_ALERT_RUN_LONG_MINUTES = env_int("CTPORTAL_ALERT_RUN_LONG_MINUTES", 120)
+CTPORTAL_ALERT_TABLE_FAILING_REPEAT = env_int("CTPORTAL_ALERT_TABLE_FAILING_REPEAT", 5)
+CTPORTAL_ALERT_RETENTION_HORIZON_HOURS = env_int("CTPORTAL_ALERT_RETENTION_HORIZON_HOURS", 12)
+# A table is late (an incident) after this many schedule intervals without a success.
+CTPORTAL_ALERT_LATE_FACTOR = env_int("CTPORTAL_ALERT_LATE_FACTOR", 2)
+# The first pass after an install reads this far back.
+CTPORTAL_ALERT_LOOKBACK_HOURS = env_int("CTPORTAL_ALERT_LOOKBACK_HOURS", 24)
+# Deliveries: attempts per event and channel, the first backoff in milliseconds (doubled each time), the HTTP timeout.
+CTPORTAL_ALERT_ATTEMPTS = env_int("CTPORTAL_ALERT_ATTEMPTS", 4)
+CTPORTAL_ALERT_BACKOFF_MS = env_int("CTPORTAL_ALERT_BACKOFF_MS", 2000)
+CTPORTAL_ALERT_TIMEOUT_SECONDS = env_int("CTPORTAL_ALERT_TIMEOUT_SECONDS", 10)
+# Webhooks and generic apprise URLs (json://, form://, xml://) are refused towards loopback, private and
+# link-local addresses (cloud metadata) unless this is true: an Admin sets them, but the portal sends.
+CTPORTAL_ALERT_ALLOW_PRIVATE_TARGETS = env_bool("CTPORTAL_ALERT_ALLOW_PRIVATE_TARGETS", False)
+
 # Days of run history kept (0: forever); purged daily by the worker.
 CTPORTAL_RUN_RETENTION_DAYS = env_int("CTPORTAL_RUN_RETENTION_DAYS", 0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from syncjobs.services import change_tracking, monitor, runs, table_facts, table_outcomes, tables, triggers
+from syncjobs.services.alerts import evaluate
 
 
 def run_pipeline_task(run_id: str) -> None:
@@ -33,6 +34,11 @@ def cleanup_change_tracking_task(linked_service_id: int) -> int:
 def fire_due_triggers_task() -> int:
     """Fire the schedule triggers that are due."""
     return len(triggers.fire_due_triggers())
+
+
+def evaluate_alerts_task() -> int:
+    """Open, update and resolve incidents, and send the events due; how many findings."""
+    return evaluate.evaluate().findings
 
 
 def refresh_table_facts_task(linked_service_id: int) -> int:

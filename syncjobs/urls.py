@@ -8,6 +8,7 @@ from django.urls import path
 
 from syncjobs.views import (
     activities,
+    alerts,
     author,
     health,
     home,
@@ -41,6 +42,15 @@ urlpatterns = [
     path("monitor/runs/<uuid:run_id>/rerun", monitor.rerun_view, name="run_rerun"),
     path("monitor/pipelines/<str:name>/", monitor.pipeline_history, name="pipeline_history"),
     path("monitor/watermarks/", monitor.watermarks, name="watermarks"),
+    # Alerts
+    path("alerts/", alerts.alerts, name="alerts"),
+    path("alerts/evaluate", alerts.evaluate_now, name="alerts_evaluate"),
+    path("alerts/incidents/<int:incident_id>/", alerts.incident, name="alert_incident"),
+    path("alerts/channels/", alerts.channels, name="alert_channels"),
+    path("alerts/channels/<int:channel_id>/", alerts.channel, name="alert_channel"),
+    path("alerts/channels/<int:channel_id>/test", alerts.channel_test, name="alert_channel_test"),
+    path("alerts/rules/", alerts.rules, name="alert_rules"),
+    path("alerts/rules/<int:rule_id>/", alerts.rule, name="alert_rule"),
     # Tables
     path("tables/", tables.index, name="tables"),
     path("tables/<int:table_id>/", tables.detail, name="table_detail"),

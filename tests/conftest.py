@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.azurite",
     "tests.fixtures.fake_servers",
+    "tests.fixtures.alert_receivers",
 ]
 
 

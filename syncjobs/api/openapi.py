@@ -12,10 +12,12 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from syncjobs.access import public
+from syncjobs.api.alerts import MAX_MUTE_MINUTES, SEVERITIES, STATES
 from syncjobs.api.query import MAX_FILTERS, MAX_ORDERS, MAX_VALUES, OPERATORS, ORDERS
 from syncjobs.api.routes import ROUTES, Route
 from syncjobs.api.runs import ACTIVITY_OPERANDS, ACTIVITY_ORDERS, RUN_OPERANDS, RUN_ORDERS
 from syncjobs.models import AuditEntry, TableStatus
+from syncjobs.models.alerts import Condition
 from syncjobs.services.tables import SORTS as TABLE_SORTS
 
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -25,6 +27,7 @@ _PATH_SCHEMAS = {
     "collection": {"type": "string", "enum": ["linkedservices", "datasets", "pipelines", "triggers"]},
     "name": _NAME,
     "run_id": {"type": "string", "format": "uuid", "description": "a pipeline run's id"},
+    "incident_id": {"type": "integer", "minimum": 1, "description": "an incident's id"},
     "table_id": {"type": "string", "pattern": "^[0-9]+$", "description": "a synced table's id (its watermark's)"},
 }
 _RUN_QUERY = "#/components/schemas/RunQuery"
@@ -37,6 +40,11 @@ _BODIES = {
     },
     "api_query_runs": {"$ref": _RUN_QUERY},
     "api_query_activity_runs": {"$ref": "#/components/schemas/ActivityRunQuery"},
+    "api_alert_mute": {
+        "type": "object",
+        "required": ["minutes"],
+        "properties": {"minutes": {"type": "integer", "minimum": 0, "maximum": MAX_MUTE_MINUTES}},
+    },
 }
 _QUERY = {
     "api_create_run": [
@@ -64,6 +72,9 @@ _CODES = {
     ("api_query_runs", "post"): ("200", "400"),
     ("api_query_activity_runs", "post"): ("200", "400", "404"),
     ("api_cancel", "post"): ("200", "404", "409"),
+    ("api_alerts", "get"): ("200", "400"),
+    ("api_alert_acknowledge", "post"): ("200", "404"),
+    ("api_alert_mute", "post"): ("200", "400", "404"),
     ("api_tables", "get"): ("200", "400"),
     ("api_table", "get"): ("200", "400", "404"),
 }
@@ -83,6 +94,13 @@ _PATH_QUERY = {
         ("object", "string", "the object's kind, or part of its name"),
         ("after", "date-time", "entries at or after this time"),
         ("before", "date-time", "entries at or before this time"),
+        ("continuationToken", "string", "the next page, from the previous answer"),
+    ],
+    "api_alerts": [
+        ("state", "incident_state", "open, resolved, acknowledged (open) or muted (open)"),
+        ("severity", "severity", "at least this severity"),
+        ("kind", "incident_kind", "the condition"),
+        ("object", "string", "the object's type, or part of its name"),
         ("continuationToken", "string", "the next page, from the previous answer"),
     ],
 }
@@ -220,6 +238,9 @@ def _query_parameter(name: str, kind: str, description: str) -> dict[str, Any]:
         "string": {"type": "string"},
         "date-time": {"type": "string", "format": "date-time"},
         "action": {"type": "string", "enum": list(AuditEntry.Action.values)},
+        "incident_state": {"type": "string", "enum": list(STATES)},
+        "severity": {"type": "string", "enum": list(SEVERITIES)},
+        "incident_kind": {"type": "string", "enum": list(Condition.values)},
         "table_status": {"type": "string", "enum": list(TableStatus.values)},
         "table_sort": {"type": "string", "enum": [*TABLE_SORTS, *(f"-{s}" for s in TABLE_SORTS)]},
     }

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.urls import register_converter
 
-from syncjobs.api import audit, definitions, runs, schema_drift, tables, verification
+from syncjobs.api import alerts, audit, definitions, runs, schema_drift, tables, verification
 
 Route = tuple[str, Callable[..., Any], str, dict[str, str]]
 """(path, view, URL name, {method: summary})."""
@@ -72,5 +72,23 @@ ROUTES: list[Route] = [
         audit.audit_log,
         "api_audit_log",
         {"get": "The audit log (Admin): ?user=&action=&object=&after=&before=&continuationToken="},
+    ),
+    (
+        "alerts",
+        alerts.alerts,
+        "api_alerts",
+        {"get": "Incidents: ?state=&severity=&kind=&object=&continuationToken="},
+    ),
+    (
+        "alerts/<int:incident_id>/acknowledge",
+        alerts.acknowledge,
+        "api_alert_acknowledge",
+        {"post": "Acknowledge an incident (Operator)"},
+    ),
+    (
+        "alerts/<int:incident_id>/mute",
+        alerts.mute,
+        "api_alert_mute",
+        {"post": "Mute an incident for N minutes (Operator)"},
     ),
 ]

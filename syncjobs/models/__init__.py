@@ -1,5 +1,6 @@
-"""syncjobs models: factory definitions, runs, watermarks, API tokens and the audit log."""
+"""syncjobs models: factory definitions, runs, watermarks, API tokens, the audit log and alerts."""
 
+from syncjobs.models.alerts import AlertChannel, AlertRule, Delivery, EvaluationPass, Event, Incident
 from syncjobs.models.api_tokens import ApiToken
 from syncjobs.models.audit import AuditEntry
 from syncjobs.models.definitions import Dataset, Definition, LinkedService, Pipeline, Trigger, known_objects
@@ -9,6 +10,12 @@ from syncjobs.models.synced_tables import RunCursor, SyncedTable, TableBinding, 
 from syncjobs.models.watermarks import Watermark, WatermarkConflictError, WatermarkWindow
 
 __all__ = [
+    "AlertChannel",
+    "AlertRule",
+    "Delivery",
+    "EvaluationPass",
+    "Event",
+    "Incident",
     "ActivityRun",
     "ActivityStatus",
     "ApiToken",

@@ -57,6 +57,9 @@ class AuditEntry(models.Model):
         REVOKE_TOKEN = "revoke_token"  # noqa: S105 - an action name
         ENABLE_CHANGE_TRACKING = "enable_change_tracking"
         DISABLE_CHANGE_TRACKING = "disable_change_tracking"
+        ACKNOWLEDGE = "acknowledge"
+        MUTE = "mute"
+        SEND_TEST = "send_test"
         PAUSE = "pause"
         RESUME = "resume"
         RESYNC = "resync"

@@ -1,5 +1,5 @@
-"""Schedules the portal keeps in django-q2: recovering runs, purging history, firing triggers, and the
-change-tracking cleanup of PostgreSQL and SQLite sources."""
+"""Schedules the portal keeps in django-q2: recovering runs, purging history, firing triggers, the
+change-tracking cleanup of PostgreSQL and SQLite sources, and the alerts evaluator."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ FIRE_TRIGGERS = "ctportal: fire due schedule triggers"
 TABLE_OUTCOMES = "ctportal: record the synced tables' run outcomes"
 TABLE_FACTS = "ctportal: read the synced tables' source facts (change tracking, retention, version)"
 CLEANUP_CHANGE_TRACKING = "ctportal: change-tracking cleanup (retention) of PostgreSQL and SQLite sources"
+EVALUATE_ALERTS = "ctportal: evaluate alerts (open, update and resolve incidents; send their events)"
 
 
 def ensure_schedules(**_: Any) -> None:
@@ -36,6 +37,10 @@ def ensure_schedules(**_: Any) -> None:
             "schedule_type": Schedule.MINUTES,
             "minutes": settings.CTPORTAL_CHANGE_TRACKING_CLEANUP_MINUTES,
         },
+    )
+    Schedule.objects.update_or_create(
+        name=EVALUATE_ALERTS,
+        defaults={"func": "syncjobs.tasks.evaluate_alerts_task", "schedule_type": Schedule.MINUTES, "minutes": 1},
     )
     Schedule.objects.update_or_create(
         name=TABLE_FACTS,

@@ -30,9 +30,14 @@ from django_q.models import OrmQ, Schedule, Task
 from syncjobs.access import Need, Role, stored_role
 from syncjobs.models import (
     ActivityRun,
+    AlertChannel,
+    AlertRule,
     ApiToken,
     AuditEntry,
     Dataset,
+    Delivery,
+    EvaluationPass,
+    Incident,
     LinkedService,
     Pipeline,
     PipelineRun,
@@ -148,6 +153,7 @@ def world(tmp_path, settings) -> World:
     target = make_user(Role.VIEWER, "target")
     token = ApiToken.issue(target, "old")[0]
     AuditEntry.objects.create(actor="system", role="System", action="create", object_kind="pipeline", object_name="x")
+    _alerts()
     users = {role.label: make_user(role, password=PASSWORD) for role in ROLES}
     users["inactive"] = make_user(Role.ADMIN, active=False)  # even a deactivated Admin gets nothing
     settings.AXES_ENABLE_ACCESS_FAILURE_LOG = True
@@ -178,6 +184,27 @@ def _file_run(folder: Path) -> str:
     return f"/monitor/runs/{run.run_id}/files/{activity.pk}/0/"
 
 
+def _alerts() -> None:
+    """An open incident, an e-mail channel (mail stays in memory under pytest) and a rule sending to it."""
+    Incident.objects.create(
+        kind="run_failed", severity=30, object_type="pipeline", object_id="nightly", object_name="Nightly", reason="x"
+    )
+    channel = AlertChannel.objects.create(name="Ops", kind="email", config={"recipients": ["ops@example.test"]})
+    AlertRule.objects.create(name="All").channels.set([channel])
+
+
+def _incident_url(suffix: str = "") -> Callable[[World], str]:
+    return lambda w: f"/alerts/incidents/{Incident.objects.get().pk}/{suffix}"
+
+
+def _channel_url(suffix: str = "") -> Callable[[World], str]:
+    return lambda w: f"/alerts/channels/{AlertChannel.objects.get(name='Ops').pk}/{suffix}"
+
+
+def _api_incident(action: str) -> Callable[[World], str]:
+    return lambda w: f"/api/alerts/{Incident.objects.get().pk}/{action}"
+
+
 def _trigger(recurrence: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "ScheduleTrigger",
@@ -203,6 +230,13 @@ def fingerprint() -> str:
     rows["schedules"] = list(Schedule.objects.order_by("pk").values_list("pk", "func"))
     rows["tasks"] = list(Task.objects.order_by("pk").values_list("pk", flat=True))
     rows["queue"] = OrmQ.objects.count()
+    rows["incidents"] = list(
+        Incident.objects.order_by("pk").values("pk", "acknowledged_at", "muted_until", "resolved_at", "count")
+    )
+    rows["channels"] = list(AlertChannel.objects.order_by("pk").values())
+    rows["rules"] = list(AlertRule.objects.order_by("pk").values())
+    rows["deliveries"] = Delivery.objects.count()
+    rows["alert_passes"] = list(EvaluationPass.objects.values_list("last_pass_at", flat=True))
     return json.dumps(rows, default=str, sort_keys=True)
 
 
@@ -517,6 +551,86 @@ PAGES = [
         done=lambda w, u: AuditEntry.objects.filter(
             action="enable_change_tracking", object_name="Shop/orders"
         ).exists(),
+    ),
+    *(
+        Case("alerts/", "GET", lambda w: "/alerts/?state=open", Role.VIEWER, 200),
+        Case(
+            "alerts/evaluate",
+            "POST",
+            lambda w: "/alerts/evaluate",
+            Role.OPERATOR,
+            302,
+            done=lambda w, u: EvaluationPass.objects.exists(),
+        ),
+        Case("alerts/incidents/<int:incident_id>/", "GET", _incident_url(), Role.VIEWER, 200),
+        Case(
+            "alerts/incidents/<int:incident_id>/",
+            "POST",
+            _incident_url(),
+            Role.OPERATOR,
+            302,
+            data=lambda w: {"action": "acknowledge"},
+            done=lambda w, u: Incident.objects.get().acknowledged_by == u,
+        ),
+        Case("alerts/channels/", "GET", lambda w: "/alerts/channels/", Role.VIEWER, 200),
+        Case(
+            "alerts/channels/",
+            "POST",
+            lambda w: "/alerts/channels/",
+            Role.ADMIN,
+            302,
+            data=lambda w: {"name": "Planted", "kind": "email", "recipients": "a@example.test", "enabled": "on"},
+            done=_new(AlertChannel, "Planted"),
+        ),
+        Case("alerts/channels/<int:channel_id>/", "GET", _channel_url(), Role.ADMIN, 200),
+        Case(
+            "alerts/channels/<int:channel_id>/",
+            "POST",
+            _channel_url(),
+            Role.ADMIN,
+            302,
+            data=lambda w: {"name": "Ops", "kind": "email", "recipients": "b@example.test", "enabled": "on"},
+            done=lambda w, u: AlertChannel.objects.get(name="Ops").config["recipients"] == ["b@example.test"],
+        ),
+        Case(
+            "alerts/channels/<int:channel_id>/test",
+            "POST",
+            _channel_url("test"),
+            Role.ADMIN,
+            302,
+            done=lambda w, u: Delivery.objects.filter(status="sent").exists(),
+        ),
+        Case("alerts/rules/", "GET", lambda w: "/alerts/rules/", Role.VIEWER, 200),
+        Case(
+            "alerts/rules/",
+            "POST",
+            lambda w: "/alerts/rules/",
+            Role.ADMIN,
+            302,
+            data=lambda w: {
+                "name": "Planted",
+                "min_severity": "20",
+                "scope": "all",
+                "channels": [AlertChannel.objects.get(name="Ops").pk],
+            },
+            done=_new(AlertRule, "Planted"),
+        ),
+        Case(
+            "alerts/rules/<int:rule_id>/",
+            "GET",
+            lambda w: f"/alerts/rules/{AlertRule.objects.get().pk}/",
+            Role.ADMIN,
+            200,
+        ),
+        Case(
+            "alerts/rules/<int:rule_id>/",
+            "POST",
+            lambda w: f"/alerts/rules/{AlertRule.objects.get().pk}/",
+            Role.ADMIN,
+            302,
+            data=lambda w: {"action": "delete"},
+            done=_gone(AlertRule, "All"),
+        ),
     ),
     Case("author/", "GET", lambda w: "/author/", Role.VIEWER, 200),
     Case("author/datasets/new/", "GET", lambda w: "/author/datasets/new/", Role.EDITOR, 200),
@@ -856,6 +970,26 @@ API_CASES = [
         done=lambda w, u: Watermark.objects.get(pk=_table(w)).schema_policy == "pause",
     ),
     _api("api/openapi.json", "GET", "/api/openapi.json", None),
+    _api("api/alerts", "GET", "/api/alerts?state=open", Role.VIEWER),
+    Case(
+        "api/alerts/<int:incident_id>/acknowledge",
+        "POST",
+        _api_incident("acknowledge"),
+        Role.OPERATOR,
+        200,
+        kind=API,
+        done=lambda w, u: Incident.objects.get().acknowledged_by == u,
+    ),
+    Case(
+        "api/alerts/<int:incident_id>/mute",
+        "POST",
+        _api_incident("mute"),
+        Role.OPERATOR,
+        200,
+        kind=API,
+        data=lambda w: {"minutes": 30},
+        done=lambda w, u: Incident.objects.get().is_muted,
+    ),
 ]
 
 
