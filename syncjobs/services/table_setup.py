@@ -37,6 +37,8 @@ from syncjobs.services.definitions import import_definitions
 FORMATS = {"csv": "CSV", "csv.gz": "CSV.gz", "parquet": "Parquet"}
 FREQUENCIES = ("Minute", "Hour")
 MAX_TABLES = 5_000
+# A run is one worker's: a tick over more tables than this fires several pipelines, which workers share.
+TABLES_PER_PIPELINE = 50
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
@@ -53,12 +55,13 @@ class TableSetupError(ValueError):
 class AddedTables:
     """What ``add_tables`` created: object names, the tables synced, and those still without change tracking."""
 
-    pipeline: str
+    pipeline: str  # the first of ``pipelines``
     trigger: str | None
     datasets: list[str]
     tables: list[TableName]
     untracked: list[TableName] = field(default_factory=list)
     folders: dict[str, str] = field(default_factory=dict)  # table -> its folder in the sink
+    pipelines: list[str] = field(default_factory=list)  # one per TABLES_PER_PIPELINE tables, on one trigger
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,7 @@ def preview_tables(
         tables=[t.name for t in chosen],
         untracked=[t.name for t in chosen if not t.change_tracking],
         folders={str(t.name): plan.table_folder(t.name) for t in chosen},
+        pipelines=plan.pipelines,
     )
     return added, items
 
@@ -212,6 +216,7 @@ def _taken(name: str) -> bool:
         or Trigger.objects.filter(name__iexact=f"{name}_Schedule").exists()
         or Dataset.objects.filter(name__iexact=f"{name}_Source").exists()
         or Dataset.objects.filter(name__istartswith=f"{name}_Sink").exists()
+        or Pipeline.objects.filter(name__istartswith=f"{name}_Part").exists()
     )
 
 
@@ -291,6 +296,26 @@ class _Plan:
         self.groups: dict[str, list[TableInfo]] = {}
         for table in chosen:
             self.groups.setdefault(layout.root_for(table.name.schema), []).append(table)
+        self.sinks = {
+            root: f"{base}_Sink{self._suffix(index, tables)}"
+            for index, (root, tables) in enumerate(self.groups.items())
+        }
+        self.parts = self._parts()
+        self.pipelines = [base if n == 0 else f"{base}_Part{n + 1:02d}" for n in range(len(self.parts))]
+
+    def _suffix(self, index: int, tables: list[TableInfo]) -> str:
+        return "" if len(self.groups) == 1 else f"_{_NAME_CHARS.sub('_', tables[0].name.schema or str(index))}"
+
+    def _parts(self) -> list[dict[str, list[TableInfo]]]:
+        """The tables in pipelines of at most TABLES_PER_PIPELINE, each grouped by sink root."""
+        flat = [(root, table) for root, tables in self.groups.items() for table in tables]
+        parts: list[dict[str, list[TableInfo]]] = []
+        for start in range(0, len(flat), TABLES_PER_PIPELINE):
+            part: dict[str, list[TableInfo]] = {}
+            for root, table in flat[start : start + TABLES_PER_PIPELINE]:
+                part.setdefault(root, []).append(table)
+            parts.append(part)
+        return parts
 
     def table_folder(self, name: TableName) -> str:
         """Where the table's windows go in the sink: ``container/root/<schema>.<table>``."""
@@ -298,20 +323,22 @@ class _Plan:
         return f"{root}/{name}" if root else str(name)
 
     def definitions(self, recurrence: dict[str, Any] | None) -> list[tuple[str, dict[str, Any]]]:
-        """Datasets, pipeline and trigger, in the order they are saved."""
+        """Datasets, pipelines and trigger, in the order they are saved."""
         items = [("dataset", self._source_dataset())]
-        activities = []
-        for index, (root, tables) in enumerate(self.groups.items()):
-            suffix = "" if len(self.groups) == 1 else f"_{_NAME_CHARS.sub('_', tables[0].name.schema or str(index))}"
-            sink_name = f"{self.base}_Sink{suffix}"
-            items.append(("dataset", self._sink_dataset(sink_name, root)))
-            activities.append(self._activity(f"Sync{suffix}"[:55], sink_name, tables))
-        description = (
-            f"Created by Add tables: {sum(len(t) for t in self.groups.values())} table(s) of {self.source.name}"
-        )
-        items.append(
-            ("pipeline", {"name": self.base, "properties": {"description": description, "activities": activities}})
-        )
+        items += [("dataset", self._sink_dataset(sink, root)) for root, sink in self.sinks.items()]
+        total = sum(len(t) for t in self.groups.values())
+        for name, part in zip(self.pipelines, self.parts, strict=True):
+            activities = [
+                self._activity(
+                    f"Sync{self.sinks[root].removeprefix(f'{self.base}_Sink')}"[:55], self.sinks[root], tables
+                )
+                for root, tables in part.items()
+            ]
+            count = sum(len(t) for t in part.values())
+            description = f"Created by Add tables: {count} of {total} table(s) of {self.source.name}"
+            items.append(
+                ("pipeline", {"name": name, "properties": {"description": description, "activities": activities}})
+            )
         if recurrence is not None:
             items.append(("trigger", self._trigger(recurrence)))
         return items
@@ -373,6 +400,9 @@ class _Plan:
             "properties": {
                 "type": "ScheduleTrigger",
                 "typeProperties": {"recurrence": recurrence},
-                "pipelines": [{"pipelineReference": {"referenceName": self.base, "type": "PipelineReference"}}],
+                "pipelines": [
+                    {"pipelineReference": {"referenceName": name, "type": "PipelineReference"}}
+                    for name in self.pipelines
+                ],
             },
         }

@@ -177,13 +177,15 @@ def _untracked(pipeline: Pipeline, tables: list[dict[str, Any]], outcome: Any) -
 
 def _done_context(name: str, outcome: change_tracking.Outcome | None) -> dict[str, Any]:
     pipeline = Pipeline.objects.get(name=name)
-    activities = pipeline.properties.get("activities") or []
+    parts = [pipeline, *Pipeline.objects.filter(name__istartswith=f"{name}_Part").order_by("name")]
+    activities = [a for part in parts for a in part.properties.get("activities") or []]
     tables = [t for a in activities for t in (a.get("typeProperties") or {}).get("tables") or []]
     references = {r["referenceName"] for a in activities for r in (a.get("inputs") or []) + (a.get("outputs") or [])}
     trigger = Trigger.objects.filter(name=f"{name}_Schedule").first()
     return {
         "untracked": _untracked(pipeline, tables, outcome),
         "pipeline": pipeline,
+        "parts": parts,
         "tables": tables,
         "datasets": sorted(references),
         "trigger": trigger,

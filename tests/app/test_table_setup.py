@@ -187,3 +187,31 @@ def test_a_schema_in_the_folder_gives_one_sink_dataset_and_activity_per_schema(s
     activities = Pipeline.objects.get(name="SyncDb").to_adf()["properties"]["activities"]
     assert [(a["name"], len(a["typeProperties"]["tables"])) for a in activities] == [("Sync_sales", 2), ("Sync_hr", 1)]
     assert activities[1]["outputs"] == [{"referenceName": "SyncDb_Sink_hr", "type": "DatasetReference"}]
+
+
+def test_more_tables_than_one_pipeline_holds_make_several_pipelines_on_one_trigger(tmp_path, editor):
+    from syncjobs.services import table_setup
+
+    path = Path(in_file_root(f"{tmp_path.name}-wide.sqlite3"))
+    names = make_sqlite_source(path, table_setup.TABLES_PER_PIPELINE + 3)
+    make_linked_service("Many", database=str(path))
+    out = Path(in_file_root(f"{tmp_path.name}-wide-out"))
+    out.mkdir()
+    make_linked_service("Out", type="FileServer", host=str(out))
+    added = table_setup.add_tables(
+        source="Many", tables=names, sink="Out", folder="lake/{table}", schedule={"frequency": "Hour", "interval": 1}
+    )
+    assert added.pipelines == ["SyncMany", "SyncMany_Part02"] and added.pipeline == "SyncMany"
+    listed = [
+        t["table"]
+        for name in added.pipelines
+        for a in Pipeline.objects.get(name=name).properties["activities"]
+        for t in a["typeProperties"]["tables"]
+    ]
+    assert listed == names  # every table once, in order, 50 in the first pipeline
+    trigger = Trigger.objects.get(name=added.trigger).properties
+    assert [p["pipelineReference"]["referenceName"] for p in trigger["pipelines"]] == added.pipelines
+    page = editor.get("/tables/add/done/SyncMany/").content.decode()
+    assert "SyncMany_Part02" in page and f"<dd>{len(names)}</dd>" in page
+    again = table_setup.add_tables(source="Many", tables=names[:1], sink="Out", folder="lake/{table}")
+    assert again.pipeline not in added.pipelines  # a later submission never takes a part's name

@@ -1,11 +1,12 @@
 """Runs at scale (issue 14): 200 tables on a schedule, the portal on PostgreSQL, qcluster workers on Redis.
 
-A ScheduleTrigger every minute starts four pipelines of one ChangeTrackingCopy over 50 tables each. The
-first tick copies every table; then rows change in some tables and one tick runs on one worker, the next
-on two (``qcluster`` processes of one worker each, on one Redis queue of the test's own name); then change
-tracking is dropped on one table: that table fails with its reason, its run ends "Succeeded with failed
-tables", and every other table is current (``verify_sync`` exact). The wall time of each tick (from the
-fire to the last run's end) is printed.
+One Add tables submission (``add_tables``, what the wizard's Create calls) over the 200 tables makes
+four pipelines of 50 tables each on one ScheduleTrigger every minute. The first tick copies every
+table; then rows change in some tables and one tick runs on one worker, the next on two (``qcluster``
+processes of one worker each, on one Redis queue of the test's own name); then change tracking is
+dropped on one table: that table fails with its reason, its run ends "Succeeded with failed tables",
+every other table is current (``verify_sync`` exact), and ``/api/tables`` and the Tables page show it
+*Failing* with its reason. The wall time of each tick (from the fire to the last run's end) is printed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.scale
 TABLES = int(os.environ.get("CTPORTAL_SCALE_TABLES", "200"))
 ROWS = int(os.environ.get("CTPORTAL_SCALE_ROWS", "1000"))  # rows per table
 CHANGED = int(os.environ.get("CTPORTAL_SCALE_CHANGED_TABLES", "200"))  # tables with all their rows changed per tick
-PIPELINES = 4
+PIPELINES = 4  # Add tables puts 50 tables in each pipeline (TABLES_PER_PIPELINE), all on one trigger
 REDIS = "redis://127.0.0.1:6379/0"
 
 
@@ -57,10 +57,8 @@ def change(config: Any, tables: list[str]) -> None:
             conn.execute(f"UPDATE {name} SET n = n + 1, v = 'changed'")
 
 
-def definitions(config: Any, lake: str, start: datetime) -> list[tuple[str, dict[str, Any]]]:
-    def ref(name: str, kind: str = "DatasetReference") -> dict[str, str]:
-        return {"referenceName": name, "type": kind}
-
+def linked_services(config: Any, lake: str) -> list[tuple[str, dict[str, Any]]]:
+    """The source database and the folder sink; the rest comes from one Add tables submission."""
     pg = {
         "server": config.host,
         "port": config.port,
@@ -69,34 +67,10 @@ def definitions(config: Any, lake: str, start: datetime) -> list[tuple[str, dict
         "password": {"type": "SecureString", "value": config.password.reveal()},
         "sslMode": 0,
     }
-    objects: list[tuple[str, dict[str, Any]]] = [
+    return [
         ("linkedService", {"name": "Pg", "properties": {"type": "PostgreSqlV2", "typeProperties": pg}}),
         ("linkedService", {"name": "Lake", "properties": {"type": "FileServer", "typeProperties": {"host": lake}}}),
-        ("dataset", {"name": "Src", "properties": {
-            "type": "PostgreSqlV2Table", "linkedServiceName": ref("Pg", "LinkedServiceReference"),
-            "typeProperties": {"schema": "public", "table": names()[0]}}}),
-        ("dataset", {"name": "Out", "properties": {
-            "type": "DelimitedText", "linkedServiceName": ref("Lake", "LinkedServiceReference"),
-            "typeProperties": {"location": {"type": "FileServerLocation", "folderPath": "lake"},
-                               "columnDelimiter": ",", "firstRowAsHeader": True}}}),
-    ]  # fmt: skip
-    share = -(-TABLES // PIPELINES)
-    for index in range(PIPELINES):
-        chunk = names()[index * share : (index + 1) * share]
-        copy = {
-            "name": "SyncTables",
-            "type": "ChangeTrackingCopy",
-            "typeProperties": {"tables": [{"schema": "public", "table": n} for n in chunk], "batchCount": 50},
-            "inputs": [ref("Src")],
-            "outputs": [ref("Out")],
-        }
-        objects.append(("pipeline", {"name": f"Tick{index}", "properties": {"activities": [copy]}}))
-    recurrence = {"frequency": "Minute", "interval": 1, "startTime": start.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    recurrence["timeZone"] = "UTC"
-    pipelines = [{"pipelineReference": ref(f"Tick{i}", "PipelineReference")} for i in range(PIPELINES)]
-    trigger = {"type": "ScheduleTrigger", "typeProperties": {"recurrence": recurrence}, "pipelines": pipelines}
-    objects.append(("trigger", {"name": "EveryMinute", "properties": trigger}))
-    return objects
+    ]
 
 
 class ScalePortal:
@@ -118,16 +92,18 @@ class ScalePortal:
         self.workers: list[subprocess.Popen] = []
 
     def install(self) -> None:
-        lake = self.folder / "files" / "lake"
+        """Migrate, link the source and the sink, then add the 200 tables in one submission (as the wizard)."""
+        lake = self.folder / "files"
         lake.mkdir(parents=True)
         factory = self.folder / "factory"
-        start = datetime.now(UTC).replace(second=0, microsecond=0)
-        for kind, definition in definitions(self.source, str(lake), start):
+        for kind, definition in linked_services(self.source, str(lake)):
             target = factory / kind / f"{definition['name']}.json"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(definition))
         self.portal.manage("migrate", "--noinput")
         self.portal.manage("import_factory", str(factory))
+        self.added = self.in_portal("add", "Pg", "Lake", "Tick", *[f"public.{n}" for n in names()])
+        assert len(self.added["pipelines"]) == PIPELINES, self.added
 
     def start_worker(self) -> None:
         self.workers.append(self.portal.spawn_worker(f"qcluster-{len(self.workers)}"))
@@ -153,12 +129,17 @@ class ScalePortal:
         so_far = self.query("SELECT status, message FROM syncjobs_pipelinerun")
         raise AssertionError(f"no tick ended within {timeout} s; runs so far: {so_far}")
 
-    def verify(self, tables: list[str]) -> dict[str, Any]:
+    def in_portal(self, *arguments: str) -> Any:
+        """``tests/scale/in_portal.py``'s answer (one Django start in the portal's environment)."""
         done = subprocess.run(
-            [sys.executable, str(ROOT / "tests" / "scale" / "verify_tables.py"), "Pg", "Out", *tables],
-            cwd=ROOT, env=self.portal.env, capture_output=True, text=True, check=True,
+            [sys.executable, str(ROOT / "tests" / "scale" / "in_portal.py"), *arguments],
+            cwd=ROOT, env=self.portal.env, capture_output=True, text=True,
         )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
         return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def verify(self, tables: list[str]) -> dict[str, Any]:
+        return self.in_portal("verify", "Pg", self.added["datasets"][-1], *tables)
 
     def close(self) -> None:
         for worker in self.workers:
@@ -178,7 +159,7 @@ def test_200_tables_on_a_schedule_with_one_and_two_workers(tmp_path, pg_database
     try:
         scale.install()
         scale.start_worker()
-        scale.portal.manage("triggers", "start", "EveryMinute")
+        scale.portal.manage("triggers", "start", scale.added["trigger"])
         first = scale.tick(0)
         assert [r[1] for r in first["runs"]] == ["Succeeded"] * PIPELINES, first["runs"]
 
@@ -214,6 +195,12 @@ def test_200_tables_on_a_schedule_with_one_and_two_workers(tmp_path, pg_database
         reports = scale.verify(others)
         inexact = {t: r for t, r in reports.items() if not r["exact"]}
         assert not inexact, inexact
+        shown = scale.in_portal("tables", "failing")
+        assert shown["api_status"] == 200
+        (table,) = [t for t in shown["api"] if t["table"] == broken]
+        assert "change tracking" in table["lastError"]["message"].lower(), table
+        assert [t["table"] for t in shown["api"]] == [broken], shown["api"]
+        assert broken in shown["page"] and "Failing" in shown["page"]
         FIGURES.append(
             f"{TABLES} tables, {CHANGED} x {ROWS:,} rows changed per tick, {PIPELINES} pipelines per fire:"
             f"\n  initial tick (full copies), 1 worker: {first['wall']:.1f} s"
