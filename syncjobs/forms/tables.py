@@ -1,4 +1,5 @@
-"""Add tables: the wizard's settings (tables, sink, folder, format, schedule) and the change-tracking choice."""
+"""Add tables: the wizard's settings (tables, sink, folder, format, schedule, schema drift policy) and the
+change-tracking choice."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ from django import forms
 
 from syncjobs.engine import connectors
 from syncjobs.engine.errors import EngineError
+from syncjobs.engine.schema_drift import DEFAULT_POLICY
 from syncjobs.engine.types import TableName
 from syncjobs.models import LinkedService
 from syncjobs.services.table_setup import FORMATS, TableSetupError, parse_folder, recurrence_for
 
 SCHEDULES = [("every", "Every N minutes or hours"), ("recurrence", "An ADF recurrence (JSON)"), ("none", "No schedule")]
 UNITS = [("Minute", "minutes"), ("Hour", "hours")]
+SCHEMA_DRIFT = [
+    ("continue", "continue (new files carry the new columns)"),
+    ("pause", "pause (the table stops until an Editor accepts the change)"),
+    ("resync", "re-sync (a full copy in a new generation)"),
+]
 DEFAULT_FOLDER = "sync/{schema}.{table}"
 
 
@@ -65,6 +72,13 @@ class AddTablesForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
         help_text='e.g. {"frequency": "Day", "interval": 1, "schedule": {"hours": [2], "minutes": [0]}}',
     )
+    schema_drift = forms.ChoiceField(
+        label="When a table's columns change",
+        choices=SCHEMA_DRIFT,
+        initial=DEFAULT_POLICY,
+        required=False,  # absent: continue, the default
+        widget=forms.RadioSelect,
+    )
     name = forms.CharField(
         label="Pipeline name", required=False, max_length=60, help_text="empty: Sync<source>, numbered if taken"
     )
@@ -111,13 +125,18 @@ class AddTablesForm(forms.Form):
     def carried(self) -> list[tuple[str, str]]:
         """The cleaned choices as hidden ``(name, value)`` pairs for the next step (the recurrence fixed)."""
         data = self.cleaned_data
-        pairs = [(key, str(data.get(key) or "")) for key in ("source", "sink", "folder", "format", "name")]
+        keys = ("source", "sink", "folder", "format", "schema_drift", "name")
+        pairs = [(key, str(data.get(key) or "")) for key in keys]
         pairs += [("tables", name) for name in data["tables"]]
         if data.get("resolved") is not None:
             pairs += [("schedule", "recurrence"), ("recurrence", json.dumps(data["resolved"]))]
         else:
             pairs.append(("schedule", "none"))
         return pairs
+
+    def schema_drift_label(self) -> str:
+        """The chosen schema drift policy in words (the review shows it)."""
+        return dict(SCHEMA_DRIFT)[self.cleaned_data.get("schema_drift") or DEFAULT_POLICY]
 
     def request(self) -> dict[str, Any]:
         """The keyword arguments of ``table_setup.add_tables`` (and of its preview)."""
@@ -130,4 +149,5 @@ class AddTablesForm(forms.Form):
             "format": data["format"],
             "schedule": data.get("resolved"),
             "name": data.get("name") or None,
+            "schema_drift": data.get("schema_drift") or DEFAULT_POLICY,
         }

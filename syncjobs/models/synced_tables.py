@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 
 from syncjobs.models.definitions import Pipeline
 from syncjobs.models.pipeline_runs import PipelineRun
+from syncjobs.models.schema_changes import SchemaChange
 from syncjobs.models.watermarks import Watermark
 
 
@@ -41,10 +42,16 @@ def _reinitializing() -> Q:
     return Q(watermark__generation__gt=0) & (Q(watermark__version__isnull=True) | pending_full)
 
 
+def schema_change_waiting() -> Q:
+    """The table is paused on a schema change until an Editor accepts it (its runs copy nothing of it)."""
+    return Q(Exists(SchemaChange.objects.filter(watermark=OuterRef("watermark")).waiting()))
+
+
 def status_rules(now: datetime) -> list[tuple[Q, TableStatus]]:
-    """The status rules in order: the first that holds is the table's status."""
+    """The status rules in order: the first that holds is the table's status (*Paused*: by an operator, or
+    on a schema change waiting for an Editor)."""
     return [
-        (Q(watermark__paused=True), TableStatus.PAUSED),
+        (Q(watermark__paused=True) | schema_change_waiting(), TableStatus.PAUSED),
         (Q(change_tracking=False), TableStatus.CHANGE_TRACKING_OFF),
         (_reinitializing(), TableStatus.REINITIALIZING),
         (Q(risk_at__lte=now), TableStatus.RETENTION_RISK),

@@ -1,9 +1,7 @@
 """What the Home page shows: runs in progress, recent failures, next scheduled runs, tables and alerts.
 
-Each part is one small function the page calls. ``tables_by_status`` and ``open_alerts`` return nothing
-until the Tables and Alerts features land: at merge, replace their bodies with calls into
-``services.tables`` and ``services.alerts`` (the shapes they must return are in their docstrings); the
-template already renders them when they are not empty.
+Each part is one small function the page calls; ``tables_by_status`` and ``open_alerts`` read through
+``services.tables`` and ``services.alerts``.
 """
 
 from __future__ import annotations
@@ -12,10 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 
 from syncjobs import tutorial
-from syncjobs.models import Pipeline, PipelineRun, RunStatus, Trigger
+from syncjobs.models import Pipeline, PipelineRun, RunStatus, TableStatus, Trigger
+from syncjobs.services import tables
+from syncjobs.services.alerts import incidents
 from syncjobs.services.triggers import TriggerError, next_fire_times
 
 RECENT = timedelta(hours=24)
@@ -60,20 +61,29 @@ def next_scheduled_runs(limit: int = 5, now: datetime | None = None) -> list[Sch
     return sorted(upcoming, key=lambda s: s.at)[:limit]
 
 
-def tables_by_status() -> list[tuple[str, int]]:
-    """``[(status, count)]`` of synced tables (*On time*, *Late*, *Failing*...), for the Home page.
+def tables_by_status(now: datetime | None = None) -> list[tuple[str, int]]:
+    """``[(status, count)]`` of synced tables (*On time*, *Late*, *Failing*...), most urgent first, statuses
+    without tables left out (empty: no table yet), for the Home page.
 
-    Empty until the Tables feature lands; at merge, return the counts ``services.tables`` computes.
+    Each status is a :class:`TableStatus` (a ``str``: its value, for ``/tables/?status=``; ``.label``
+    in words). The counts are the Tables page's, in one query, after its ``prepare``.
     """
-    return []
+    now = now or timezone.now()
+    tables.prepare(now)
+    counts = tables.status_counts(tables.TableFilters(), now)
+    return [(TableStatus(status), count) for status, count in counts.items() if count]
 
 
 def open_alerts(limit: int = 10) -> list[dict[str, Any]]:
-    """Open alerts, newest first, each ``{"title", "since", "url"}``, for the Home page.
-
-    Empty until the Alerts feature lands; at merge, return ``services.alerts``' open alerts.
-    """
-    return []
+    """Open alerts, newest first, each ``{"title", "since", "url"}``, for the Home page."""
+    return [
+        {
+            "title": str(incident),
+            "since": incident.opened_at,
+            "url": reverse("syncjobs:alert_incident", args=[incident.pk]),
+        }
+        for incident in incidents.newest_open(limit)
+    ]
 
 
 def is_fresh_portal() -> bool:

@@ -76,6 +76,15 @@ def waiting_change(watermark: Watermark) -> SchemaChange | None:
     return watermark.schema_changes.waiting().first()
 
 
+def waiting_summaries(watermark_ids: Iterable[int]) -> dict[int, str]:
+    """``{table id: the change in words}`` of those tables paused on a schema change (one query)."""
+    waiting = SchemaChange.objects.filter(watermark_id__in=list(watermark_ids)).waiting()
+    return {
+        watermark_id: str((diff or {}).get("summary", ""))
+        for watermark_id, diff in waiting.values_list("watermark_id", "diff")
+    }
+
+
 def accept(watermark: Watermark, actor: Actor) -> SchemaChange:
     """Accept the change the table is paused on: its next copy takes the new schema (re-syncs for a new key).
 
@@ -91,6 +100,20 @@ def accept(watermark: Watermark, actor: Actor) -> SchemaChange:
         Watermark.objects.filter(pk=watermark.pk).update(schema_accepted=change.diff.get("schema"))
         watermark.refresh_from_db()
         audit.record(actor, "change", "table", _table_name(watermark), schemaChangeAccepted=change.summary)
+    return change
+
+
+def forget_for_resync(watermark: Watermark, actor: Actor) -> SchemaChange | None:
+    """A Re-sync replaces the table in a new generation, a new baseline: the schema kept from the old one is
+    forgotten (else its full copy would meet the same change and pause again) and the change the table is
+    paused on, if any, is settled as accepted by ``actor``. Returns that change."""
+    with transaction.atomic():
+        change = watermark.schema_changes.select_for_update().waiting().first()
+        if change is not None:
+            change.accepted_by_id, change.accepted_at = actor.user_id, timezone.now()
+            change.save(update_fields=["accepted_by", "accepted_at"])
+        Watermark.objects.filter(pk=watermark.pk).update(schema=None, schema_accepted=None)
+    watermark.schema = watermark.schema_accepted = None
     return change
 
 

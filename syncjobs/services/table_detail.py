@@ -12,8 +12,9 @@ from typing import Any
 
 from syncjobs.engine import bindings
 from syncjobs.engine.errors import EngineError
+from syncjobs.engine.schema_drift import POLICIES
 from syncjobs.models import Dataset, SyncedTable, WatermarkWindow
-from syncjobs.services import charts
+from syncjobs.services import charts, schema_drift
 from syncjobs.services.table_outcomes import operations
 
 WINDOWS = 100  # windows listed and charted
@@ -46,6 +47,8 @@ def detail(table: SyncedTable, now: datetime) -> dict[str, Any]:
         ),
         "lag_chart": lag_chart(oldest_first, now),
         "hours_left": table.retention_hours_left(now),
+        "drift_waiting": schema_drift.waiting_change(table.watermark),
+        "drift_policies": POLICIES,
         "lag_seconds": table.lag_seconds(now),
     }
 

@@ -29,6 +29,7 @@ from syncjobs.adf.findings import DefinitionError
 from syncjobs.engine import bindings, connectors
 from syncjobs.engine.errors import EngineError
 from syncjobs.engine.inventory import TableInfo, inventory
+from syncjobs.engine.schema_drift import DEFAULT_POLICY, POLICIES
 from syncjobs.engine.types import TableName
 from syncjobs.models import Dataset, LinkedService, Pipeline, Trigger
 from syncjobs.services import triggers
@@ -142,17 +143,27 @@ def add_tables(
     format: str = "csv",  # noqa: A002 - the wizard's word
     schedule: dict[str, Any] | None = None,
     name: str | None = None,
+    schema_drift: str = DEFAULT_POLICY,
     start: bool = True,
     known: Sequence[TableInfo] | None = None,
 ) -> AddedTables:
     """Create the datasets, pipeline and (with ``schedule``) started trigger that sync ``tables``.
 
-    ``known``: the source's inventory when the caller already has it (else it is read here, to check
-    each table exists and has a primary key). Raises TableSetupError listing every problem;
-    nothing is created then.
+    ``schema_drift``: what a copy does when a table's columns change (``continue``, ``pause``, ``resync``),
+    written as each activity's ``typeProperties.schemaDriftPolicy``. ``known``: the source's inventory
+    when the caller already has it (else it is read here, to check each table exists and has a primary key).
+    Raises TableSetupError listing every problem; nothing is created then.
     """
     added, items = preview_tables(
-        source=source, tables=tables, sink=sink, folder=folder, format=format, schedule=schedule, name=name, known=known
+        source=source,
+        tables=tables,
+        sink=sink,
+        folder=folder,
+        format=format,
+        schedule=schedule,
+        name=name,
+        schema_drift=schema_drift,
+        known=known,
     )
     try:
         import_definitions(items, actor=actor)
@@ -172,12 +183,15 @@ def preview_tables(
     format: str = "csv",  # noqa: A002 - the wizard's word
     schedule: dict[str, Any] | None = None,
     name: str | None = None,
+    schema_drift: str = DEFAULT_POLICY,
     known: Sequence[TableInfo] | None = None,
 ) -> tuple[AddedTables, list[tuple[str, dict[str, Any]]]]:
     """What ``add_tables`` would create, and the ADF JSON of it, without saving anything (the review page)."""
     source_ls, sink_ls = _linked(source, "source", True), _linked(sink, "sink", False)
     wanted, problems = _parse_names(tables)
     problems += _check_request(wanted, format, name)
+    if schema_drift not in POLICIES:
+        problems.append(f"schema drift: {schema_drift!r} is not one of {', '.join(POLICIES)}")
     sink_type = connectors.linked_service_type(sink_ls.type)
     layout = parse_folder(folder, has_container=bool(sink_type and sink_type.has_container))
     recurrence = recurrence_for(schedule)
@@ -186,6 +200,7 @@ def preview_tables(
     chosen = _resolve(wanted, known if known is not None else _read_inventory(source_ls))
     base = unique_name(name or f"Sync{source_ls.name}")
     plan = _Plan(base, source_ls, sink_ls, layout, format, chosen)
+    plan.schema_drift = schema_drift
     items = plan.definitions(recurrence)
     added = AddedTables(
         pipeline=base,
@@ -293,6 +308,7 @@ class _Plan:
     ) -> None:
         self.base, self.source, self.sink, self.layout, self.fmt = base, source, sink, layout, fmt
         self.trigger = f"{base}_Schedule"
+        self.schema_drift = DEFAULT_POLICY
         self.groups: dict[str, list[TableInfo]] = {}
         for table in chosen:
             self.groups.setdefault(layout.root_for(table.name.schema), []).append(table)
@@ -391,7 +407,7 @@ class _Plan:
             "type": "ChangeTrackingCopy",
             "inputs": [{"referenceName": f"{self.base}_Source", "type": "DatasetReference"}],
             "outputs": [{"referenceName": sink_name, "type": "DatasetReference"}],
-            "typeProperties": {"tables": listed},
+            "typeProperties": {"tables": listed, "schemaDriftPolicy": self.schema_drift},
         }
 
     def _trigger(self, recurrence: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from syncjobs.models import (
     Watermark,
 )
 from syncjobs.models.pipeline_runs import ACTIVE
-from syncjobs.services import audit, table_discovery, table_outcomes
+from syncjobs.services import audit, schema_drift, table_discovery, table_outcomes
 from syncjobs.services.runs import trigger_run
 from syncjobs.services.verification import verify_sync
 
@@ -217,6 +217,13 @@ def row_view(table: SyncedTable, now: datetime) -> dict[str, Any]:
     }
 
 
+def note_schema_waits(rows: Any) -> None:
+    """Give each table of ``rows`` paused on a schema change its ``schema_waiting`` (the change in words)."""
+    waiting = schema_drift.waiting_summaries(t.pk for t in rows)
+    for table in rows:
+        table.schema_waiting = waiting.get(table.pk)
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -283,6 +290,8 @@ def resync(tables: list[SyncedTable], *, actor: Actor = SYSTEM) -> ActionResult:
             result.refused.append(f"{table.qualified_name}: a run is copying it now; try when it ends")
             continue
         watermark.reset()
+        if schema_drift.forget_for_resync(watermark, actor) is not None:
+            result.done.append(f"{table.qualified_name}: the schema change it was paused on is settled by the re-sync")
         ready.append(table)
     if ready:
         _audit(actor, AuditEntry.Action.RESYNC, ready)
@@ -292,6 +301,16 @@ def resync(tables: list[SyncedTable], *, actor: Actor = SYSTEM) -> ActionResult:
         result.refused += synced.refused
         result.runs += synced.runs
     return result
+
+
+def set_schema_policy(tables: list[SyncedTable], policy: str, *, actor: Actor = SYSTEM) -> ActionResult:
+    """Set the schema drift policy of these tables ("" for the activity's default); audited per table changed.
+
+    Raises ``schema_drift.SchemaDriftError`` for a policy outside ``continue``, ``pause``, ``resync``.
+    """
+    changed = schema_drift.set_policy([t.pk for t in tables], policy, actor)
+    shown = policy.strip().lower() or "the activity's default"
+    return ActionResult(done=[f"schema drift policy {shown} set on {changed} of {len(tables)} table(s)"])
 
 
 def verify(table: SyncedTable, *, now: datetime | None = None) -> str:

@@ -16,8 +16,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_q.tasks import async_task
 
 from syncjobs.access import Actor, Role, requires
+from syncjobs.engine.schema_drift import POLICIES
 from syncjobs.models import SyncedTable, TableStatus
-from syncjobs.services import table_detail, table_facts, tables
+from syncjobs.services import schema_drift, table_detail, table_facts, tables
 
 ACTIONS = {
     "sync": Role.OPERATOR,
@@ -25,6 +26,7 @@ ACTIONS = {
     "resume": Role.OPERATOR,
     "verify": Role.OPERATOR,
     "facts": Role.OPERATOR,
+    "policy": Role.EDITOR,  # the schema drift policy
 }
 SELECTION_LIMIT = 10_000
 
@@ -45,6 +47,7 @@ def index(request: HttpRequest) -> HttpResponse:
     page = tables.table_page(filters, request.GET.get("page"), now, count=tables.selected_count(filters, counts))
     for table in page.object_list:
         table.view = tables.row_view(table, now)
+    tables.note_schema_waits(page.object_list)
     context = {
         "page": page,
         "counts": counts,
@@ -58,6 +61,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "sorts": tables.SORTS,
         "page_sizes": tables.PAGE_SIZES,
         "now": now,
+        "drift_policies": POLICIES,
     }
     return render(request, "tables/index.html", context, status=400 if filters.errors else 200)
 
@@ -73,8 +77,8 @@ def detail(request: HttpRequest, table_id: int) -> HttpResponse:
 
 @requires(POST=_action_role)
 def action(request: HttpRequest, action: str) -> HttpResponse:
-    """Sync now, Pause, Resume, Verify or Read source facts over the selected tables (``ids``) or the whole
-    filter (``scope=filter``)."""
+    """Sync now, Pause, Resume, Verify, Read source facts or set the schema drift policy (Editor) over the
+    selected tables (``ids``) or the whole filter (``scope=filter``)."""
     if action not in ACTIONS:
         raise Http404(f"no action {action!r}")
     chosen = _chosen(request)
@@ -89,10 +93,13 @@ def action(request: HttpRequest, action: str) -> HttpResponse:
         elif action == "facts":
             count = table_facts.schedule_refreshes({t.watermark.linked_service_id for t in chosen})
             result = tables.ActionResult(done=[f"the facts of {count} source(s) are being read"])
+        elif action == "policy":
+            result = tables.set_schema_policy(chosen, request.POST.get("policy", ""), actor=actor)
         else:
             result = _verify(chosen)
-    except ValidationError as exc:
-        return HttpResponseBadRequest("; ".join(exc.messages), content_type="text/plain; charset=utf-8")
+    except (ValidationError, schema_drift.SchemaDriftError) as exc:
+        text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
     _tell(request, result)
     return redirect(_back(request))
 

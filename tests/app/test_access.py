@@ -430,6 +430,15 @@ PAGES = [
         data=_ids,
         done=lambda w, u: OrmQ.objects.count() == 2,
     ),
+    Case(  # the schema drift policy, set in bulk from the Tables page
+        "tables/actions/<str:action>",
+        "POST",
+        lambda w: "/tables/actions/policy",
+        Role.EDITOR,
+        302,
+        data=lambda w: {"ids": [_table(w)], "policy": "pause"},
+        done=lambda w, u: Watermark.objects.get(pk=_table(w)).schema_policy == "pause",
+    ),
     Case("tables/resync/", "GET", lambda w: f"/tables/resync/?ids={_table(w)}", Role.EDITOR, 200),
     Case(
         "tables/resync/",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,9 +10,11 @@ from django.test import Client
 from django.utils import timezone
 
 from syncjobs.access import Role
-from syncjobs.models import Pipeline, Trigger
+from syncjobs.models import Incident, Pipeline, Trigger, Watermark
 from syncjobs.services import overview
+from syncjobs.services.alerts.evaluate import evaluate
 from tests.app.pages import text
+from tests.app.tables_world import build_shop
 from tests.factories import PASSWORD, make_pipeline, make_run, make_user
 
 pytestmark = pytest.mark.django_db
@@ -57,8 +60,49 @@ def test_home_shows_running_runs_failures_and_the_next_scheduled_runs(operator, 
     assert f'{first.at:%Y-%m-%d %H:%M:%S} UTC</time> — <a href="/manage/triggers/Hourly/">Hourly</a>: Mine' in page
 
 
-def test_tables_and_alerts_wait_for_their_features():
+def test_without_tables_or_incidents_home_says_so(viewer):
     assert overview.tables_by_status() == [] and overview.open_alerts() == []
+    page = text(viewer.get("/"))
+    assert "No synced tables yet." in page and "No open alerts." in page
+
+
+def test_home_counts_tables_by_status_and_lists_open_alerts_newest_first(viewer, tmp_path, settings):
+    settings.CTPORTAL_TASKS_INLINE = True
+    shop = build_shop(tmp_path)
+    shop.run("ShopSync")  # customers, orders: on time
+    shop.run("ItemsSync")
+    shop.sql("DROP TABLE items")
+    shop.run("ItemsSync")  # items: failing; notes: not synced yet
+    Watermark.objects.filter(pk=shop.table("orders").pk).update(paused=True)
+    assert [(str(s), s.label, n) for s, n in overview.tables_by_status()] == [
+        ("paused", "Paused", 1),
+        ("failing", "Failing", 1),
+        ("not_synced", "Not synced yet", 1),
+        ("on_time", "On time", 1),
+    ]
+    evaluate()  # items failing: an incident
+    late = Incident.objects.create(
+        kind="table_late", severity=2, object_type="table", object_id="1", object_name="Shop/notes", reason="late"
+    )
+    alerts = overview.open_alerts()
+    assert [a["url"] for a in alerts][0] == f"/alerts/incidents/{late.pk}/"  # newest first
+    failing = Incident.objects.get(kind="table_failing")
+    urls = [a["url"] for a in alerts]  # the failed run of ItemsSync opened one too
+    assert f"/alerts/incidents/{failing.pk}/" in urls and len(urls) == Incident.objects.open().count() == 3
+    assert [a["since"] for a in alerts] == sorted((a["since"] for a in alerts), reverse=True)
+    shown = alerts[urls.index(f"/alerts/incidents/{failing.pk}/")]
+    assert "items" in shown["title"] and "table failing" in shown["title"] and shown["since"] == failing.opened_at
+    page = text(viewer.get("/"))
+    tables = page[page.index("Tables by status") : page.index("Open alerts")]
+    failing_row = re.search(r'<li><a href="/tables/\?status=failing">(.*?)</li>', tables).group(1)
+    assert 'data-status="failing">Failing</span>' in failing_row and "<strong>1</strong>" in failing_row
+    assert 'href="/tables/?status=paused"' in tables and 'href="/tables/?status=on_time"' in tables
+    assert "late" not in tables  # no late table: not listed
+    alerts_part = page[page.index("Open alerts") :]
+    assert alerts_part.index(f"/alerts/incidents/{late.pk}/") < alerts_part.index(f"/alerts/incidents/{failing.pk}/")
+    failing.resolved_at = timezone.now()
+    failing.save()
+    assert f"/alerts/incidents/{failing.pk}/" not in [a["url"] for a in overview.open_alerts()]
 
 
 def test_signing_in_lands_on_home(settings):

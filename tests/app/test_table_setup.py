@@ -47,6 +47,7 @@ def test_the_objects_are_ordinary_adf_definitions(sqlite_source, admin):
     (activity,) = Pipeline.objects.get(name="SyncDb").to_adf()["properties"]["activities"]
     assert activity["type"] == "ChangeTrackingCopy"
     assert activity["typeProperties"]["tables"] == [{"table": "t0001"}, {"table": "t0002"}]
+    assert activity["typeProperties"]["schemaDriftPolicy"] == "continue"  # the default, written out
     sink = Dataset.objects.get(name="SyncDb_Sink").to_adf()["properties"]
     assert sink["type"] == "DelimitedText" and sink["typeProperties"]["compressionCodec"] == "gzip"
     assert sink["typeProperties"]["location"] == {"type": "FileServerLocation", "folderPath": "raw"}
@@ -82,6 +83,7 @@ def test_a_table_without_a_key_is_refused_with_its_reason(sqlite_source):
         ({"source": "Nope"}, "source: no linked service is called 'Nope'"),
         ({"schedule": {"frequency": "Minute", "interval": 0}}, "schedule:"),
         ({"name": "9lives"}, "name: start with a letter"),
+        ({"schema_drift": "ignore"}, "schema drift: 'ignore' is not one of continue, pause, resync"),
     ],
 )
 def test_bad_requests_are_refused_with_a_clear_message(sqlite_source, kwargs, message):
@@ -89,6 +91,13 @@ def test_bad_requests_are_refused_with_a_clear_message(sqlite_source, kwargs, me
     with pytest.raises(TableSetupError) as refused:
         add_tables(**request)
     assert message in str(refused.value)
+
+
+@pytest.mark.parametrize("policy", ["pause", "resync"])
+def test_the_schema_drift_policy_is_written_on_every_activity_and_its_tables_follow_it(sqlite_source, policy):
+    add_tables(source="Db", tables=["t0001", "t0002"], sink="Out", folder="raw/{table}", schema_drift=policy)
+    (activity,) = Pipeline.objects.get(name="SyncDb").to_adf()["properties"]["activities"]
+    assert activity["typeProperties"]["schemaDriftPolicy"] == policy
 
 
 def test_untracked_tables_are_listed_not_dropped(sqlite_source):

@@ -100,6 +100,25 @@ def test_an_editor_cannot_enable_tracking_on_create(shop, editor):
     assert "/tables/change-tracking/?source=Db&amp;tables=t0006" in created
 
 
+def test_the_wizard_sets_the_schema_drift_policy_of_the_tables_it_adds(shop, editor):
+    grid = editor.get("/tables/add/?source=Db").content.decode()
+    assert "When a table&#x27;s columns change" in grid or "When a table's columns change" in grid
+    assert re.search(r'<input type="radio" name="schema_drift" value="continue"[^>]*checked', grid)
+    assert 'value="pause"' in grid and 'value="resync"' in grid and "re-sync (a full copy" in grid
+    review = editor.post("/tables/add/review", choices(schema_drift="pause")).content.decode()
+    assert "pause (the table stops until an Editor accepts the change)" in review
+    assert '<input type="hidden" name="schema_drift" value="pause">' in review
+    assert "&quot;schemaDriftPolicy&quot;: &quot;pause&quot;" in review  # the ADF JSON shown
+    editor.post("/tables/add/create", choices(schema_drift="pause"))
+    activities = Pipeline.objects.get(name="SyncDb").to_adf()["properties"]["activities"]
+    assert [a["typeProperties"]["schemaDriftPolicy"] for a in activities] == ["pause"]
+    editor.post("/tables/add/create", choices(name="Plain"))  # no choice posted: continue
+    (plain,) = Pipeline.objects.get(name="Plain").to_adf()["properties"]["activities"]
+    assert plain["typeProperties"]["schemaDriftPolicy"] == "continue"
+    bad = editor.post("/tables/add/review", choices(schema_drift="ignore"))
+    assert bad.status_code == 400 and "Select a valid choice" in bad.content.decode()
+
+
 def test_a_recurrence_json_schedules_it(shop, editor):
     recurrence = '{"frequency": "Day", "interval": 1, "schedule": {"hours": [2], "minutes": [30]}}'
     review = editor.post("/tables/add/review", choices(schedule="recurrence", recurrence=recurrence))

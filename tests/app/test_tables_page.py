@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from syncjobs.models import AuditEntry, PipelineRun, SyncedTable, Trigger, WatermarkWindow
+from syncjobs.models import AuditEntry, PipelineRun, SchemaChange, SyncedTable, Trigger, WatermarkWindow
 from syncjobs.services import table_facts
 from syncjobs.services.definitions import save_definition
 from tests.app.pages import text
@@ -316,3 +316,69 @@ def test_a_postgresql_sources_facts_give_each_tables_own_retention(inline, pg_da
     assert table_facts.schedule_refreshes() == 1
     facts = {t.table_name: (t.change_tracking, t.retention_seconds) for t in SyncedTable.objects.all()}
     assert facts == {"brief": (True, 86400), "kept": (True, 3 * 86400), "plain": (False, None)}
+
+
+# --- schema drift on the Tables page ---------------------------------------------------------------------
+
+
+def test_schema_drift_policy_is_set_in_bulk_over_a_selection_or_the_whole_filter(shop, editor, operator):
+    orders, customers = shop.table("orders"), shop.table("customers")
+    page = text(editor.get("/tables/"))
+    assert "Set schema drift policy" in page and "Set schema drift policy" not in text(operator.get("/tables/"))
+    response = editor.post("/tables/actions/policy", {"ids": [orders.pk], "policy": "pause", "next": "/tables/"})
+    assert response.status_code == 302 and shop.table("orders").watermark.schema_policy == "pause"
+    assert shop.table("customers").watermark.schema_policy == ""
+    done = text(
+        editor.post("/tables/actions/policy", {"scope": "filter", "name": "ers", "policy": "resync"}, follow=True)
+    )
+    assert "schema drift policy resync set on 2 of 2 table(s)" in done
+    assert {shop.table(n).watermark.schema_policy for n in ("orders", "customers")} == {"resync"}
+    assert shop.table("items").watermark.schema_policy == ""
+    audited = AuditEntry.objects.filter(detail__schemaPolicy="resync").values_list("object_name", flat=True)
+    assert sorted(audited) == sorted([f"{t.watermark.table} -> {t.watermark.sink_key}" for t in (orders, customers)])
+    assert operator.post("/tables/actions/policy", {"ids": [orders.pk], "policy": "pause"}).status_code == 403
+    bad = editor.post("/tables/actions/policy", {"ids": [orders.pk], "policy": "ignore"})
+    assert bad.status_code == 400 and "must be one of continue, pause, resync" in bad.content.decode()
+
+
+def test_a_table_paused_on_a_schema_change_shows_paused_with_the_change_then_resync_settles_it(shop, editor, viewer):
+    shop.run("ShopSync")
+    orders = shop.table("orders")
+    editor.post("/tables/actions/policy", {"ids": [orders.pk], "policy": "pause"})
+    shop.sql("ALTER TABLE orders ADD COLUMN email TEXT")
+    shop.run("ShopSync")
+    page = text(viewer.get("/tables/"))
+    assert status_of(page, "orders") == "paused" and status_of(page, "customers") == "on_time"
+    assert "schema change waiting: added email" in row(page, "orders")
+    assert f'href="/tables/{orders.pk}/schema/"' in row(page, "orders")
+    assert "Paused</span> 1" in page
+    detail = text(editor.get(f"/tables/{orders.pk}/"))
+    assert "Paused on a schema change" in detail and "Added email" in detail and "Accept the change" in detail
+    assert f'href="/tables/{orders.pk}/schema/"' in detail and 'value="pause" selected' in detail
+    viewer_detail = text(viewer.get(f"/tables/{orders.pk}/"))
+    assert "Accept the change" not in viewer_detail and "Schema drift policy: pause" in viewer_detail
+    # A Re-sync from the Tables page is a new generation with the new columns: the change no longer waits.
+    response = editor.post("/tables/resync/", {"ids": [orders.pk], "confirm": "yes"}, follow=True)
+    assert "the schema change it was paused on is settled by the re-sync" in text(response)
+    orders = shop.table("orders")
+    assert orders.watermark.generation == 2 and orders.watermark.version is not None
+    assert [c["name"] for c in orders.watermark.schema["columns"]][-1] == "email"
+    assert status_of(text(viewer.get("/tables/")), "orders") == "on_time"
+    assert SchemaChange.objects.get().accepted_by == editor.user
+
+
+def test_a_drift_resync_and_a_tables_resync_both_take_one_new_generation(shop, editor):
+    shop.run("ShopSync")
+    editor.post("/tables/actions/policy", {"scope": "filter", "name": "orders", "policy": "resync"})
+    shop.sql("ALTER TABLE orders ADD COLUMN email TEXT")
+    shop.run("ShopSync")  # the drift's re-sync: generation 2
+    assert shop.table("orders").watermark.generation == 2
+    assert SchemaChange.objects.get().outcome == "resynced"
+    editor.post("/tables/resync/", {"ids": [shop.table("orders").pk], "confirm": "yes"})  # and the page's: 3
+    orders = shop.table("orders")
+    assert orders.watermark.generation == 3 and sorted(p.name for p in (shop.lake / "shop" / "orders").iterdir()) == [
+        "g0001",
+        "g0002",
+        "g0003",
+    ]
+    assert SchemaChange.objects.count() == 1

@@ -148,6 +148,11 @@ def _label(incident: Incident) -> str:
     return f"#{incident.pk} {incident.kind} {incident.object_type} {incident.object_name}"
 
 
+def newest_open(limit: int = 10) -> list[Incident]:
+    """The open incidents, the newest opened first (the Home page's open alerts)."""
+    return list(Incident.objects.open().order_by("-opened_at", "-pk")[:limit])
+
+
 def open_for_tables(table_ids: list[int]) -> dict[int, list[Incident]]:
     """The open incidents of each synced table (by its id, the watermark's), most severe first: for the
     Tables page's rows and ``/api/tables``."""
