@@ -25,6 +25,7 @@ ACTIONS = {
     "resume": Role.OPERATOR,
     "verify": Role.OPERATOR,
     "facts": Role.OPERATOR,
+    "pace": Role.EDITOR,
 }
 SELECTION_LIMIT = 10_000
 
@@ -43,7 +44,7 @@ def index(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     counts = tables.status_counts(filters, now)
     page = tables.table_page(filters, request.GET.get("page"), now, count=tables.selected_count(filters, counts))
-    for table in page.object_list:
+    for table in tables.with_incidents(list(page.object_list)):
         table.view = tables.row_view(table, now)
     context = {
         "page": page,
@@ -68,13 +69,14 @@ def detail(request: HttpRequest, table_id: int) -> HttpResponse:
     now = timezone.now()
     tables.prepare(now)
     table = get_object_or_404(SyncedTable.objects.with_status(now).select_related("watermark"), pk=table_id)
-    return render(request, "tables/detail.html", {"table": table, "now": now, **table_detail.detail(table, now)})
+    context = {"table": table, "now": now, "pace": tables.pace_view(table), **table_detail.detail(table, now)}
+    return render(request, "tables/detail.html", context)
 
 
 @requires(POST=_action_role)
 def action(request: HttpRequest, action: str) -> HttpResponse:
-    """Sync now, Pause, Resume, Verify or Read source facts over the selected tables (``ids``) or the whole
-    filter (``scope=filter``)."""
+    """Sync now, Pause, Resume, Verify, Read source facts or Set pace (Editor) over the selected tables
+    (``ids``) or the whole filter (``scope=filter``)."""
     if action not in ACTIONS:
         raise Http404(f"no action {action!r}")
     chosen = _chosen(request)
@@ -86,6 +88,8 @@ def action(request: HttpRequest, action: str) -> HttpResponse:
             result = tables.sync_now(chosen, actor=actor)
         elif action in ("pause", "resume"):
             result = tables.set_paused(chosen, action == "pause", actor=actor)
+        elif action == "pace":
+            result = tables.set_pace(chosen, tables.parse_pace(request.POST), actor=actor)
         elif action == "facts":
             count = table_facts.schedule_refreshes({t.watermark.linked_service_id for t in chosen})
             result = tables.ActionResult(done=[f"the facts of {count} source(s) are being read"])
