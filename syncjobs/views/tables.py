@@ -69,7 +69,9 @@ def detail(request: HttpRequest, table_id: int) -> HttpResponse:
     now = timezone.now()
     tables.prepare(now)
     table = get_object_or_404(SyncedTable.objects.with_status(now).select_related("watermark"), pk=table_id)
-    context = {"table": table, "now": now, "pace": tables.pace_view(table), **table_detail.detail(table, now)}
+    pace = tables.pace_view(table)
+    context = {"table": table, "now": now, "pace": pace, "late_factor": settings.CTPORTAL_ALERT_LATE_FACTOR}
+    context.update(table_detail.detail(table, now))
     return render(request, "tables/detail.html", context)
 
 

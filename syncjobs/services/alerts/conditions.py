@@ -272,9 +272,9 @@ def _duration(seconds: int) -> str:
 def schema_findings(since: datetime) -> Seen:
     """Schema changed, from the tables' schema history (``SchemaChange``, recorded by each copy).
 
-    Open while the table is paused on the change (until an Editor accepts it), or until a later window
-    carried the new schema; an error when the table stopped or its primary key changed. The model comes
-    with schema drift; before it is installed there is nothing to read.
+    Open while the table is paused on the change (until an Editor accepts it), or, when the copy went on
+    (continue, re-sync), until a later window was copied; an error when the table stopped or its primary
+    key changed. The model comes with schema drift; before it is installed there is nothing to read.
     """
     seen = Seen(Condition.SCHEMA_CHANGED)
     try:
@@ -287,6 +287,9 @@ def schema_findings(since: datetime) -> Seen:
         change = changes.filter(watermark_id=watermark_id).select_related("watermark__linked_service").first()
         if change is None:
             seen.cleared[str(watermark_id)] = "the table's schema history is gone"
+            continue
+        if change.accepted_at is not None:
+            seen.cleared[str(watermark_id)] = "an Editor accepted the schema change"
             continue
         later = WatermarkWindow.objects.filter(watermark_id=watermark_id, created_at__gt=change.created_at)
         if not change.is_waiting and later.exclude(pk=change.window_id).exists():
