@@ -45,7 +45,7 @@ def index(request: HttpRequest) -> HttpResponse:
     counts = tables.status_counts(filters, now)
     page = tables.table_page(filters, request.GET.get("page"), now, count=tables.selected_count(filters, counts))
     for table in tables.with_incidents(list(page.object_list)):
-        table.view = tables.row_view(table, now)
+        table.view = tables.row_view(table, now)  # type: ignore[attr-defined]
     context = {
         "page": page,
         "counts": counts,

@@ -430,6 +430,15 @@ PAGES = [
         data=_ids,
         done=lambda w, u: OrmQ.objects.count() == 2,
     ),
+    Case(  # Set pace: an Editor's
+        "tables/actions/<str:action>",
+        "POST",
+        lambda w: "/tables/actions/pace",
+        Role.EDITOR,
+        302,
+        data=lambda w: {"ids": [_table(w)], "freshness_minutes": "90"},
+        done=lambda w, u: SyncedTable.objects.get(pk=_table(w)).freshness_target == timedelta(minutes=90),
+    ),
     Case("tables/resync/", "GET", lambda w: f"/tables/resync/?ids={_table(w)}", Role.EDITOR, 200),
     Case(
         "tables/resync/",
