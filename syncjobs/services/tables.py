@@ -3,9 +3,10 @@ does to them — Sync now, Pause, Resume, Re-sync, Verify — one table, a selec
 
 Statuses (most urgent first; the first that holds wins): *Paused*; *Change tracking off* (on the source,
 as last read); *Reinitializing* (a full copy into a new generation is due or under way); *Retention
-risk* (its changes may leave the source's retention before the next runs catch up: see
-``table_outcomes.risk_at``); *Failing* (its last attempt failed); *Late* (no success within one interval
-of its schedule); *Not synced yet*; *On time*.
+risk* (its changes leave the source's retention within its horizon: see ``table_outcomes.risk_at``);
+*Failing* (its last attempt failed); *Late* (no success within its freshness target when set, else one
+interval of its schedule: ``table_outcomes.late_after``); *Not synced yet*; *On time*. The alerts
+evaluator reads the same rules (``services/alerts/conditions.py``).
 """
 
 from __future__ import annotations
