@@ -365,7 +365,8 @@ def set_pace(
     audit.record(
         actor, AuditEntry.Action.SET_PACE, "table", label, tables=names[:AUDIT_NAMES], count=len(names), **shown
     )
-    said = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in shown.items())
+    words = {"freshness_minutes": ("freshness target", "min"), "horizon_hours": ("retention horizon", "h")}
+    said = ", ".join(f"{words[k][0]} {v}" + ("" if v == "default" else f" {words[k][1]}") for k, v in shown.items())
     return ActionResult(done=[f"pace set on {len(fresh)} table(s): {said}"])
 
 

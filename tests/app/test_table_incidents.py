@@ -131,7 +131,7 @@ def test_a_freshness_target_set_in_bulk_makes_page_and_alert_agree(shop, editor,
         {"scope": "filter", "name": "o", "freshness_minutes": "60", "horizon_hours": "", "next": "/tables/"},
         follow=True,
     )
-    assert "pace set on 3 table(s): freshness minutes 60" in text(answer)
+    assert "pace set on 3 table(s): freshness target 60 min" in text(answer)
     assert {t.table_name: t.freshness_target for t in SyncedTable.objects.all()} == {
         "customers": timedelta(minutes=60),
         "orders": timedelta(minutes=60),
