@@ -14,7 +14,7 @@ from django.utils import timezone
 from syncjobs.access import SYSTEM, Role
 from syncjobs.models import AlertRule, AuditEntry, Incident, SyncedTable
 from syncjobs.models.alerts import Severity
-from syncjobs.services import table_facts
+from syncjobs.services import table_discovery, table_facts
 from syncjobs.services.alerts.evaluate import evaluate
 from syncjobs.services.alerts.routing import ChannelChange, save_channel, save_rule
 from tests.app.pages import text
@@ -140,17 +140,22 @@ def test_a_freshness_target_set_in_bulk_makes_page_and_alert_agree(shop, editor,
     }
     entry = AuditEntry.objects.get(action="set_pace")
     assert entry.object_name == "3 tables" and entry.detail["freshness_minutes"] == "60"
+    # The schedules read again (a trigger saved) keep the target: late 60 minutes after the last success.
+    table_discovery.refresh_schedules()
+    orders, items = shop.table("orders"), shop.table("items")
+    assert orders.late_at == orders.last_success_at + timedelta(minutes=60)
+    assert items.late_at == items.last_success_at + timedelta(minutes=15)
     # 40 minutes without a success: not late against a 60-minute target, on the page or for alerts.
-    assert _status(editor, "orders") == "on_time"
-    evaluate()
-    assert not Incident.objects.filter(kind="table_late").exists()
+    assert _status(editor, "orders") == "on_time" and _status(editor, "items") == "late"
+    evaluate()  # items (no target: two 15-minute intervals) is late for alerts too; orders is not
+    assert [i.object_name for i in Incident.objects.filter(kind="table_late")] == ["Shop/items -> Lake:shop"]
     # 61 minutes: late on the page and for the alert at once (one rule), reason naming the target.
     SyncedTable.objects.filter(table_name="orders").update(last_success_at=timezone.now() - timedelta(minutes=61))
     editor.post("/tables/actions/pace", {"ids": [shop.table("orders").pk], "freshness_minutes": "60"})
     assert _status(editor, "orders") == "late"
     evaluate()
-    late = Incident.objects.get(kind="table_late")
-    assert late.object_id == str(shop.table("orders").pk) and "freshness target of 1 h" in late.reason
+    late = Incident.objects.get(kind="table_late", object_id=str(shop.table("orders").pk))
+    assert "freshness target of 1 h" in late.reason
     detail = text(editor.get(f"/tables/{shop.table('orders').pk}/"))
     assert "freshness target 60 min ·" in detail
     # Back to the default: two 15-minute intervals for the alert; 61 minutes is still late.
