@@ -24,6 +24,7 @@ from syncjobs.engine import bindings
 from syncjobs.engine.errors import EngineError
 from syncjobs.engine.types import TableName
 from syncjobs.models import Dataset, LinkedService, Pipeline, SyncedTable, TableBinding, Trigger, Watermark
+from syncjobs.services import table_outcomes
 from syncjobs.services.triggers import TriggerError, next_fire_times
 from syncjobs.services.verification import resolved_dataset
 
@@ -187,6 +188,7 @@ def refresh_schedules(now: datetime | None = None) -> None:
     # A freshness target set on the table wins over the schedule (``table_outcomes.late_after``).
     targeted = SyncedTable.objects.filter(freshness_target__isnull=False)
     targeted.update(late_at=Coalesce("last_success_at", "created_at") + F("freshness_target"))
+    table_outcomes.refresh_risk()  # the default horizon counts two schedule intervals
 
 
 def _pipeline_schedules(now: datetime) -> dict[str, tuple[int, datetime]]:

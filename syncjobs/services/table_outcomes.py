@@ -105,6 +105,24 @@ def risk_at(
     return last_success + lead if last_success is not None and lead is not None else None
 
 
+def refresh_risk() -> int:
+    """Every table's ``risk_at`` again, in SQL from its stored last success, one update per (retention,
+    schedule, horizon) there is: after the schedules changed. Returns how many groups."""
+    tracked = SyncedTable.objects.filter(retention_seconds__isnull=False)
+    groups = tracked.order_by().values_list("retention_seconds", "schedule_seconds", "retention_horizon").distinct()
+    count = 0
+    for retention, schedule, horizon in list(groups):
+        lead = risk_lead(retention, schedule, horizon)
+        same = {"retention_seconds": retention, **_same("schedule_seconds", schedule)}
+        tracked.filter(**same, **_same("retention_horizon", horizon)).update(risk_at=F("last_success_at") + lead)
+        count += 1
+    return count
+
+
+def _same(field: str, value: object) -> dict[str, object]:
+    return {f"{field}__isnull": True} if value is None else {field: value}
+
+
 def pace_times(table: SyncedTable) -> dict[str, datetime | None]:
     """``late_at`` and ``risk_at`` of ``table`` from its last success (or creation) and its pace."""
     base = table.last_success_at or table.created_at

@@ -183,9 +183,12 @@ def test_a_retention_horizon_set_on_a_table_puts_it_at_risk_on_the_page_and_for_
     api = editor.get(f"/api/tables/{orders.pk}", headers=bearer(make_user(Role.VIEWER))).json()
     assert api["pace"]["retentionHorizonHours"] == 48 and api["pace"]["retentionHorizonSet"] is True
     assert [i["kind"] for i in api["incidents"]] == ["retention_risk"]
-    # The facts read again keep the horizon set; back to the default, the risk clears.
+    # The facts and the schedules read again keep the horizon set; back to the default, the risk clears.
     table_facts.schedule_refreshes()
     assert _status(editor, "orders") == "retention_risk"
+    table_discovery.refresh_schedules()
+    assert _status(editor, "orders") == "retention_risk" and _status(editor, "customers") == "on_time"
+    assert shop.table("customers").risk_at == shop.table("customers").last_success_at + timedelta(hours=36)
     editor.post("/tables/actions/pace", {"ids": [orders.pk], "horizon_hours": "default"})
     assert _status(editor, "orders") == "on_time"
     evaluate()
