@@ -10,10 +10,12 @@ from typing import Any
 from django.http import HttpRequest
 
 from syncjobs.access import Role, role_of
+from syncjobs.models import Incident
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
-    """``role`` (its label), ``can_operate``, ``can_edit`` and ``is_admin`` for every page."""
+    """``role`` (its label), ``can_operate``, ``can_edit`` and ``is_admin`` for every page, and
+    ``open_incidents`` for the rail's Alerts badge (one COUNT, run only when a page shows the rail)."""
     role = role_of(getattr(request, "user", None))
     level = role or 0
     return {
@@ -21,4 +23,10 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "can_operate": level >= Role.OPERATOR,
         "can_edit": level >= Role.EDITOR,
         "is_admin": level >= Role.ADMIN,
+        "open_incidents": _open_incidents if role else 0,
     }
+
+
+def _open_incidents() -> int:
+    """How many incidents are open (the template calls this only where it renders the rail)."""
+    return Incident.objects.open().count()

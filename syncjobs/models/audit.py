@@ -63,6 +63,7 @@ class AuditEntry(models.Model):
         PAUSE = "pause"
         RESUME = "resume"
         RESYNC = "resync"
+        SET_PACE = "set_pace"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.CharField(max_length=200)

@@ -109,6 +109,11 @@ class SyncedTable(models.Model):
     # When it turns Late (last success, or creation, + its schedule) and when it enters retention risk.
     late_at = models.DateTimeField(null=True, blank=True)
     risk_at = models.DateTimeField(null=True, blank=True)
+    # Its pace (None: the defaults, see ``services.table_outcomes``): how long without a success before it is
+    # late (default: one schedule interval on the Tables page, ``CTPORTAL_ALERT_LATE_FACTOR`` for the alert),
+    # and how long before its changes leave the source's retention it is at risk.
+    freshness_target = models.DurationField(null=True, blank=True)
+    retention_horizon = models.DurationField(null=True, blank=True)
     # Facts read from the source now and then (services.tables.refresh_source_facts), not on page loads.
     change_tracking = models.BooleanField(null=True, blank=True)  # None: not read yet
     retention_seconds = models.BigIntegerField(null=True, blank=True)

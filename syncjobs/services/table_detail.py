@@ -13,12 +13,14 @@ from typing import Any
 from syncjobs.engine import bindings
 from syncjobs.engine.errors import EngineError
 from syncjobs.engine.schema_drift import POLICIES
-from syncjobs.models import Dataset, SyncedTable, WatermarkWindow
+from syncjobs.models import Dataset, Incident, SyncedTable, WatermarkWindow
+from syncjobs.models.alerts import ObjectType
 from syncjobs.services import charts, schema_drift
 from syncjobs.services.table_outcomes import operations
 
 WINDOWS = 100  # windows listed and charted
 MANIFESTS = 30  # manifests read for the schema history
+INCIDENTS = 20  # incidents listed (open ones first)
 
 
 def detail(table: SyncedTable, now: datetime) -> dict[str, Any]:
@@ -46,11 +48,18 @@ def detail(table: SyncedTable, now: datetime) -> dict[str, Any]:
             kind="bars",
         ),
         "lag_chart": lag_chart(oldest_first, now),
+        "incidents": table_incidents(table),
         "hours_left": table.retention_hours_left(now),
         "drift_waiting": schema_drift.waiting_change(table.watermark),
         "drift_policies": POLICIES,
         "lag_seconds": table.lag_seconds(now),
     }
+
+
+def table_incidents(table: SyncedTable) -> list[Incident]:
+    """The table's open incidents, then its recent resolved ones (``INCIDENTS`` in all)."""
+    mine = Incident.objects.filter(object_type=ObjectType.TABLE, object_id=str(table.pk))
+    return list(mine.matching()[:INCIDENTS])
 
 
 def lag_chart(windows: list[WatermarkWindow], now: datetime) -> charts.Chart:

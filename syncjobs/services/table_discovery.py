@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from syncjobs.adf.pipelines import iter_activities
@@ -23,6 +24,7 @@ from syncjobs.engine import bindings
 from syncjobs.engine.errors import EngineError
 from syncjobs.engine.types import TableName
 from syncjobs.models import Dataset, LinkedService, Pipeline, SyncedTable, TableBinding, Trigger, Watermark
+from syncjobs.services import table_outcomes
 from syncjobs.services.triggers import TriggerError, next_fire_times
 from syncjobs.services.verification import resolved_dataset
 
@@ -181,8 +183,12 @@ def refresh_schedules(now: datetime | None = None) -> None:
     for name, (seconds, next_run) in sorted(per_pipeline.items(), key=lambda item: -item[1][0]):
         tables = SyncedTable.objects.filter(bindings__pipeline__name__iexact=name)
         tables.update(schedule_seconds=seconds, next_run_at=next_run)
-        tables.filter(last_success_at__isnull=False).update(late_at=F("last_success_at") + timedelta(seconds=seconds))
-        tables.filter(last_success_at__isnull=True).update(late_at=F("created_at") + timedelta(seconds=seconds))
+        by_schedule = tables.filter(freshness_target__isnull=True)
+        by_schedule.update(late_at=Coalesce("last_success_at", "created_at") + timedelta(seconds=seconds))
+    # A freshness target set on the table wins over the schedule (``table_outcomes.late_after``).
+    targeted = SyncedTable.objects.filter(freshness_target__isnull=False)
+    targeted.update(late_at=Coalesce("last_success_at", "created_at") + F("freshness_target"))
+    table_outcomes.refresh_risk()  # the default horizon counts two schedule intervals
 
 
 def _pipeline_schedules(now: datetime) -> dict[str, tuple[int, datetime]]:

@@ -66,17 +66,17 @@ def refresh_source_facts(linked_service_id: int) -> int:
             source_error=exc.message, source_checked_at=now
         )
         return 0
-    groups: dict[tuple[int | None, int | None], list[int]] = defaultdict(list)
+    groups: dict[tuple[int | None, int | None, Any], list[int]] = defaultdict(list)
     for table in tables:
         tracked, retention, version = facts.get(str(table.watermark.table).lower(), (None, None, None))
         table.change_tracking, table.retention_seconds, table.source_version = tracked, retention, version
         table.source_checked_at, table.source_error = now, ""
-        groups[(retention, table.schedule_seconds)].append(table.pk)
+        groups[(retention, table.schedule_seconds, table.retention_horizon)].append(table.pk)
     fields = ["change_tracking", "retention_seconds", "source_version", "source_checked_at", "source_error"]
     SyncedTable.objects.bulk_update(tables, fields, batch_size=1000)
-    for (retention, schedule), ids in groups.items():
+    for (retention, schedule, horizon), ids in groups.items():
         # From the stored last success, in SQL: a window recorded meanwhile is not undone.
-        lead = risk_lead(retention, schedule)
+        lead = risk_lead(retention, schedule, horizon)
         risky = F("last_success_at") + lead if lead is not None else None
         SyncedTable.objects.filter(pk__in=ids).update(risk_at=risky)
     return len(tables)

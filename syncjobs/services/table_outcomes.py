@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Greatest
@@ -62,20 +63,76 @@ def catch_up(now: datetime | None = None) -> int:
     return read
 
 
-def risk_lead(retention: int | None, schedule: int | None) -> timedelta | None:
-    """How long after its last success a table enters *Retention risk*: its changes leave the source's
-    retention ``retention`` seconds after it, and the next runs need a margin to catch up — two schedule
-    intervals, or a quarter of the retention when that is longer. None: no retention known."""
+def late_after(schedule: int | None, target: timedelta | None) -> timedelta | None:
+    """How long after its last success a table turns *Late* on the Tables page: its freshness target when
+    one is set, else one schedule interval (None: no schedule, no target — never late)."""
+    if target is not None:
+        return target
+    return timedelta(seconds=schedule) if schedule else None
+
+
+def freshness_target(schedule: int | None, target: timedelta | None) -> timedelta | None:
+    """How long without a success before the *table late* alert: the target set, else
+    ``CTPORTAL_ALERT_LATE_FACTOR`` schedule intervals. With a target set, page and alert agree."""
+    if target is not None:
+        return target
+    return timedelta(seconds=schedule * settings.CTPORTAL_ALERT_LATE_FACTOR) if schedule else None
+
+
+def risk_lead(retention: int | None, schedule: int | None, horizon: timedelta | None = None) -> timedelta | None:
+    """How long after its last success a table enters *Retention risk* (page status and alert alike): its
+    changes leave the source's retention ``retention`` seconds after it, less a horizon — the one set on
+    the table, else ``CTPORTAL_ALERT_RETENTION_HORIZON_HOURS`` capped at a quarter of the retention, and
+    never less than the two schedule intervals the next runs need to catch up. None: no retention known."""
     if retention is None:
         return None
-    margin = max(2 * (schedule or 0), retention // 4)
-    return timedelta(seconds=max(retention - margin, 0))
+    return max(timedelta(seconds=retention) - risk_horizon(retention, schedule, horizon), timedelta(0))
 
 
-def risk_at(last_success: datetime | None, retention: int | None, schedule: int | None) -> datetime | None:
+def risk_horizon(retention: int, schedule: int | None, horizon: timedelta | None) -> timedelta:
+    """The horizon ``risk_lead`` uses: the one set, else the default it describes."""
+    if horizon is not None:
+        return horizon
+    default = min(settings.CTPORTAL_ALERT_RETENTION_HORIZON_HOURS * 3600, retention // 4)
+    return timedelta(seconds=max(2 * (schedule or 0), default))
+
+
+def risk_at(
+    last_success: datetime | None, retention: int | None, schedule: int | None, horizon: timedelta | None = None
+) -> datetime | None:
     """When a table that last succeeded at ``last_success`` enters *Retention risk* (``risk_lead``)."""
-    lead = risk_lead(retention, schedule)
+    lead = risk_lead(retention, schedule, horizon)
     return last_success + lead if last_success is not None and lead is not None else None
+
+
+def refresh_risk() -> int:
+    """Every table's ``risk_at`` again, in SQL from its stored last success, one update per (retention,
+    schedule, horizon) there is: after the schedules changed. Returns how many groups."""
+    tracked = SyncedTable.objects.filter(retention_seconds__isnull=False)
+    groups = tracked.order_by().values_list("retention_seconds", "schedule_seconds", "retention_horizon").distinct()
+    count = 0
+    for retention, schedule, horizon in list(groups):
+        lead = risk_lead(retention, schedule, horizon)
+        same = {"retention_seconds": retention, **_same("schedule_seconds", schedule)}
+        tracked.filter(**same, **_same("retention_horizon", horizon)).update(risk_at=F("last_success_at") + lead)
+        count += 1
+    return count
+
+
+def _same(field: str, value: object) -> dict[str, object]:
+    return {f"{field}__isnull": True} if value is None else {field: value}
+
+
+def pace_times(table: SyncedTable) -> dict[str, datetime | None]:
+    """``late_at`` and ``risk_at`` of ``table`` from its last success (or creation) and its pace."""
+    base = table.last_success_at or table.created_at
+    late = late_after(table.schedule_seconds, table.freshness_target)
+    return {
+        "late_at": base + late if late is not None and base is not None else None,
+        "risk_at": risk_at(
+            table.last_success_at, table.retention_seconds, table.schedule_seconds, table.retention_horizon
+        ),
+    }
 
 
 def record_window(window: WatermarkWindow, table: SyncedTable | None) -> bool:
@@ -97,8 +154,8 @@ def record_window(window: WatermarkWindow, table: SyncedTable | None) -> bool:
         "rows_inserted": ops.get("I", 0),
         "rows_updated": ops.get("U", 0),
         "rows_deleted": ops.get("D", 0),
-        "late_at": at + timedelta(seconds=table.schedule_seconds) if table.schedule_seconds else None,
-        "risk_at": risk_at(at, table.retention_seconds, table.schedule_seconds),
+        "late_at": at + late if (late := late_after(table.schedule_seconds, table.freshness_target)) else None,
+        "risk_at": risk_at(at, table.retention_seconds, table.schedule_seconds, table.retention_horizon),
         "source_version": Greatest(Coalesce(F("source_version"), Value(window.new_version)), Value(window.new_version)),
     }
     older = Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=at)

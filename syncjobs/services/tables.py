@@ -3,27 +3,31 @@ does to them — Sync now, Pause, Resume, Re-sync, Verify — one table, a selec
 
 Statuses (most urgent first; the first that holds wins): *Paused*; *Change tracking off* (on the source,
 as last read); *Reinitializing* (a full copy into a new generation is due or under way); *Retention
-risk* (its changes may leave the source's retention before the next runs catch up: see
-``table_outcomes.risk_at``); *Failing* (its last attempt failed); *Late* (no success within one interval
-of its schedule); *Not synced yet*; *On time*.
+risk* (its changes leave the source's retention within its horizon: see ``table_outcomes.risk_at``);
+*Failing* (its last attempt failed); *Late* (no success within its freshness target when set, else one
+interval of its schedule: ``table_outcomes.late_after``); *Not synced yet*; *On time*. The alerts
+evaluator reads the same rules (``services/alerts/conditions.py``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Max
 from django.http import QueryDict
+from django.urls import reverse
 from django.utils import timezone
 
 from syncjobs.access import SYSTEM, Actor
 from syncjobs.engine.errors import EngineError
 from syncjobs.models import (
     AuditEntry,
+    Incident,
     PipelineRun,
     RunCursor,
     SyncedTable,
@@ -34,6 +38,7 @@ from syncjobs.models import (
 )
 from syncjobs.models.pipeline_runs import ACTIVE
 from syncjobs.services import audit, schema_drift, table_discovery, table_outcomes
+from syncjobs.services.alerts.incidents import open_for_tables
 from syncjobs.services.runs import trigger_run
 from syncjobs.services.verification import verify_sync
 
@@ -151,8 +156,28 @@ def prepare(now: datetime | None = None) -> None:
         RunCursor.objects.update_or_create(name=SCHEDULES, defaults={"at": changed or now})
 
 
+def with_incidents(page_tables: list[SyncedTable]) -> list[SyncedTable]:
+    """Each table given ``incidents``: its open incidents, most severe first (one query for them all)."""
+    found = open_for_tables([t.pk for t in page_tables])
+    for table in page_tables:
+        table.incidents = found.get(table.pk, [])  # type: ignore[attr-defined]
+    return page_tables
+
+
+def incident_dict(incident: Incident) -> dict[str, Any]:
+    """An incident as a table's entry in the API names it."""
+    return {
+        "id": incident.pk,
+        "kind": incident.kind,
+        "severity": incident.get_severity_display(),
+        "reason": incident.reason,
+        "since": incident.opened_at.isoformat(),
+        "url": reverse("syncjobs:alert_incident", args=[incident.pk]),
+    }
+
+
 def as_dict(table: SyncedTable, now: datetime) -> dict[str, Any]:
-    """A table as the API shows it."""
+    """A table as the API shows it (with its open incidents when ``with_incidents`` gave it them)."""
     watermark = table.watermark
     return {
         "id": table.pk,
@@ -189,6 +214,8 @@ def as_dict(table: SyncedTable, now: datetime) -> dict[str, Any]:
         "retentionHoursLeft": table.retention_hours_left(now),
         "sourceCheckedAt": _iso(table.source_checked_at),
         "verify": table.verify_as_dict(),
+        "pace": pace_view(table),
+        "incidents": [incident_dict(i) for i in getattr(table, "incidents", [])],
     }
 
 
@@ -311,6 +338,79 @@ def set_schema_policy(tables: list[SyncedTable], policy: str, *, actor: Actor = 
     changed = schema_drift.set_policy([t.pk for t in tables], policy, actor)
     shown = policy.strip().lower() or "the activity's default"
     return ActionResult(done=[f"schema drift policy {shown} set on {changed} of {len(tables)} table(s)"])
+
+
+KEEP = "keep"  # a pace field left blank: each table keeps its own
+PACE_LIMITS = {"freshness_minutes": (1, 525_600, 60), "horizon_hours": (0, 8_760, 3600)}  # low, high, seconds each
+
+
+def parse_pace(data: QueryDict | dict[str, Any]) -> dict[str, timedelta | None | str]:
+    """``freshness_minutes`` and ``horizon_hours`` from a form: a whole number sets it, ``default`` returns
+    to the default, blank keeps each table's own. Raises ValidationError naming the field at fault."""
+    found: dict[str, timedelta | None | str] = {}
+    for name, (low, high, unit) in PACE_LIMITS.items():
+        value = str(data.get(name) or "").strip().lower()
+        if not value:
+            found[name] = KEEP
+        elif value == "default":
+            found[name] = None
+        elif value.isdigit() and low <= int(value) <= high:
+            found[name] = timedelta(seconds=int(value) * unit)
+        else:
+            raise ValidationError(f"{name}: a whole number from {low} to {high}, or 'default' (blank keeps it)")
+    if all(v == KEEP for v in found.values()):
+        raise ValidationError("give a freshness target (minutes) or a retention horizon (hours), or 'default'")
+    return found
+
+
+def set_pace(
+    tables: list[SyncedTable], pace: dict[str, timedelta | None | str], *, actor: Actor = SYSTEM
+) -> ActionResult:
+    """Set the freshness target and/or retention horizon (``parse_pace``) of ``tables``; when each turns
+    Late and enters Retention risk follows at once (``table_outcomes.pace_times``). Audited."""
+    fields = {"freshness_minutes": "freshness_target", "horizon_hours": "retention_horizon"}
+    changed = [fields[k] for k, v in pace.items() if v != KEEP]
+    fresh = SyncedTable.objects.in_bulk([t.pk for t in tables])  # the stored figures, not a page's copy
+    for table in fresh.values():
+        for key in pace:
+            if pace[key] != KEEP:
+                setattr(table, fields[key], pace[key])
+        for name, value in table_outcomes.pace_times(table).items():
+            setattr(table, name, value)
+    SyncedTable.objects.bulk_update(list(fresh.values()), [*changed, "late_at", "risk_at"], batch_size=500)
+    names = [f"{t.source_name}/{t.qualified_name}" for t in tables]
+    shown = {k: _pace_words(v, k) for k, v in pace.items() if v != KEEP}
+    label = names[0] if len(names) == 1 else f"{len(names)} tables"
+    audit.record(
+        actor, AuditEntry.Action.SET_PACE, "table", label, tables=names[:AUDIT_NAMES], count=len(names), **shown
+    )
+    words = {"freshness_minutes": ("freshness target", "min"), "horizon_hours": ("retention horizon", "h")}
+    said = ", ".join(f"{words[k][0]} {v}" + ("" if v == "default" else f" {words[k][1]}") for k, v in shown.items())
+    return ActionResult(done=[f"pace set on {len(fresh)} table(s): {said}"])
+
+
+def _pace_words(value: timedelta | None | str, key: str) -> str:
+    if not isinstance(value, timedelta):
+        return "default"
+    return str(int(value.total_seconds() // PACE_LIMITS[key][2]))
+
+
+def pace_view(table: SyncedTable) -> dict[str, Any]:
+    """A table's pace as its page and the API show it: each figure in force, and whether it was set."""
+    late = table_outcomes.late_after(table.schedule_seconds, table.freshness_target)
+    target = table_outcomes.freshness_target(table.schedule_seconds, table.freshness_target)
+    horizon = (
+        table_outcomes.risk_horizon(table.retention_seconds, table.schedule_seconds, table.retention_horizon)
+        if table.retention_seconds is not None
+        else table.retention_horizon
+    )
+    return {
+        "lateAfterSeconds": int(late.total_seconds()) if late else None,
+        "freshnessTargetSeconds": int(target.total_seconds()) if target else None,
+        "freshnessTargetSet": table.freshness_target is not None,
+        "retentionHorizonHours": round(horizon.total_seconds() / 3600, 2) if horizon is not None else None,
+        "retentionHorizonSet": table.retention_horizon is not None,
+    }
 
 
 def verify(table: SyncedTable, *, now: datetime | None = None) -> str:

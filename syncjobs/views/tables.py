@@ -27,6 +27,7 @@ ACTIONS = {
     "verify": Role.OPERATOR,
     "facts": Role.OPERATOR,
     "policy": Role.EDITOR,  # the schema drift policy
+    "pace": Role.EDITOR,
 }
 SELECTION_LIMIT = 10_000
 
@@ -45,9 +46,10 @@ def index(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     counts = tables.status_counts(filters, now)
     page = tables.table_page(filters, request.GET.get("page"), now, count=tables.selected_count(filters, counts))
-    for table in page.object_list:
-        table.view = tables.row_view(table, now)
-    tables.note_schema_waits(page.object_list)
+    rows = tables.with_incidents(list(page.object_list))
+    for table in rows:
+        table.view = tables.row_view(table, now)  # type: ignore[attr-defined]
+    tables.note_schema_waits(rows)
     context = {
         "page": page,
         "counts": counts,
@@ -72,13 +74,16 @@ def detail(request: HttpRequest, table_id: int) -> HttpResponse:
     now = timezone.now()
     tables.prepare(now)
     table = get_object_or_404(SyncedTable.objects.with_status(now).select_related("watermark"), pk=table_id)
-    return render(request, "tables/detail.html", {"table": table, "now": now, **table_detail.detail(table, now)})
+    pace = tables.pace_view(table)
+    context = {"table": table, "now": now, "pace": pace, "late_factor": settings.CTPORTAL_ALERT_LATE_FACTOR}
+    context.update(table_detail.detail(table, now))
+    return render(request, "tables/detail.html", context)
 
 
 @requires(POST=_action_role)
 def action(request: HttpRequest, action: str) -> HttpResponse:
-    """Sync now, Pause, Resume, Verify, Read source facts or set the schema drift policy (Editor) over the
-    selected tables (``ids``) or the whole filter (``scope=filter``)."""
+    """Sync now, Pause, Resume, Verify, Read source facts, set the schema drift policy or Set pace (both
+    Editor) over the selected tables (``ids``) or the whole filter (``scope=filter``)."""
     if action not in ACTIONS:
         raise Http404(f"no action {action!r}")
     chosen = _chosen(request)
@@ -90,6 +95,8 @@ def action(request: HttpRequest, action: str) -> HttpResponse:
             result = tables.sync_now(chosen, actor=actor)
         elif action in ("pause", "resume"):
             result = tables.set_paused(chosen, action == "pause", actor=actor)
+        elif action == "pace":
+            result = tables.set_pace(chosen, tables.parse_pace(request.POST), actor=actor)
         elif action == "facts":
             count = table_facts.schedule_refreshes({t.watermark.linked_service_id for t in chosen})
             result = tables.ActionResult(done=[f"the facts of {count} source(s) are being read"])

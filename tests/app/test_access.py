@@ -439,6 +439,15 @@ PAGES = [
         data=lambda w: {"ids": [_table(w)], "policy": "pause"},
         done=lambda w, u: Watermark.objects.get(pk=_table(w)).schema_policy == "pause",
     ),
+    Case(  # Set pace: an Editor's
+        "tables/actions/<str:action>",
+        "POST",
+        lambda w: "/tables/actions/pace",
+        Role.EDITOR,
+        302,
+        data=lambda w: {"ids": [_table(w)], "freshness_minutes": "90"},
+        done=lambda w, u: SyncedTable.objects.get(pk=_table(w)).freshness_target == timedelta(minutes=90),
+    ),
     Case("tables/resync/", "GET", lambda w: f"/tables/resync/?ids={_table(w)}", Role.EDITOR, 200),
     Case(
         "tables/resync/",

@@ -127,3 +127,60 @@ def test_filter_sync_pause_in_bulk_and_a_tables_charts(page: Page, portal: Porta
     expect(page.locator("table", has_text="Source type")).to_contain_text("INTEGER")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1024
     screenshot(page, "table-detail")
+
+
+def test_a_failing_tables_incident_shows_on_its_row_and_the_pace_is_set_on_the_whole_filter(page: Page, portal: Portal):
+    portal.manage("import_factory", str(shop_folder(portal)))
+    for table in TABLES:
+        portal.manage("change_tracking", "enable", "Shop", table)
+    nav(page, "Tables")
+    page.get_by_label("Source", exact=True).select_option("Shop")
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_label("Tick every table on this page").check()
+    page.get_by_role("button", name="Sync now").click()
+    badges = page.locator("#tables tbody tr .badge[data-status]")
+    for _ in range(30):  # the worker copies them
+        if page.locator("#tables .badge", has_text="On time").count() == 4:
+            break
+        page.wait_for_timeout(1000)
+        page.reload()
+    with sqlite3.connect(portal.files / "shop.sqlite3") as conn:
+        conn.execute("ALTER TABLE items RENAME TO items_gone")
+    conn.close()
+    page.get_by_label("Tick Shop items").check()
+    page.get_by_role("button", name="Sync now").click()
+    items = page.locator("#tables tbody tr", has_text="items")
+    for _ in range(30):
+        if items.locator(".badge", has_text="Failing").count():
+            break
+        page.wait_for_timeout(1000)
+        page.reload()
+    expect(items.locator(".badge[data-status]")).to_have_text("Failing")
+    expect(badges).to_have_count(4)
+
+    page.goto("/alerts/")
+    page.get_by_role("button", name="Check now").click()
+    nav(page, "Tables")
+    page.get_by_label("Source", exact=True).select_option("Shop")
+    page.get_by_role("button", name="Apply").click()
+    incident = items.get_by_role("link", name="table failing")
+    expect(incident).to_be_visible()
+    expect(page.locator("#tables tbody tr", has_text="orders").locator("a.incident")).to_have_count(0)
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Alerts")).to_contain_text(
+        re.compile(r"Alerts \d")
+    )
+
+    page.get_by_label("Apply to").select_option("filter")
+    page.get_by_label("Freshness target").fill("60")
+    page.get_by_role("button", name="Set pace").click()
+    expect(page.get_by_role("status")).to_contain_text("pace set on 4 table(s): freshness target 60 min")
+    screenshot(page, "tables-incidents-pace")
+    page.set_viewport_size({"width": 1024, "height": 768})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+
+    incident.click()
+    expect(page.locator("main")).to_contain_text("its last attempt failed")
+    page.go_back()
+    page.get_by_role("link", name="items", exact=True).click()
+    expect(page.locator("#pace")).to_contain_text("freshness target 60 min")
+    expect(page.locator("table.incidents")).to_contain_text("table failing")

@@ -30,7 +30,7 @@ from syncjobs.models import (
 )
 from syncjobs.models.alerts import Condition, ObjectType, Severity
 from syncjobs.models.synced_tables import status_rules
-from syncjobs.services import tables
+from syncjobs.services import table_outcomes, tables
 from syncjobs.services.alerts.incidents import Finding
 
 
@@ -167,8 +167,11 @@ def table_label(watermark: Watermark) -> str:
 def table_findings() -> Iterable[Seen]:
     """Table failing, table late and retention risk, read from the Tables service's synced tables.
 
-    Their statuses are the Tables page's (``status_rules``); a paused table is neither failing nor late
-    (someone paused it), but its retention still runs out.
+    One rule each with the Tables page (``status_rules`` and ``table_outcomes``' pace): *Failing* and
+    *Retention risk* are the page's statuses; the alert *table late* waits for the freshness target, which
+    the page's *Late* reaches first by default (one interval against two) and together with it when the
+    table has a target set. A paused table is neither failing nor late (someone paused it), but its
+    retention still runs out.
     """
     now = timezone.now()
     tables.prepare(now)
@@ -178,7 +181,7 @@ def table_findings() -> Iterable[Seen]:
     return [
         _failing(running.filter(rules[TableStatus.FAILING])),
         _late(running.filter(rules[TableStatus.LATE]), now),
-        _retention_risk(current.filter(retention_seconds__isnull=False, last_success_at__isnull=False), now),
+        _retention_risk(current.filter(rules[TableStatus.RETENTION_RISK]), now),
     ]
 
 
@@ -218,31 +221,32 @@ def _failing(failing: Iterable[SyncedTable]) -> Seen:
 
 
 def _late(late: Iterable[SyncedTable], now: datetime) -> Seen:
-    """Late past the freshness target: ``CTPORTAL_ALERT_LATE_FACTOR`` schedule intervals without a success
-    (the Tables page shows *Late* after one)."""
+    """Late past the freshness target (``table_outcomes.freshness_target``): the page's *Late* turned at
+    ``late_at``, one ``late_after`` past the last success; the alert waits the rest of the target."""
     seen = Seen(Condition.TABLE_LATE, sweep_reason="it synced again (or was paused or unlisted)")
-    factor = settings.CTPORTAL_ALERT_LATE_FACTOR
     for table in late:
-        if not table.schedule_seconds or table.late_at is None:
+        page_late = table_outcomes.late_after(table.schedule_seconds, table.freshness_target)
+        target = table_outcomes.freshness_target(table.schedule_seconds, table.freshness_target)
+        if table.late_at is None or page_late is None or target is None:
             continue
-        due = table.late_at + timedelta(seconds=table.schedule_seconds * (factor - 1))
-        if due > now:
+        if table.late_at - page_late + target > now:
             continue
         since = table.last_success_at.strftime("%Y-%m-%d %H:%M UTC") if table.last_success_at else "never"
-        target = _duration(table.schedule_seconds * factor)
-        reason = f"no successful sync within its freshness target of {target} (last success: {since})"
+        reason = (
+            f"no successful sync within its freshness target of {_duration(int(target.total_seconds()))} "
+            f"(last success: {since})"
+        )
         seen.findings.append(_table_finding(table, Condition.TABLE_LATE, Severity.WARNING, reason))
     return seen
 
 
-def _retention_risk(tracked: Iterable[SyncedTable], now: datetime) -> Seen:
-    """Tables whose unsynced changes leave the source's retention within the horizon, or already have."""
+def _retention_risk(at_risk: Iterable[SyncedTable], now: datetime) -> Seen:
+    """Tables at *Retention risk* (``table_outcomes.risk_at``: their changes leave the source's retention
+    within their horizon), critical once the changes may already be gone."""
     seen = Seen(Condition.RETENTION_RISK, sweep_reason="it synced: its changes are within the source's retention")
-    horizon = settings.CTPORTAL_ALERT_RETENTION_HORIZON_HOURS
-    for table in tracked:
+    for table in at_risk:
         left = table.retention_hours_left(now)
-        at_risk = (table.risk_at is not None and table.risk_at <= now) or (left is not None and left <= horizon)
-        if not at_risk or left is None:
+        if left is None:
             continue
         if left <= 0:
             reason = "changes after its watermark may already be gone from the source: a full copy will follow"
@@ -268,9 +272,9 @@ def _duration(seconds: int) -> str:
 def schema_findings(since: datetime) -> Seen:
     """Schema changed, from the tables' schema history (``SchemaChange``, recorded by each copy).
 
-    Open while the table is paused on the change (until an Editor accepts it), or until a later window
-    carried the new schema; an error when the table stopped or its primary key changed. The model comes
-    with schema drift; before it is installed there is nothing to read.
+    Open while the table is paused on the change (until an Editor accepts it), or, when the copy went on
+    (continue, re-sync), until a later window was copied; an error when the table stopped or its primary
+    key changed. The model comes with schema drift; before it is installed there is nothing to read.
     """
     seen = Seen(Condition.SCHEMA_CHANGED)
     try:
@@ -283,6 +287,9 @@ def schema_findings(since: datetime) -> Seen:
         change = changes.filter(watermark_id=watermark_id).select_related("watermark__linked_service").first()
         if change is None:
             seen.cleared[str(watermark_id)] = "the table's schema history is gone"
+            continue
+        if change.accepted_at is not None:
+            seen.cleared[str(watermark_id)] = "an Editor accepted the schema change"
             continue
         later = WatermarkWindow.objects.filter(watermark_id=watermark_id, created_at__gt=change.created_at)
         if not change.is_waiting and later.exclude(pk=change.window_id).exists():
