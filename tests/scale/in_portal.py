@@ -3,6 +3,7 @@
     python tests/scale/in_portal.py add SOURCE SINK NAME TABLE [TABLE ...]   # one Add tables submission
     python tests/scale/in_portal.py verify LINKED_SERVICE SINK_DATASET TABLE [TABLE ...]
     python tests/scale/in_portal.py tables STATUS   # /api/tables and /tables/ filtered by status, as an Admin
+    python tests/scale/in_portal.py trigger PIPELINE [PIPELINE ...]   # Trigger now on each; the run ids
 
 (``manage.py verify_sync`` per table would cost a Django start each.)
 """
@@ -65,7 +66,14 @@ def tables(status: str) -> dict[str, Any]:
     return {"api_status": api.status_code, "api": api.json().get("value"), "page": page.content.decode()}
 
 
-COMMANDS = {"add": add, "verify": verify, "tables": tables}
+def trigger(*pipelines: str) -> list[str]:
+    from syncjobs.models import Pipeline
+    from syncjobs.services.runs import trigger_run
+
+    return [str(trigger_run(Pipeline.objects.get(name=name)).run_id) for name in pipelines]
+
+
+COMMANDS = {"add": add, "verify": verify, "tables": tables, "trigger": trigger}
 
 if __name__ == "__main__":
     command, *arguments = sys.argv[1:]
