@@ -33,7 +33,7 @@ pytestmark = pytest.mark.scale
 TABLES = int(os.environ.get("CTPORTAL_SCALE_TABLES", "200"))
 ROWS = int(os.environ.get("CTPORTAL_SCALE_ROWS", "1000"))  # rows per table
 CHANGED = int(os.environ.get("CTPORTAL_SCALE_CHANGED_TABLES", "200"))  # tables with all their rows changed per tick
-PIPELINES = 4  # Add tables puts 50 tables in each pipeline (TABLES_PER_PIPELINE), all on one trigger
+PIPELINES = -(-TABLES // 50)  # Add tables puts 50 tables in a pipeline (TABLES_PER_PIPELINE), all on one trigger
 REDIS = "redis://127.0.0.1:6379/0"
 
 
