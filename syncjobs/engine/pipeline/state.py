@@ -93,7 +93,9 @@ class RunState:
         props = dataset.setdefault("properties", {})
         declared = props.get("parameters") or {}
         values = {k: (v or {}).get("defaultValue") for k, v in declared.items()}
-        values.update(self.resolve(reference.get("parameters") or {}))
+        spelled = {k.lower(): k for k in declared}  # ADF matches a passed value to its parameter in any case
+        given = self.resolve(reference.get("parameters") or {})
+        values.update({spelled.get(k.lower(), k): v for k, v in given.items()})
         props["typeProperties"] = resolve(props.get("typeProperties") or {}, self.context(dataset=values))
         return dataset
 
