@@ -34,7 +34,7 @@ def table_list(request: HttpRequest) -> HttpResponse:
     more = len(page) > top
     return ok(
         {
-            "value": [tables.as_dict(t, now) for t in tables.with_incidents(page[:top])],
+            "value": [tables.as_dict(t, now) for t in tables.annotated_rows(page[:top])],
             "count": tables.selected_count(filters, counts),
             "countsByStatus": counts,
             "continuationToken": str(start + top) if more else None,
@@ -51,7 +51,7 @@ def table_item(request: HttpRequest, table_id: str) -> HttpResponse:
     table = SyncedTable.objects.with_status(now).select_related("watermark").filter(pk=pk).first()
     if table is None:
         raise ApiError(404, "NotFound", f"no synced table with id {table_id}")
-    return ok(tables.as_dict(tables.with_incidents([table])[0], now))
+    return ok(tables.as_dict(tables.annotated_rows([table])[0], now))
 
 
 def _whole(value: str, name: str, low: int, high: int) -> int:

@@ -156,6 +156,12 @@ def prepare(now: datetime | None = None) -> None:
         RunCursor.objects.update_or_create(name=SCHEDULES, defaults={"at": changed or now})
 
 
+def annotated_rows(page_tables: list[SyncedTable]) -> list[SyncedTable]:
+    """Each table given its open ``incidents`` and, when paused on a schema change, ``schema_waiting``."""
+    note_schema_waits(page_tables)
+    return with_incidents(page_tables)
+
+
 def with_incidents(page_tables: list[SyncedTable]) -> list[SyncedTable]:
     """Each table given ``incidents``: its open incidents, most severe first (one query for them all)."""
     found = open_for_tables([t.pk for t in page_tables])
@@ -189,6 +195,7 @@ def as_dict(table: SyncedTable, now: datetime) -> dict[str, Any]:
         "status": getattr(table, "status", None),
         "statusLabel": table.status_label,
         "paused": watermark.paused,
+        "schemaChangeWaiting": getattr(table, "schema_waiting", None),  # paused on it until an Editor accepts
         "version": watermark.version,
         "generation": watermark.generation,
         "sourceVersion": table.source_version,

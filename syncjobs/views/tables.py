@@ -46,10 +46,8 @@ def index(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     counts = tables.status_counts(filters, now)
     page = tables.table_page(filters, request.GET.get("page"), now, count=tables.selected_count(filters, counts))
-    rows = tables.with_incidents(list(page.object_list))
-    for table in rows:
+    for table in tables.annotated_rows(list(page.object_list)):
         table.view = tables.row_view(table, now)  # type: ignore[attr-defined]
-    tables.note_schema_waits(rows)
     context = {
         "page": page,
         "counts": counts,

@@ -352,6 +352,9 @@ def test_a_table_paused_on_a_schema_change_shows_paused_with_the_change_then_res
     assert "schema change waiting: added email" in row(page, "orders")
     assert f'href="/tables/{orders.pk}/schema/"' in row(page, "orders")
     assert "Paused</span> 1" in page
+    listed = viewer.get("/api/tables", {"name": "orders"}).json()["value"][0]
+    assert listed["status"] == "paused" and listed["schemaChangeWaiting"].startswith("added email")
+    assert viewer.get(f"/api/tables/{orders.pk}").json()["schemaChangeWaiting"] == listed["schemaChangeWaiting"]
     detail = text(editor.get(f"/tables/{orders.pk}/"))
     assert "Paused on a schema change" in detail and "Added email" in detail and "Accept the change" in detail
     assert f'href="/tables/{orders.pk}/schema/"' in detail and 'value="pause" selected' in detail

@@ -29,7 +29,7 @@ from syncjobs.models import (
     WatermarkWindow,
 )
 from syncjobs.models.alerts import Condition, ObjectType, Severity
-from syncjobs.models.synced_tables import status_rules
+from syncjobs.models.synced_tables import schema_change_waiting, status_rules
 from syncjobs.services import table_outcomes, tables
 from syncjobs.services.alerts.incidents import Finding
 
@@ -170,14 +170,14 @@ def table_findings() -> Iterable[Seen]:
     One rule each with the Tables page (``status_rules`` and ``table_outcomes``' pace): *Failing* and
     *Retention risk* are the page's statuses; the alert *table late* waits for the freshness target, which
     the page's *Late* reaches first by default (one interval against two) and together with it when the
-    table has a target set. A paused table is neither failing nor late (someone paused it), but its
-    retention still runs out.
+    table has a target set. A paused table is neither failing nor late (someone paused it, or it waits on a
+    schema change, which has its own incident), but its retention still runs out.
     """
     now = timezone.now()
     tables.prepare(now)
     rules = {status: q for q, status in status_rules(now)}
     current = SyncedTable.objects.current().select_related("watermark", "last_run")
-    running = current.filter(watermark__paused=False)
+    running = current.filter(watermark__paused=False).exclude(schema_change_waiting())
     return [
         _failing(running.filter(rules[TableStatus.FAILING])),
         _late(running.filter(rules[TableStatus.LATE]), now),
