@@ -161,6 +161,14 @@ _HANDLERS = {
 }
 
 
+def _after_dot(tokens: list[_Token], i: int) -> bool:
+    """The token before ``tokens[i]`` (white space and comments aside) is a ``.``: a qualified name, not a call."""
+    j = i - 1
+    while j >= 0 and tokens[j].kind in ("space", "comment"):
+        j -= 1
+    return j >= 0 and tokens[j].text == "."
+
+
 def rewrite(sql: str, dialect: ChangeTrackingDialect) -> str:
     """Replace the T-SQL change-tracking calls in ``sql`` with the dialect's SQL.
 
@@ -172,8 +180,7 @@ def rewrite(sql: str, dialect: ChangeTrackingDialect) -> str:
     while i < len(tokens):
         token = tokens[i]
         handler = _HANDLERS.get(token.text.upper()) if token.kind == "word" else None
-        previous = next((t for t in reversed(tokens[:i]) if t.kind not in ("space", "comment")), None)
-        if handler is None or (previous is not None and previous.text == "."):
+        if handler is None or _after_dot(tokens, i):
             out.append(token.text)
             i += 1
             continue
