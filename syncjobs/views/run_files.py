@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.http import content_disposition_header
 
 from syncjobs.access import requires
 from syncjobs.models import ActivityRun
@@ -46,6 +47,7 @@ def download(request: HttpRequest, run_id: str, activity_run_id: str, index: int
     except RunFileError as exc:
         raise Http404(str(exc)) from None
     response = StreamingHttpResponse(chunks, content_type="application/octet-stream")
-    response["Content-Disposition"] = f'attachment; filename="{item.name.replace(chr(34), "")}"'
+    # quotes and backslashes escaped, anything else (newlines, non-ASCII) percent-encoded as filename*=
+    response["Content-Disposition"] = content_disposition_header(True, item.name)
     response["X-Content-Type-Options"] = "nosniff"
     return response

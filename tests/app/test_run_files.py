@@ -169,3 +169,34 @@ def test_a_blob_in_another_container_is_not_served(editor, seeded, azurite, blob
     activity.output["files"] = ["other-container/exports/x.csv.gz"]
     activity.save(update_fields=["output"])
     assert editor.get(f"/monitor/runs/{run.run_id}/files/{activity.pk}/0/download").status_code == 404
+
+
+def test_a_link_in_the_sink_pointing_outside_is_not_followed(editor, seeded):
+    run = sync_twice(seeded)
+    activity = ActivityRun.objects.get(pipeline_run=run, parent=None)
+    listed = Path(activity.output["tables"][0]["files"][0])
+    listed = listed if listed.is_absolute() else seeded / "output" / listed
+    (seeded.parent / "outside.csv").write_text("secret,row\n")
+    link = listed.parent / "link.csv"
+    link.symlink_to(seeded.parent / "outside.csv")
+    activity.output["tables"][0]["files"] = [str(link)]
+    activity.save(update_fields=["output"])
+    url = f"/monitor/runs/{run.run_id}/files/{activity.pk}/0/"
+    assert editor.get(url).status_code == 404 and editor.get(url + "download").status_code == 404
+
+
+@pytest.mark.parametrize("name", ['a"\r\nSet-Cookie: x=1.csv', "tab\tle\n.csv", "données.csv"])
+def test_a_file_name_with_quotes_or_newlines_downloads_with_a_safe_header(editor, seeded, name):
+    run = sync_twice(seeded)
+    activity = ActivityRun.objects.get(pipeline_run=run, parent=None)
+    listed = Path(activity.output["tables"][0]["files"][0])
+    listed = listed if listed.is_absolute() else seeded / "output" / listed
+    odd = listed.parent / name
+    odd.write_bytes(b"id\n1\n")
+    activity.output["tables"][0]["files"] = [str(odd)]
+    activity.save(update_fields=["output"])
+    download = editor.get(f"/monitor/runs/{run.run_id}/files/{activity.pk}/0/download")
+    assert body(download) == b"id\n1\n"
+    header = download["Content-Disposition"]
+    assert header.startswith("attachment; filename") and "\n" not in header and "\r" not in header
+    assert "Set-Cookie" not in download.headers or "x=1" not in download.headers["Set-Cookie"]
