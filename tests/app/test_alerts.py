@@ -205,7 +205,7 @@ def test_rules_pick_events_by_kind_severity_and_pipeline(flaky, webhook_receiver
     [
         ("http://127.0.0.1:9/hook", "a loopback, private or reserved address"),
         ("http://10.1.2.3/hook", "a loopback, private or reserved address"),
-        ("http://169.254.169.254/latest/meta-data/", "a link-local, multicast or unspecified address"),
+        ("http://169.254.169.254/latest/meta-data/", "a link-local, multicast, unspecified or metadata address"),
         ("file:///etc/passwd", "the URL must be http or https"),
     ],
 )
@@ -281,3 +281,34 @@ def test_an_attempt_whose_sender_died_is_failed_and_tried_again(webhook_receiver
     deliver_due(1)
     attempts = list(Delivery.objects.order_by("attempt").values_list("attempt", "status"))
     assert attempts == [(1, "failed"), (2, "sent")] and webhook_receiver.events() == ["trigger_failing"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1]/hook",
+        "http://0.0.0.0/hook",
+        "http://2130706433/hook",  # 127.0.0.1 written as one number
+        "http://localhost./hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://100.100.100.200/latest/meta-data/",  # a cloud's metadata service, in shared address space
+        "http://100.64.0.1/hook",
+        "http://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 of 169.254.169.254
+    ],
+)
+def test_webhooks_to_disguised_internal_addresses_are_refused(url, settings):
+    settings.CTPORTAL_ALERT_TIMEOUT_SECONDS = 1
+    channel = save_channel(None, ChannelChange("Inside", "webhook", url=url), SYSTEM)
+    with pytest.raises(channel_kinds.DeliveryError) as caught:
+        channel_kinds.send(channel, "t", "x", {"event": "test"})
+    assert "refused" in caught.value.answer or "localhost. does not resolve" in caught.value.answer
+
+
+@pytest.mark.parametrize("url", ["http://[::ffff:169.254.169.254]/latest/", "http://[fd00:ec2::254]/latest/"])
+def test_metadata_addresses_stay_refused_when_private_targets_are_allowed(url, settings):
+    settings.CTPORTAL_ALERT_ALLOW_PRIVATE_TARGETS = True
+    settings.CTPORTAL_ALERT_TIMEOUT_SECONDS = 1
+    channel = save_channel(None, ChannelChange("Inside", "webhook", url=url), SYSTEM)
+    with pytest.raises(channel_kinds.DeliveryError) as caught:
+        channel_kinds.send(channel, "t", "x", {"event": "test"})
+    assert "refused" in caught.value.answer

@@ -10,7 +10,8 @@ who sent it and that it is fresh.
 Server-side request forgery: an Admin sets the URLs, but the portal makes the requests, from inside
 the network. Webhooks and apprise's generic ``json://``, ``form://`` and ``xml://`` URLs are refused
 towards loopback, private, link-local (cloud metadata), multicast and reserved addresses, checked on
-every send after DNS resolution, unless ``CTPORTAL_ALERT_ALLOW_PRIVATE_TARGETS`` (link-local never);
+every send after DNS resolution and again on the address connected to (DNS rebinding), unless
+``CTPORTAL_ALERT_ALLOW_PRIVATE_TARGETS`` (link-local and metadata addresses never);
 redirects are not followed. Chat services' own URL schemes (``slack://``...) go to their vendors.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
@@ -119,6 +121,37 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None  # a 3xx is an answer to log, never a second request somewhere else
 
 
+def _check_peer(connection: http.client.HTTPConnection) -> None:
+    """The address actually connected to is checked again (a name may resolve elsewhere the second time)."""
+    peer = str(connection.sock.getpeername()[0]) if connection.sock else ""
+    refused = refused_address(peer) if peer else "not connected"
+    if refused:
+        connection.close()
+        raise DeliveryError(f"the host {connection.host} connected to {peer}, {refused}: refused ({_WHY})")
+
+
+class _CheckedHTTP(http.client.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _check_peer(self)
+
+
+class _CheckedHTTPS(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _check_peer(self)
+
+
+class _CheckedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(_CheckedHTTP, req)
+
+
+class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(_CheckedHTTPS, req, context=getattr(self, "_context", None))
+
+
 def _webhook(secrets: dict[str, str], payload: dict[str, Any]) -> str:
     url = secrets.get("url", "")
     check_target(url, ("http", "https"))
@@ -130,7 +163,7 @@ def _webhook(secrets: dict[str, str], payload: dict[str, Any]) -> str:
     request.add_header("X-Ctportal-Event", str(payload.get("event", "")))
     request.add_header("X-Ctportal-Timestamp", stamp)
     request.add_header("X-Ctportal-Signature", "sha256=" + sign(secrets.get("signing_secret", ""), stamp, body))
-    opener = urllib.request.build_opener(_NoRedirects)
+    opener = urllib.request.build_opener(_NoRedirects, _CheckedHTTPHandler, _CheckedHTTPSHandler)
     try:
         with opener.open(request, timeout=settings.CTPORTAL_ALERT_TIMEOUT_SECONDS) as answer:
             return f"HTTP {answer.status}: {_start(answer.read())}"
@@ -168,13 +201,32 @@ _WHY = "set CTPORTAL_ALERT_ALLOW_PRIVATE_TARGETS=true to allow private and loopb
 
 
 def refused_address(address: str) -> str:
-    """Why the portal may not send to ``address`` ("" when it may)."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if ip.is_link_local or ip.is_multicast or ip.is_unspecified:
-        return "a link-local, multicast or unspecified address"
-    if (ip.is_loopback or ip.is_private or ip.is_reserved) and not settings.CTPORTAL_ALERT_ALLOW_PRIVATE_TARGETS:
+    """Why the portal may not send to ``address`` ("" when it may).
+
+    An IPv6 address wrapping an IPv4 one (mapped, NAT64, 6to4) is judged by the IPv4 one; by default only
+    global addresses are reached (shared address space such as 100.100.100.200 is a cloud metadata service).
+    """
+    ip = _unwrapped(ipaddress.ip_address(address.split("%", 1)[0]))
+    if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip in _METADATA:
+        return "a link-local, multicast, unspecified or metadata address"
+    if not ip.is_global and not settings.CTPORTAL_ALERT_ALLOW_PRIVATE_TARGETS:
         return "a loopback, private or reserved address"
     return ""
+
+
+_METADATA = {ipaddress.ip_address(a) for a in ("fd00:ec2::254", "100.100.100.200", "169.254.169.254")}
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _unwrapped(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The IPv4 address an IPv6 one carries (mapped, NAT64, 6to4), else ``ip``."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ip
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.sixtofour or ip
 
 
 # --- apprise ---------------------------------------------------------------------------------------------
