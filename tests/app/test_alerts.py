@@ -312,3 +312,31 @@ def test_metadata_addresses_stay_refused_when_private_targets_are_allowed(url, s
     with pytest.raises(channel_kinds.DeliveryError) as caught:
         channel_kinds.send(channel, "t", "x", {"event": "test"})
     assert "refused" in caught.value.answer
+
+
+@pytest.mark.parametrize("padding", [0, 480, 490, 497])
+def test_a_receiver_echoing_its_url_cut_at_the_answer_limit_leaves_no_piece_of_the_token(padding, settings):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"x" * padding + self.path.rsplit("/", 1)[-1].encode())
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    settings.CTPORTAL_ALERT_ALLOW_PRIVATE_TARGETS = True
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hooks/Tok3nSecretValue42"
+        channel = save_channel(None, ChannelChange("Echo", "webhook", url=url), SYSTEM)
+        answer = channel_kinds.send(channel, "t", "x", {"event": "test"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer.startswith("HTTP 200: ") and "Tok3n" not in answer and "Tok3nSecretValue42"[:5] not in answer

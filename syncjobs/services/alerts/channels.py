@@ -67,9 +67,21 @@ def send(channel: AlertChannel, title: str, text: str, payload: dict[str, Any]) 
 
 def mask(text: str, secrets: dict[str, str]) -> str:
     """``text`` with every secret value, and every part of a secret URL past its host, replaced by the mask."""
-    for value in secrets.values():
-        for piece in _pieces(value):
-            text = text.replace(piece, MASK)
+    pieces = [piece for value in secrets.values() for piece in _pieces(value)]
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = text.replace(piece, MASK)
+    return _mask_cut_end(text, pieces)
+
+
+def _mask_cut_end(text: str, pieces: list[str]) -> str:
+    """An answer cut at its limit may end with the start of a secret (or, kept from its end, begin with a
+    secret's end): that piece is masked too."""
+    for piece in pieces:
+        for size in range(len(piece) - 1, 2, -1):
+            if text.endswith(piece[:size]):
+                text = text[:-size] + MASK
+            if text.startswith(piece[-size:]):
+                text = MASK + text[size:]
     return text
 
 
