@@ -135,10 +135,12 @@ def _chosen(request: HttpRequest) -> list[SyncedTable] | HttpResponse:
         filters = tables.TableFilters.from_query(data)
         chosen = list(tables.listed(filters)[:SELECTION_LIMIT])
     else:
-        try:
-            ids = [int(i) for i in data.getlist("ids")]
-        except ValueError:
-            return HttpResponseBadRequest("ids: must be table ids (numbers)", content_type="text/plain; charset=utf-8")
+        ids = _ids(data.getlist("ids"))
+        if ids is None:
+            return HttpResponseBadRequest(
+                f"ids: must be at most {SELECTION_LIMIT} table ids (whole numbers)",
+                content_type="text/plain; charset=utf-8",
+            )
         found = SyncedTable.objects.select_related("watermark").in_bulk(ids)
         chosen = [found[i] for i in dict.fromkeys(ids) if i in found]
     if not chosen:
@@ -146,6 +148,13 @@ def _chosen(request: HttpRequest) -> list[SyncedTable] | HttpResponse:
             "no tables chosen: tick some, or apply to the whole filter", content_type="text/plain; charset=utf-8"
         )
     return chosen
+
+
+def _ids(given: list[str]) -> list[int] | None:
+    """Table ids as numbers a database column holds, at most ``SELECTION_LIMIT`` of them (else None)."""
+    if len(given) > SELECTION_LIMIT or not all(i.isascii() and i.isdigit() and len(i) <= 18 for i in given):
+        return None
+    return [int(i) for i in given]
 
 
 def _verify(chosen: list[SyncedTable]) -> tables.ActionResult:

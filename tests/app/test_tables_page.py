@@ -385,3 +385,14 @@ def test_a_drift_resync_and_a_tables_resync_both_take_one_new_generation(shop, e
         "g0003",
     ]
     assert SchemaChange.objects.count() == 1
+
+
+def test_bulk_actions_refuse_bad_ids_and_an_operator_over_the_whole_filter(shop, operator):
+    for ids in (["9" * 30], ["-" + "9" * 30], ["1e3"], [""], ["1" * 5000]):
+        assert operator.post("/tables/actions/pause", {"ids": ids}).status_code == 400, ids[0][:40]
+    assert operator.post("/tables/actions/pause", {"ids": [str(i) for i in range(1, 20_000)]}).status_code == 400
+    assert not SyncedTable.objects.filter(watermark__paused=True).exists()
+    for action, data in (("pace", {"freshness_minutes": "5"}), ("policy", {"policy": "pause"})):
+        assert operator.post(f"/tables/actions/{action}", {"scope": "filter", **data}).status_code == 403
+    assert operator.post("/tables/resync/", {"scope": "filter", "confirm": "yes"}).status_code == 403
+    assert operator.get("/tables/resync/?scope=filter").status_code == 403
