@@ -46,7 +46,10 @@ def accept(request: HttpRequest, watermark_id: int) -> HttpResponse:
 def set_policy(request: HttpRequest) -> HttpResponse:
     """Set the schema drift policy of the tables ticked (``watermark`` values), "" for the activity's default."""
     try:
-        ids = [int(value) for value in request.POST.getlist("watermark")]
+        given = request.POST.getlist("watermark")
+        if len(given) > 10_000 or not all(v.isascii() and v.isdigit() and len(v) <= 18 for v in given):
+            raise ValueError("an id too large, or no number")  # a database column holds 18 digits
+        ids = [int(value) for value in given]
         changed = schema_drift.set_policy(ids, request.POST.get("policy", ""), Actor.of(request.user))
     except ValueError as exc:  # SchemaDriftError is one; so is an id that is no number
         message = str(exc) if isinstance(exc, schema_drift.SchemaDriftError) else "table ids must be whole numbers"

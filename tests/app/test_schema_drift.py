@@ -394,6 +394,7 @@ def test_a_viewer_sees_the_change_and_the_policy_but_no_accept_or_policy_form(pa
         ({"watermark": ["x"], "policy": "pause"}, "table ids must be whole numbers"),
         ({"watermark": ["999999"], "policy": "pause"}, "choose one or more tables that exist"),
         ({"policy": "pause"}, "choose one or more tables that exist"),
+        ({"watermark": ["9" * 30], "policy": "pause"}, "table ids must be whole numbers"),
     ],
 )
 def test_bad_input_to_the_policy_route_is_a_400_that_says_why(paused_table, data, message):
