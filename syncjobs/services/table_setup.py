@@ -84,6 +84,8 @@ def parse_folder(template: str, *, has_container: bool) -> Folder:
     unknown = sorted({p for p in _PLACEHOLDER.findall(text) if p not in ("schema", "table")})
     if unknown:
         problems.append(f"folder: unknown placeholder(s) {', '.join('{' + p + '}' for p in unknown)}")
+    if any(p in (".", "..") for p in re.split(r"[/\\]", text)):
+        problems.append("folder: no '..' or '.' folders: the folder is a path inside the sink")
     parts = text.split("/") if text else []
     if parts and parts[-1] in ("{table}", "{schema}.{table}"):
         parts = parts[:-1]
