@@ -30,9 +30,15 @@ _GENERATION = re.compile(r"^g(\d{4,})$")
 
 
 def table_folder(root: str, table: TableName) -> str:
-    """``<root>/<schema>.<table>``: every generation of one table's windows."""
+    """``<root>/<schema>.<table>``: every generation of one table's windows.
+
+    Always one folder under the root: ``/`` and ``\\`` in a name become ``_``, and so do the dots of a
+    table called ``.`` or ``..`` (a sink refuses those, or would write into the root itself).
+    """
     name = f"{table.schema}.{table.name}" if table.schema else table.name
-    return "/".join(p for p in (root.strip("/"), name.replace("/", "_")) if p)
+    name = name.replace("/", "_").replace("\\", "_")
+    name = "_" * len(name) if name in (".", "..") else name
+    return "/".join(p for p in (root.strip("/"), name) if p)
 
 
 def window_prefix(root: str, table: TableName, generation: int, from_version: int, to_version: int) -> str:

@@ -14,7 +14,7 @@ import pytest
 from syncjobs.engine.changetracking import CopyOptions, copy_table
 from syncjobs.engine.errors import TerminalError
 from syncjobs.engine.manifests import manifest_path, schema_hash, write_manifest
-from syncjobs.engine.types import Column
+from syncjobs.engine.types import Column, TableName
 from syncjobs.engine.verification import verify_table
 from syncjobs.engine.windows import LocalJournal, PendingWindow, SyncState
 from tests.engine.sync_helpers import Syncer, csv, make_order_lines, make_people, people
@@ -282,3 +282,21 @@ def test_verification_finds_a_lost_file_a_lost_window_and_a_window_delivered_twi
     report = verify_table(under_test.source, sync.table, folder_sink, csv(), "out")
     assert report.files_bad == 1 and report.rows_stale == 1
     assert report.to_version == delta.window.to_version and report.keys_left_out == 1
+
+
+@pytest.mark.parametrize(
+    ("table", "folder"),
+    [
+        (TableName(".."), "root/__"),
+        (TableName("."), "root/_"),
+        (TableName("..\\..\\x"), "root/.._.._x"),
+        (TableName("../../x"), "root/.._.._x"),
+        (TableName("x", "dbo"), "root/dbo.x"),
+    ],
+)
+def test_a_table_folder_is_one_folder_under_the_root_whatever_the_table_is_called(table, folder):
+    from syncjobs.engine.sinks.folder import relative_parts
+    from syncjobs.engine.windows import table_folder
+
+    assert table_folder("root", table) == folder
+    assert len(relative_parts(table_folder("root", table))) == 2
