@@ -185,3 +185,52 @@ def test_a_login_that_may_not_alter_gets_the_statements_for_a_dba(pg_database, a
     assert "Hand these statements to a DBA" in page and "permission denied" in page
     assert 'data-copy="#dba-sql"' in page and "CREATE SCHEMA IF NOT EXISTS" in page and "t0001" in page
     assert not AuditEntry.objects.filter(action="enable_change_tracking").exists()
+
+
+HOSTILE = 'a"; DROP TABLE b; --'
+SCRIPT = "<script>alert(1)</script>"
+
+
+def test_hostile_table_and_column_names_are_quoted_and_escaped(tmp_path, admin, settings):
+    import sqlite3
+
+    settings.CTPORTAL_TASKS_INLINE = True
+    path = Path(in_file_root(f"{tmp_path.name}-hostile.sqlite3"))
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE b (id INTEGER PRIMARY KEY)")
+        conn.execute('CREATE TABLE "a""; DROP TABLE b; --" (id INTEGER PRIMARY KEY, v TEXT)')
+        conn.execute('CREATE TABLE "<script>alert(1)</script>" ("<img src=x onerror=alert(2)>" INTEGER PRIMARY KEY)')
+    make_linked_service("Db", database=str(path))
+    out = Path(in_file_root(f"{tmp_path.name}-out"))
+    out.mkdir()
+    make_linked_service("Out", type="FileServer", host=str(out))
+    grid = admin.get("/tables/add/?source=Db").content.decode()
+    review = admin.post("/tables/add/review", choices(tables=[HOSTILE, SCRIPT])).content.decode()
+    for page in (grid, review):
+        assert SCRIPT not in page and "<img src=x" not in page and "&lt;script&gt;" in page
+    response = admin.post("/tables/add/create", {**choices(tables=[HOSTILE, SCRIPT]), "enable_tracking": "1"})
+    assert response.status_code == 302, response.content.decode()[:500]
+    with sqlite3.connect(path) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"b", HOSTILE, SCRIPT} <= names
+        conn.execute('INSERT INTO "a""; DROP TABLE b; --" (id, v) VALUES (1, \'x\')')
+    done = admin.get(response.url).content.decode()
+    assert SCRIPT not in done
+    from syncjobs.services.runs import trigger_run
+
+    run = trigger_run(Pipeline.objects.get(name="SyncDb"))
+    run.refresh_from_db()
+    assert run.status == "Succeeded", run.message
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM b").fetchone() == (0,)
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert written and all(out in p.parents for p in written)
+    tables = admin.get("/tables/").content.decode()
+    assert SCRIPT not in tables and "&lt;script&gt;alert(1)&lt;/script&gt;" in tables
+    from syncjobs.models import SyncedTable
+
+    for table in SyncedTable.objects.all():
+        page = admin.get(f"/tables/{table.pk}/").content.decode()
+        assert SCRIPT not in page and "<img src=x" not in page
+    home = admin.get("/").content.decode() + admin.get("/monitor/").content.decode()
+    assert SCRIPT not in home
