@@ -43,7 +43,10 @@ def tracking(request: HttpRequest) -> HttpResponse:
 @requires(POST=Role.ADMIN)
 def confirm(request: HttpRequest) -> HttpResponse:
     """The exact statements for the ticked tables, before anything runs."""
-    linked, action, names, options = _request(request)
+    try:
+        linked, action, names, options = _request(request)
+    except _BadRetention as exc:
+        return _refused(request, exc)
     if not names:
         messages.error(request, "Tick at least one table.")
         return redirect(_page(linked))
@@ -59,7 +62,10 @@ def confirm(request: HttpRequest) -> HttpResponse:
 @requires(POST=Role.ADMIN)
 def run(request: HttpRequest) -> HttpResponse:
     """Run the confirmed statements, table by table; failures show their statements (for a DBA on SQL Server)."""
-    linked, action, names, options = _request(request)
+    try:
+        linked, action, names, options = _request(request)
+    except _BadRetention as exc:
+        return _refused(request, exc)
     outcome = change_tracking.apply(linked, action, names, actor=Actor.of(request.user), **options)
     if outcome.done:
         messages.success(request, f"Change tracking {action}d on {len(outcome.done)} table(s) of {linked.name}.")
@@ -81,12 +87,30 @@ def _request(request: HttpRequest) -> tuple[LinkedService, str, list[TableName],
             names.append(TableName.parse(text))
         except (ValueError, EngineError):
             continue
-    try:
-        retention = int(request.POST.get("retention_days") or 2)
-    except ValueError:
-        retention = 2
-    options = {"track_columns": request.POST.get("track_columns", "on") == "on", "retention_days": max(1, retention)}
+    retention = (request.POST.get("retention_days") or "2").strip()
+    if not (
+        retention.isascii()
+        and retention.isdigit()
+        and len(retention) <= 5
+        and 1 <= int(retention) <= MAX_RETENTION_DAYS
+    ):
+        raise _BadRetention(linked)
+    options = {"track_columns": request.POST.get("track_columns", "on") == "on", "retention_days": int(retention)}
     return linked, action, list(dict.fromkeys(names)), options
+
+
+MAX_RETENTION_DAYS = 3650
+
+
+class _BadRetention(Exception):
+    def __init__(self, linked: LinkedService) -> None:
+        super().__init__(f"retention: a whole number of days from 1 to {MAX_RETENTION_DAYS}")
+        self.linked = linked
+
+
+def _refused(request: HttpRequest, exc: _BadRetention) -> HttpResponse:
+    messages.error(request, str(exc))
+    return redirect(_page(exc.linked))
 
 
 def _page(linked: LinkedService) -> str:

@@ -234,3 +234,17 @@ def test_hostile_table_and_column_names_are_quoted_and_escaped(tmp_path, admin, 
         assert SCRIPT not in page and "<img src=x" not in page
     home = admin.get("/").content.decode() + admin.get("/monitor/").content.decode()
     assert SCRIPT not in home
+
+
+@pytest.mark.parametrize("days", ["9" * 30, "-5", "100000"])
+def test_an_out_of_range_retention_is_refused_not_a_500(shop, admin, days):
+    data = {"source": "Db", "action": "enable", "tables": ["t0006"], "retention_days": days}
+    for url in ("/tables/change-tracking/confirm", "/tables/change-tracking/run"):
+        response = admin.post(url, data, follow=True)
+        assert response.status_code == 200, (url, response.status_code)
+        assert "retention: a whole number of days from 1 to 3650" in response.content.decode()
+    import sqlite3
+
+    with sqlite3.connect(shop) as conn:
+        tracked = conn.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE '%ct_%' AND sql LIKE '%t0006%'")
+        assert tracked.fetchone() == (0,)
