@@ -45,7 +45,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
     """The exact statements for the ticked tables, before anything runs."""
     try:
         linked, action, names, options = _request(request)
-    except _BadRetention as exc:
+    except _BadRetentionError as exc:
         return _refused(request, exc)
     if not names:
         messages.error(request, "Tick at least one table.")
@@ -64,7 +64,7 @@ def run(request: HttpRequest) -> HttpResponse:
     """Run the confirmed statements, table by table; failures show their statements (for a DBA on SQL Server)."""
     try:
         linked, action, names, options = _request(request)
-    except _BadRetention as exc:
+    except _BadRetentionError as exc:
         return _refused(request, exc)
     outcome = change_tracking.apply(linked, action, names, actor=Actor.of(request.user), **options)
     if outcome.done:
@@ -94,7 +94,7 @@ def _request(request: HttpRequest) -> tuple[LinkedService, str, list[TableName],
         and len(retention) <= 5
         and 1 <= int(retention) <= MAX_RETENTION_DAYS
     ):
-        raise _BadRetention(linked)
+        raise _BadRetentionError(linked)
     options = {"track_columns": request.POST.get("track_columns", "on") == "on", "retention_days": int(retention)}
     return linked, action, list(dict.fromkeys(names)), options
 
@@ -102,13 +102,13 @@ def _request(request: HttpRequest) -> tuple[LinkedService, str, list[TableName],
 MAX_RETENTION_DAYS = 3650
 
 
-class _BadRetention(Exception):
+class _BadRetentionError(Exception):
     def __init__(self, linked: LinkedService) -> None:
         super().__init__(f"retention: a whole number of days from 1 to {MAX_RETENTION_DAYS}")
         self.linked = linked
 
 
-def _refused(request: HttpRequest, exc: _BadRetention) -> HttpResponse:
+def _refused(request: HttpRequest, exc: _BadRetentionError) -> HttpResponse:
     messages.error(request, str(exc))
     return redirect(_page(exc.linked))
 
