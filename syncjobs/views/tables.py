@@ -69,6 +69,8 @@ def index(request: HttpRequest) -> HttpResponse:
 @requires(GET=Role.VIEWER)
 def detail(request: HttpRequest, table_id: int) -> HttpResponse:
     """One table: status, windows, schema and its history, charts of rows and lag."""
+    if table_id > 2**63 - 1:
+        raise Http404("no such table")  # past the database's integers: a 404, not a 500
     now = timezone.now()
     tables.prepare(now)
     table = get_object_or_404(SyncedTable.objects.with_status(now).select_related("watermark"), pk=table_id)
