@@ -24,6 +24,7 @@ URLS = [
     f"/monitor/rows?ids={HUGE}",
     "/monitor/rows?ids=not-a-uuid",
     f"/?page={HUGE}",
+    f"/monitor/runs/00000000-0000-0000-0000-000000000000/files/00000000-0000-0000-0000-000000000000/{HUGE}/",
 ]
 
 
@@ -41,6 +42,8 @@ def test_junk_query_strings_are_never_a_500(admin, url):
         f"/alerts/incidents/{HUGE}/",
         f"/alerts/channels/{HUGE}/test",
         f"/tables/{HUGE}/schema/accept",
+        f"/manage/tokens/{HUGE}/revoke",
+        f"/manage/users/{HUGE}/",
     ],
 )
 def test_junk_ids_posted_are_never_a_500(admin, url):
