@@ -361,7 +361,7 @@ def parse_pace(data: QueryDict | dict[str, Any]) -> dict[str, timedelta | None |
             found[name] = KEEP
         elif value == "default":
             found[name] = None
-        elif value.isdigit() and low <= int(value) <= high:
+        elif value.isascii() and value.isdigit() and len(value) <= 12 and low <= int(value) <= high:
             found[name] = timedelta(seconds=int(value) * unit)
         else:
             raise ValidationError(f"{name}: a whole number from {low} to {high}, or 'default' (blank keeps it)")

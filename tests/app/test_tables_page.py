@@ -396,3 +396,12 @@ def test_bulk_actions_refuse_bad_ids_and_an_operator_over_the_whole_filter(shop,
         assert operator.post(f"/tables/actions/{action}", {"scope": "filter", **data}).status_code == 403
     assert operator.post("/tables/resync/", {"scope": "filter", "confirm": "yes"}).status_code == 403
     assert operator.get("/tables/resync/?scope=filter").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "minutes", ["²", "9" * 5000, "-5", "1.5"], ids=["superscript", "5000-digits", "negative", "fraction"]
+)
+def test_set_pace_refuses_odd_numbers_with_a_400(shop, editor, minutes):
+    orders = shop.table("orders")
+    response = editor.post("/tables/actions/pace", {"ids": [orders.pk], "freshness_minutes": minutes})
+    assert response.status_code == 400 and "freshness_minutes: a whole number" in response.content.decode()
