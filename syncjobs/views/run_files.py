@@ -48,6 +48,6 @@ def download(request: HttpRequest, run_id: str, activity_run_id: str, index: int
         raise Http404(str(exc)) from None
     response = StreamingHttpResponse(chunks, content_type="application/octet-stream")
     # quotes and backslashes escaped, anything else (newlines, non-ASCII) percent-encoded as filename*=
-    response["Content-Disposition"] = content_disposition_header(True, item.name)
+    response["Content-Disposition"] = content_disposition_header(True, item.name) or "attachment"
     response["X-Content-Type-Options"] = "nosniff"
     return response
