@@ -340,3 +340,18 @@ def test_a_receiver_echoing_its_url_cut_at_the_answer_limit_leaves_no_piece_of_t
         server.shutdown()
         server.server_close()
     assert answer.startswith("HTTP 200: ") and "Tok3n" not in answer and "Tok3nSecretValue42"[:5] not in answer
+
+
+def test_the_address_actually_connected_to_is_checked_again(webhook_receiver, settings):
+    """DNS rebinding: a name checked as public may resolve to a private address when urllib connects."""
+    from urllib.parse import urlsplit
+
+    port = urlsplit(webhook_receiver.url).port
+    settings.CTPORTAL_ALERT_ALLOW_PRIVATE_TARGETS = False
+    connection = channel_kinds._CheckedHTTP("127.0.0.1", port, timeout=2)
+    with pytest.raises(channel_kinds.DeliveryError, match="connected to 127.0.0.1.*refused"):
+        connection.connect()
+    assert connection.sock is None and webhook_receiver.received == []
+    settings.CTPORTAL_ALERT_ALLOW_PRIVATE_TARGETS = True
+    connection.connect()
+    connection.close()
