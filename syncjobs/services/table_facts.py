@@ -2,9 +2,8 @@
 
 Read per source now and then (a schedule every 15 minutes, the Tables page's *Read source facts*), never on
 a page load: a source may be slow or far away, and 10,000 tables must not mean 10,000 connections.
-Retention comes from where each database keeps it: the portal's emulated change tracking keeps it
-per table (``_ctportal_tables.retention_seconds`` on SQLite, ``ctportal_ct.tables.retention`` on
-PostgreSQL); SQL Server keeps one per database in ``sys.change_tracking_databases``.
+Tracking and retention come from the source's inventory (``engine/inventory.py``, the Add tables grid's
+one catalogue query per database), so both read them the same way on every dialect.
 """
 
 from __future__ import annotations
@@ -20,23 +19,12 @@ from django_q.tasks import async_task
 
 from syncjobs.engine import bindings
 from syncjobs.engine.errors import EngineError
+from syncjobs.engine.inventory import TableInfo, inventory
 from syncjobs.engine.types import TableName
 from syncjobs.models import LinkedService, SyncedTable
 from syncjobs.services.table_outcomes import risk_lead
 
 logger = logging.getLogger(__name__)
-
-_RETENTION_SQL = {
-    "SQLite": "SELECT table_name AS t, retention_seconds AS s FROM _ctportal_tables",
-    "PostgreSQL": (
-        "SELECT n.nspname || '.' || c.relname AS t, extract(epoch FROM t.retention)::bigint AS s "
-        "FROM ctportal_ct.tables t JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace"
-    ),
-    "SQL Server": (
-        "SELECT NULL AS t, retention_period * CASE retention_period_units WHEN 1 THEN 60 WHEN 2 THEN 3600 "
-        "ELSE 86400 END AS s FROM sys.change_tracking_databases WHERE database_id = DB_ID()"
-    ),
-}
 
 
 def schedule_refreshes(linked_service_ids: set[int] | None = None) -> int:
@@ -83,39 +71,30 @@ def refresh_source_facts(linked_service_id: int) -> int:
 
 
 def read_facts(linked: LinkedService, names: list[TableName]) -> dict[str, tuple[bool | None, int | None, int | None]]:
-    """``schema.table`` (lower case) → (change tracking on, retention seconds, current version)."""
+    """``schema.table`` (lower case) → (change tracking on, retention seconds, current version).
+
+    A table the inventory does not list (gone) is ``None`` for both: the run says why.
+    """
     source = bindings.source_for(linked.revealed_definition())
     try:
-        retention = _retention(source)
-        found: dict[str, tuple[bool | None, int | None, int | None]] = {}
+        listed = _by_name(inventory(source))
         with source.snapshot() as snapshot:
             current = snapshot.current_version()
-            for name in names:
-                try:
-                    tracked = snapshot.describe(name).change_tracking
-                except EngineError:
-                    tracked = None  # the table is gone: the run says so
-                kept = _kept(retention, name) if tracked else None
-                found[str(name).lower()] = (tracked, kept, current)
-        return found
     finally:
         source.close()
+    found: dict[str, tuple[bool | None, int | None, int | None]] = {}
+    for name in names:
+        info = listed.get(str(name).lower()) or listed.get(name.name.lower())
+        tracked = info.change_tracking if info is not None else None
+        found[str(name).lower()] = (tracked, info.retention_seconds if info is not None and tracked else None, current)
+    return found
 
 
-def _retention(source: Any) -> dict[str, int]:
-    """Retention in seconds per tracked table (``*``: the whole database's)."""
-    sql = _RETENTION_SQL.get(source.dialect.name)
-    if sql is None:
-        return {}
-    try:
-        rows = source.execute(sql)
-    except EngineError:  # change tracking never enabled on this database: nothing is tracked
-        return {}
-    return {str(r["t"] or "*").lower(): int(r["s"]) for r in rows if r.get("s") is not None}
-
-
-def _kept(retention: dict[str, int], name: TableName) -> int | None:
-    for key in (str(name).lower(), name.name.lower(), f"public.{name.name.lower()}", "*"):
-        if key in retention:
-            return retention[key]
-    return None
+def _by_name(tables: list[TableInfo]) -> dict[str, TableInfo]:
+    """The inventory by ``schema.table`` and, where only one schema has it, by the bare name (lower case)."""
+    by_name = {str(t.name).lower(): t for t in tables}
+    bare: dict[str, list[TableInfo]] = defaultdict(list)
+    for table in tables:
+        bare[table.name.name.lower()].append(table)
+    by_name.update({name: found[0] for name, found in bare.items() if len(found) == 1 and name not in by_name})
+    return by_name

@@ -162,6 +162,16 @@ def test_the_inventory_and_a_run_on_postgresql(pg_database, settings, tmp_path):
     assert found["sales.t0001"].change_tracking and found["sales.t0001"].retention_seconds == 2 * 86400
     assert not found["sales.t0004"].change_tracking and found["sales.t0004"].retention_seconds is None
     assert found["sales.t0001"].row_estimate == 3 and found["sales.t0001"].size_bytes > 0
+    from syncjobs.services.table_facts import read_facts
+
+    names = [TableName("t0001", "sales"), TableName("t0004"), TableName("gone", "sales")]
+    facts = read_facts(linked, names)  # the Tables page's source facts read the same inventory
+    current = facts["sales.t0001"][2]
+    assert facts == {
+        "sales.t0001": (True, 2 * 86400, current),
+        "t0004": (False, None, current),
+        "sales.gone": (None, None, current),
+    }
     out = Path(in_file_root(f"{tmp_path.name}-pgout"))
     out.mkdir()
     make_linked_service("Out", type="FileServer", host=str(out))
